@@ -1,0 +1,42 @@
+"""Tarjuma: an open multilingual content API with a translation workflow behind it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app: config, extensions, i18n, errors, then the blueprints."""
+    from api import cli, errors, i18n, views
+    from api.config import Config, normalise_database_url
+    from api.extensions import api, babel, db, limiter, migrate
+
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(Config.from_env())
+    if overrides:
+        app.config.from_mapping(overrides)
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
+        app.config["SQLALCHEMY_DATABASE_URI"]
+    )
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        from pathlib import Path
+
+        Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")).parent.mkdir(
+            parents=True, exist_ok=True
+        )
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.mimetype = "application/json; charset=utf-8"  # type: ignore[attr-defined]
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.config["MIGRATIONS_DIR"]))
+    i18n.init_app(app)
+    babel.init_app(app, locale_selector=i18n.babel_locale)
+    limiter.init_app(app)
+    api.init_app(app)
+    errors.init_app(app)
+    views.register(app, api)
+    cli.register(app)
+    return app

@@ -1,0 +1,118 @@
+"""Configuration: one class of safe defaults, overridden from the environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _fallbacks(value: str) -> dict[str, list[str]]:
+    """Parse ``ms:id,pt-BR:pt`` into ``{"ms": ["id"], "pt-BR": ["pt"]}``."""
+    chains: dict[str, list[str]] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        locale, _, rest = item.partition(":")
+        chains[locale.strip()] = [code.strip() for code in rest.split(">") if code.strip()]
+    return chains
+
+
+class Config:
+    """Settings with defaults that are safe for a single-machine deployment."""
+
+    SECRET_KEY: str = "dev-only-change-me"  # noqa: S105 - overridden in production
+    SQLALCHEMY_DATABASE_URI: str = f"sqlite:///{ROOT / 'instance' / 'tarjuma.db'}"
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+    SOURCE_LOCALE = "en"
+    DEFAULT_LOCALE = "en"
+    LOCALES: list[str] = ["en", "ar", "fa", "fr", "id", "ms", "tr", "ur"]
+    FALLBACKS: dict[str, list[str]] = {"ms": ["id"]}
+
+    ALLOW_SELF_REVIEW = False
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    MAX_TRANSLATION_LENGTH = 20_000
+    MAX_ACCEPT_LANGUAGE = 1024
+    REPRESENTATION_CACHE_SIZE = 512
+
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
+    BABEL_DOMAIN = "messages"
+
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_DEFAULT = "120 per minute"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_ENABLED = True
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+
+    API_TITLE = "Tarjuma"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.1.0"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "v1/openapi.json"
+    OPENAPI_REDOC_PATH = None
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    API_SPEC_OPTIONS: dict[str, Any] = {
+        "info": {
+            "description": (
+                "Tarjuma serves essays section by section in many languages, and runs the"
+                " translation workflow behind them."
+            )
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+    MIGRATIONS_DIR = str(ROOT / "migrations")
+    ESSAY_SOURCE_DIR = str(ROOT / "content" / "essays")
+    CATALOG_DIR = str(ROOT / "translations")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> dict[str, Any]:
+        """The settings as a mapping, with environment overrides applied."""
+        env = dict(os.environ if environ is None else environ)
+        settings = {key: getattr(cls, key) for key in dir(cls) if key.isupper()}
+        if url := env.get("DATABASE_URL"):
+            settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
+        if value := env.get("SECRET_KEY"):
+            settings["SECRET_KEY"] = value
+        if value := env.get("TARJUMA_LOCALES"):
+            settings["LOCALES"] = [code.strip() for code in value.split(",") if code.strip()]
+        if value := env.get("TARJUMA_FALLBACKS"):
+            settings["FALLBACKS"] = _fallbacks(value)
+        for key in (
+            "SOURCE_LOCALE",
+            "DEFAULT_LOCALE",
+            "RATELIMIT_STORAGE_URI",
+            "RATELIMIT_DEFAULT",
+        ):
+            if value := env.get(key):
+                settings[key] = value
+        for key in ("MAX_CONTENT_LENGTH", "MAX_TRANSLATION_LENGTH", "REPRESENTATION_CACHE_SIZE"):
+            if value := env.get(key):
+                settings[key] = int(value)
+        settings["ALLOW_SELF_REVIEW"] = _bool(env.get("ALLOW_SELF_REVIEW"))
+        settings["RATELIMIT_ENABLED"] = _bool(env.get("RATELIMIT_ENABLED"), True)
+        settings["SESSION_COOKIE_SECURE"] = _bool(env.get("SESSION_COOKIE_SECURE"))
+        return settings
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain ``postgres://`` and ``postgresql://`` URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

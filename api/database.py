@@ -1,0 +1,61 @@
+"""Engine set-up: SQLite made safe for concurrent use, and write transactions."""
+
+from __future__ import annotations
+
+import contextvars
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from api.extensions import db
+
+_write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write", default=False)
+
+
+@sa.event.listens_for(sa.engine.Engine, "connect")
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    # pysqlite's own transaction handling is off, so that "begin" below decides.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+@sa.event.listens_for(sa.engine.Engine, "begin")
+def _sqlite_begin(connection: sa.Connection) -> None:
+    if connection.dialect.name != "sqlite":
+        return
+    # A write transaction takes SQLite's write lock at once: two writers then queue on
+    # the busy timeout instead of deadlocking when both upgrade from a read.
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
+
+
+@contextmanager
+def transaction() -> Iterator[so.Session]:
+    """One workflow command: everything inside commits together or not at all."""
+    session = db.session()
+    if session.in_transaction():
+        session.commit()
+    token = _write_intent.set(True)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        _write_intent.reset(token)
+
+
+def lock_for_update(statement: sa.Select[Any]) -> sa.Select[Any]:
+    """Row locks where the database has them (PostgreSQL); SQLite's write lock covers it."""
+    return statement.with_for_update()

@@ -1,0 +1,259 @@
+"""Locales: parsing and normalising BCP 47 tags, negotiation, fallback chains, CLDR data."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+from babel import Locale, UnknownLocaleError
+from flask import current_app, g, has_request_context, request
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
+
+_TAG = re.compile(
+    r"^(?P<language>[a-z]{2,3})"
+    r"(?:-(?P<script>[a-z]{4}))?"
+    r"(?:-(?P<region>[a-z]{2}|[0-9]{3}))?"
+    r"(?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*$",
+    re.IGNORECASE,
+)
+_MAX_TAG_LENGTH = 64
+
+
+class MalformedLocale(ValueError):
+    """The text is not a well-formed BCP 47 language tag."""
+
+
+def normalise_tag(raw: str) -> str:
+    """Return the canonical BCP 47 spelling: ``ar_EG`` and ``AR-eg`` become ``ar-EG``."""
+    text = raw.strip().replace("_", "-")
+    if not text or len(text) > _MAX_TAG_LENGTH or not _TAG.match(text):
+        raise MalformedLocale(raw)
+    parts = text.split("-")
+    out = [parts[0].lower()]
+    for part in parts[1:]:
+        if len(part) == 4 and part.isalpha():
+            out.append(part.title())
+        elif (len(part) == 2 and part.isalpha()) or (len(part) == 3 and part.isdigit()):
+            out.append(part.upper())
+        else:
+            out.append(part.lower())
+    return "-".join(out)
+
+
+def _candidates(tag: str) -> list[str]:
+    """The tag, then ever shorter forms of it: ``zh-Hant-TW``, ``zh-Hant``, ``zh``."""
+    match = _TAG.match(tag)
+    if match is None:
+        raise MalformedLocale(tag)
+    language, script, region = match["language"], match["script"], match["region"]
+    out = [tag]
+    for candidate in (
+        "-".join(p for p in (language, script and script.title(), region and region.upper()) if p),
+        "-".join(p for p in (language, script and script.title()) if p),
+        language,
+    ):
+        if candidate not in out:
+            out.append(candidate)
+    return out
+
+
+@dataclass(frozen=True)
+class LocaleInfo:
+    code: str
+    name: str
+    native_name: str
+    direction: str
+    fallback: tuple[str, ...]
+    is_source: bool
+
+
+@dataclass(frozen=True)
+class Negotiated:
+    """The outcome of locale negotiation for one request."""
+
+    requested: str
+    locale: str
+
+
+class LocaleRegistry:
+    """The offered locales and their fallback chains, from configuration."""
+
+    def __init__(
+        self,
+        offered: Sequence[str],
+        *,
+        source: str,
+        default: str,
+        fallbacks: dict[str, list[str]],
+    ) -> None:
+        self.source = normalise_tag(source)
+        self.default = normalise_tag(default)
+        codes = [normalise_tag(code) for code in offered]
+        for code in (self.source, self.default):
+            if code not in codes:
+                codes.insert(0, code)
+        self.offered: tuple[str, ...] = tuple(dict.fromkeys(codes))
+        self._fallbacks = {
+            normalise_tag(code): [normalise_tag(c) for c in chain]
+            for code, chain in fallbacks.items()
+        }
+        for code, chain in self._fallbacks.items():
+            unknown = [c for c in [code, *chain] if c not in self.offered]
+            if unknown:
+                raise ValueError(f"Fallback chain names locales not offered: {unknown}")
+        self._chains = {code: tuple(self._build_chain(code)) for code in self.offered}
+
+    def _build_chain(self, code: str) -> list[str]:
+        chain: list[str] = []
+
+        def visit(current: str) -> None:
+            if current in chain:
+                return
+            chain.append(current)
+            for nxt in self._fallbacks.get(current, []):
+                visit(nxt)
+            for shorter in _candidates(current)[1:]:
+                if shorter in self.offered:
+                    visit(shorter)
+
+        visit(code)
+        for last in (self.default, self.source):
+            if last in chain:
+                chain.remove(last)
+            chain.append(last)
+        if code in (self.default, self.source):
+            chain.remove(code)
+            chain.insert(0, code)
+        return list(dict.fromkeys(chain))
+
+    def chain(self, code: str) -> tuple[str, ...]:
+        """The locale itself followed by every locale it falls back to, ending at the source."""
+        return self._chains[code]
+
+    def resolve(self, tag: str) -> str | None:
+        """The offered locale for a normalised tag, trying regional and script variants' base."""
+        for candidate in _candidates(tag):
+            if candidate in self.offered:
+                return candidate
+        return None
+
+    def negotiate_header(self, header: str | None, max_length: int) -> Negotiated | None:
+        """The best offered match for an ``Accept-Language`` header, or None."""
+        if not header or len(header) > max_length:
+            return None
+        accept = parse_accept_header(header, LanguageAccept)
+        for value, quality in accept:
+            if quality <= 0 or value == "*":
+                continue
+            try:
+                tag = normalise_tag(value)
+            except MalformedLocale:
+                continue
+            if (code := self.resolve(tag)) is not None:
+                return Negotiated(requested=tag, locale=code)
+        return None
+
+    @cached_property
+    def infos(self) -> dict[str, LocaleInfo]:
+        return {code: self._info(code) for code in self.offered}
+
+    def _info(self, code: str) -> LocaleInfo:
+        try:
+            cldr = Locale.parse(code, sep="-")
+            name = cldr.get_display_name("en") or code
+            native = cldr.get_display_name(cldr) or name
+            direction = cldr.text_direction
+        except (UnknownLocaleError, ValueError):
+            name = native = code
+            direction = "ltr"
+        return LocaleInfo(
+            code=code,
+            name=name,
+            native_name=native,
+            direction=direction,
+            fallback=self.chain(code)[1:],
+            is_source=code == self.source,
+        )
+
+
+def registry() -> LocaleRegistry:
+    """The current app's locale registry."""
+    return current_app.extensions["tarjuma.locales"]
+
+
+def init_app(app) -> None:  # type: ignore[no-untyped-def]
+    config = app.config
+    app.extensions["tarjuma.locales"] = LocaleRegistry(
+        config["LOCALES"],
+        source=config["SOURCE_LOCALE"],
+        default=config["DEFAULT_LOCALE"],
+        fallbacks=config["FALLBACKS"],
+    )
+
+
+def negotiate_request(query_value: str | None) -> Negotiated:
+    """Choose the locale for this request: ``?locale``, then ``Accept-Language``, then default.
+
+    Raises ``MalformedLocale`` or ``LocaleNotOffered`` for a bad ``?locale``.
+    """
+    reg = registry()
+    if query_value is not None:
+        tag = normalise_tag(query_value)
+        code = reg.resolve(tag)
+        if code is None:
+            raise LocaleNotOffered(tag)
+        return Negotiated(requested=tag, locale=code)
+    max_length = current_app.config["MAX_ACCEPT_LANGUAGE"]
+    found = reg.negotiate_header(request.headers.get("Accept-Language"), max_length)
+    return found or Negotiated(requested=reg.default, locale=reg.default)
+
+
+class LocaleNotOffered(LookupError):
+    """A well-formed tag that no offered locale serves."""
+
+    def __init__(self, tag: str) -> None:
+        super().__init__(tag)
+        self.tag = tag
+
+
+def message_locale() -> str:
+    """The locale for the API's own messages, negotiated like content; never raises."""
+    reg = registry()
+    if not has_request_context():
+        return reg.default
+    cached = g.get("message_locale")
+    if cached:
+        return cached
+    code: str | None = None
+    raw = request.args.get("locale")
+    if raw and raw != "*":
+        try:
+            code = reg.resolve(normalise_tag(raw))
+        except MalformedLocale:
+            code = None
+    if code is None:
+        found = reg.negotiate_header(
+            request.headers.get("Accept-Language"), current_app.config["MAX_ACCEPT_LANGUAGE"]
+        )
+        code = found.locale if found else reg.default
+    g.message_locale = code
+    return code
+
+
+def babel_locale() -> str:
+    """flask-babel's locale selector: Babel spells locales with underscores."""
+    return message_locale().replace("-", "_")
+
+
+def direction_of(code: str) -> str:
+    info = registry().infos.get(code)
+    return info.direction if info else "ltr"
+
+
+def ordered(codes: Iterable[str]) -> list[str]:
+    """Codes in the registry's offered order."""
+    wanted = set(codes)
+    return [code for code in registry().offered if code in wanted]

@@ -1,0 +1,85 @@
+"""Users, their roles and locales, and their API tokens (stored only as hashes)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from api.extensions import db
+from api.models.types import UTCDateTime, utcnow
+
+ROLES = ("translator", "reviewer", "admin")
+
+
+class User(db.Model):  # type: ignore[name-defined]
+    """Someone who translates, reviews or administers.
+
+    role: ``translator`` submits for their locales; ``reviewer`` also approves and
+        rejects for them; ``admin`` may do everything, in every locale.
+    locales: the locales this user may work in (ignored for admins).
+    """
+
+    __tablename__ = "users"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(80), unique=True)
+    role: so.Mapped[str] = so.mapped_column(sa.String(16))
+    is_active: so.Mapped[bool] = so.mapped_column(default=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+
+    locale_grants: so.Mapped[list[UserLocale]] = so.relationship(
+        cascade="all, delete-orphan", order_by="UserLocale.locale", lazy="selectin"
+    )
+    tokens: so.Mapped[list[ApiToken]] = so.relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        sa.CheckConstraint("role IN ('translator', 'reviewer', 'admin')", name="role"),
+    )
+
+    @property
+    def locales(self) -> list[str]:
+        return [grant.locale for grant in self.locale_grants]
+
+    def may_work_in(self, locale: str) -> bool:
+        return self.role == "admin" or locale in self.locales
+
+    @property
+    def may_review(self) -> bool:
+        return self.role in ("reviewer", "admin")
+
+
+class UserLocale(db.Model):  # type: ignore[name-defined]
+    """A locale a user may work in."""
+
+    __tablename__ = "user_locales"
+
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    locale: so.Mapped[str] = so.mapped_column(sa.String(35), primary_key=True)
+
+
+class ApiToken(db.Model):  # type: ignore[name-defined]
+    """An API token. Only its SHA-256 hash is stored; the token is shown once, at creation.
+
+    prefix: the first characters of the token, to tell tokens apart in listings.
+    revoked_at: set when revoked; a revoked token never authenticates again.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    prefix: so.Mapped[str] = so.mapped_column(sa.String(16))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    revoked_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+
+    user: so.Mapped[User] = so.relationship(back_populates="tokens")

@@ -1,0 +1,104 @@
+"""Parse a Markdown essay into translatable units.
+
+The shape is fixed by the content we publish: the H1 is the title, text before the
+first H2 is the introduction, each H2 opens a section keyed by its slugified heading,
+and a closing paragraph opening with "In conclusion" becomes its own ``conclusion``
+unit with no heading. Markdown inside a section is kept as Markdown.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import ftfy
+
+TITLE_KEY = "title"
+INTRODUCTION_KEY = "introduction"
+CONCLUSION_KEY = "conclusion"
+
+_H1 = re.compile(r"^#\s+(?P<text>.+?)\s*#*\s*$")
+_H2 = re.compile(r"^##\s+(?P<text>.+?)\s*#*\s*$")
+_CONCLUSION = re.compile(r"^(in conclusion|to conclude|in summary)\b", re.IGNORECASE)
+
+
+class EssayFormatError(ValueError):
+    """The Markdown does not have the shape of an essay."""
+
+
+@dataclass(frozen=True)
+class ParsedUnit:
+    key: str
+    kind: str  # "title" or "section"
+    heading: str | None
+    body: str
+
+
+@dataclass(frozen=True)
+class ParsedEssay:
+    title: str
+    units: list[ParsedUnit]
+
+
+def slugify(text: str) -> str:
+    """A URL-safe key: ASCII letters and digits joined by hyphens."""
+    normalized = unicodedata.normalize("NFKD", text)
+    ascii_text = normalized.encode("ascii", "ignore").decode("ascii").lower()
+    ascii_text = re.sub(r"['’]", "", ascii_text)
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+
+
+def repair_text(text: str) -> str:
+    """Undo encoding damage (mojibake) without touching typographic quotes."""
+    return ftfy.fix_text(text, uncurl_quotes=False, normalization="NFC")
+
+
+def _paragraphs(lines: list[str]) -> list[str]:
+    text = "\n".join(lines).strip()
+    return [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()] if text else []
+
+
+def parse_essay(markdown: str) -> ParsedEssay:
+    """Split repaired Markdown into the title, introduction, sections and conclusion."""
+    lines = repair_text(markdown).replace("\r\n", "\n").split("\n")
+    title: str | None = None
+    blocks: list[tuple[str | None, list[str]]] = [(None, [])]
+    in_fence = False
+    for line in lines:
+        if line.lstrip().startswith(("```", "~~~")):
+            in_fence = not in_fence
+        if not in_fence and title is None and (m := _H1.match(line)):
+            title = m["text"]
+            continue
+        if not in_fence and (m := _H2.match(line)):
+            blocks.append((m["text"], []))
+            continue
+        blocks[-1][1].append(line)
+    if title is None:
+        raise EssayFormatError("The essay has no H1 title.")
+
+    units = [ParsedUnit(TITLE_KEY, "title", None, title)]
+    intro = _paragraphs(blocks[0][1])
+    sections = [(heading, _paragraphs(body)) for heading, body in blocks[1:]]
+
+    conclusion: str | None = None
+    if sections and sections[-1][1] and _CONCLUSION.match(sections[-1][1][-1]):
+        conclusion = sections[-1][1].pop()
+    elif not sections and intro and len(intro) > 1 and _CONCLUSION.match(intro[-1]):
+        conclusion = intro.pop()
+
+    if intro:
+        units.append(ParsedUnit(INTRODUCTION_KEY, "section", None, "\n\n".join(intro)))
+    seen = {TITLE_KEY, INTRODUCTION_KEY, CONCLUSION_KEY}
+    for heading, paragraphs in sections:
+        heading = heading or ""
+        key = base = slugify(heading) or "section"
+        suffix = 2
+        while key in seen:
+            key, suffix = f"{base}-{suffix}", suffix + 1
+        seen.add(key)
+        units.append(ParsedUnit(key, "section", heading, "\n\n".join(paragraphs)))
+    if conclusion:
+        units.append(ParsedUnit(CONCLUSION_KEY, "section", None, conclusion))
+    return ParsedEssay(title=title, units=units)
