@@ -1,0 +1,128 @@
+"""Command-line tools: importing content, seeding, users and tokens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from api.errors import DomainError
+from api.extensions import db
+from api.models import ApiToken, Essay
+from api.services import catalogs, content, identity
+
+essays_cli = AppGroup("essays", help="Import and list essays.")
+users_cli = AppGroup("users", help="Create and list users.")
+tokens_cli = AppGroup("tokens", help="Issue, list and revoke API tokens.")
+
+
+def _fail(error: DomainError) -> None:
+    raise click.ClickException(str(error.detail or error.title))
+
+
+@essays_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--slug", help="The essay's slug (default: the file name without .md).")
+@click.option("--source-locale", default=None, help="The essay's language (default: config).")
+def import_essay(path: Path, slug: str | None, source_locale: str | None) -> None:
+    """Import a Markdown essay; re-importing changes only what changed."""
+    report = content.import_markdown(
+        path, slug, source_locale or current_app.config["SOURCE_LOCALE"]
+    )
+    click.echo(
+        f"{report.slug}: {len(report.created)} created, {len(report.changed)} changed,"
+        f" {len(report.unchanged)} unchanged"
+        + (f"; not in the file (kept): {', '.join(report.missing)}" if report.missing else "")
+    )
+
+
+@essays_cli.command("list")
+def list_essays() -> None:
+    """List essays with their units."""
+    for essay in db.session.scalars(sa.select(Essay).order_by(Essay.slug)):
+        click.echo(f"{essay.slug} ({essay.source_locale}): {', '.join(u.key for u in essay.units)}")
+
+
+@click.command("seed")
+def seed() -> None:
+    """Import the shipped essays and publish their shipped translations."""
+    source_dir = Path(current_app.config["ESSAY_SOURCE_DIR"])
+    catalog_dir = Path(current_app.config["CATALOG_DIR"])
+    for path in sorted(source_dir.glob("*.md")):
+        report = content.import_markdown(path, None, current_app.config["SOURCE_LOCALE"])
+        click.echo(
+            f"{report.slug}: {len(report.created)} created, {len(report.changed)} changed,"
+            f" {len(report.unchanged)} unchanged"
+        )
+        essay = content.get_essay(report.slug)
+        for locale, catalog_path in catalogs.shipped_catalogs(catalog_dir, essay):
+            po = catalogs.parse_catalog(catalog_path.read_text(encoding="utf-8"))
+            if po.metadata.get(catalogs.ESSAY_HEADER, essay.slug) != essay.slug:
+                continue
+            loaded = catalogs.load_published(essay, locale, po)
+            click.echo(
+                f"  {locale}: {len(loaded.published)} published, {len(loaded.unchanged)}"
+                f" unchanged, {len(loaded.skipped)} without translation"
+            )
+
+
+@users_cli.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["translator", "reviewer", "admin"]), required=True)
+@click.option("--locale", "locales", multiple=True, help="A locale the user works in.")
+def create_user(name: str, role: str, locales: tuple[str, ...]) -> None:
+    """Create a user with a role and locales."""
+    try:
+        user = identity.create_user(name, role, locales)
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"Created {user.name} ({user.role}; locales: {', '.join(user.locales) or '-'})")
+
+
+@users_cli.command("list")
+def list_users() -> None:
+    """List users, their roles and locales."""
+    for user in identity.list_users():
+        click.echo(f"{user.name}\t{user.role}\t{','.join(user.locales)}")
+
+
+@tokens_cli.command("create")
+@click.argument("name")
+def create_token(name: str) -> None:
+    """Issue a token for a user. It is shown once, on the last line."""
+    try:
+        issued = identity.issue_token(name)
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"Token {issued.record.id} for {name}. Keep it safe: it is not shown again.")
+    click.echo(issued.token)
+
+
+@tokens_cli.command("revoke")
+@click.argument("name_or_id")
+def revoke_token(name_or_id: str) -> None:
+    """Revoke a token by id (or the token itself), or every token of a user by name."""
+    try:
+        revoked = identity.revoke_token(name_or_id)
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"Revoked {len(revoked)} token(s): {', '.join(str(t.id) for t in revoked)}")
+
+
+@tokens_cli.command("list")
+def list_tokens() -> None:
+    """List tokens (never the tokens themselves)."""
+    for token in db.session.scalars(sa.select(ApiToken).order_by(ApiToken.id)):
+        state = "revoked" if token.revoked_at else "live"
+        click.echo(
+            f"{token.id}\t{token.user.name}\t{token.prefix}…\t{state}\t"
+            f"{token.created_at:%Y-%m-%dT%H:%M:%SZ}"
+        )
+
+
+def register(app: Flask) -> None:
+    for command in (essays_cli, users_cli, tokens_cli, seed):
+        app.cli.add_command(command)

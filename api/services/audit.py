@@ -1,0 +1,80 @@
+"""The event log: recording what happened, and reading it back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from api.extensions import db
+from api.models import Essay, Event, TranslationVersion, Unit, User
+
+
+def record(
+    action: str,
+    *,
+    actor: User | None,
+    essay: Essay | None = None,
+    unit: Unit | None = None,
+    locale: str | None = None,
+    translation: TranslationVersion | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> Event:
+    """Append an event to the log, inside the caller's transaction."""
+    if translation is not None:
+        unit = unit or translation.unit
+        locale = locale or translation.locale
+    if unit is not None and essay is None:
+        essay = unit.essay
+    event = Event(
+        action=action,
+        actor_id=actor.id if actor else None,
+        essay_id=essay.id if essay else None,
+        unit_id=unit.id if unit else None,
+        locale=locale,
+        translation_id=translation.id if translation else None,
+        before=before,
+        after=after,
+    )
+    db.session.add(event)
+    return event
+
+
+def query(
+    *,
+    locale: str | None = None,
+    unit: str | None = None,
+    user: str | None = None,
+    action: str | None = None,
+    translation_id: int | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> sa.Select[tuple[Event]]:
+    """Events matching the filters, newest first."""
+    statement = (
+        sa.select(Event)
+        .options(
+            so.selectinload(Event.actor),
+            so.selectinload(Event.essay),
+            so.selectinload(Event.unit),
+        )
+        .order_by(Event.id.desc())
+    )
+    if locale:
+        statement = statement.where(Event.locale == locale)
+    if unit:
+        statement = statement.where(Event.unit_id.in_(sa.select(Unit.id).where(Unit.key == unit)))
+    if user:
+        statement = statement.where(Event.actor_id.in_(sa.select(User.id).where(User.name == user)))
+    if action:
+        statement = statement.where(Event.action == action)
+    if translation_id is not None:
+        statement = statement.where(Event.translation_id == translation_id)
+    if since:
+        statement = statement.where(Event.at >= since)
+    if until:
+        statement = statement.where(Event.at < until)
+    return statement

@@ -1,0 +1,35 @@
+"""Publication stamps: what makes a reader's representation fresh or stale."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from api.extensions import db
+from api.models import Essay, PublicationStamp
+
+ESSAY_SCOPE = ""
+
+
+def bump(essay_id: int, locale: str, unit_key: str) -> int:
+    """Record that the published text of ``unit_key`` in ``locale`` changed.
+
+    Raises the essay's revision (which also serialises concurrent publications of one
+    essay on its row) and stamps both the unit's and the essay's scope with it.
+    """
+    session = db.session
+    revision = session.execute(
+        sa.update(Essay)
+        .where(Essay.id == essay_id)
+        .values(revision=Essay.revision + 1)
+        .returning(Essay.revision)
+    ).scalar_one()
+    for scope in (ESSAY_SCOPE, unit_key):
+        stamp = session.get(PublicationStamp, (essay_id, scope, locale))
+        if stamp is None:
+            session.add(
+                PublicationStamp(essay_id=essay_id, scope=scope, locale=locale, stamp=revision)
+            )
+        else:
+            stamp.stamp = revision
+    session.flush()
+    return revision
