@@ -1,0 +1,173 @@
+"""marshmallow schemas for the HTTP surface, mirroring ``api.views``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class BaseSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+        ordered = True
+
+    @pre_load
+    def refuse_nul(self, data: Any, **_: Any) -> Any:
+        """NUL characters are never text: no database stores them, so no field takes them."""
+        if _has_nul(data if isinstance(data, dict) else {}):
+            raise ValidationError(str(_l("Text must not contain NUL characters.")))
+        return data
+
+
+class PageArgs(BaseSchema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class LocaleArgs(BaseSchema):
+    locale = fields.String(
+        metadata={"description": "BCP 47 locale (``ar``, ``ar-EG``, ``ar_EG``) or ``*``."},
+        validate=validate.Length(max=64),
+    )
+
+
+class EssayListArgs(PageArgs, LocaleArgs):
+    pass
+
+
+class PageSchema(BaseSchema):
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)
+
+
+class ProgressSchema(BaseSchema):
+    total = fields.Integer(required=True)
+    approved = fields.Integer(required=True)
+    outdated = fields.Integer(required=True)
+    submitted = fields.Integer(required=True)
+    missing = fields.Integer()
+    percent = fields.Float(required=True)
+
+
+class LocaleSchema(BaseSchema):
+    code = fields.String(required=True)
+    name = fields.String(required=True)
+    native_name = fields.String(required=True)
+    direction = fields.String(required=True, validate=validate.OneOf(["ltr", "rtl"]))
+    fallback = fields.List(fields.String(), required=True)
+    is_source = fields.Boolean(required=True)
+    progress = fields.Nested(ProgressSchema, required=True)
+
+
+class LocalesSchema(BaseSchema):
+    default = fields.String(required=True)
+    source = fields.String()
+    locales = fields.List(fields.Nested(LocaleSchema), required=True)
+
+
+class UnitProgressSchema(BaseSchema):
+    essay = fields.String(required=True)
+    key = fields.String(required=True)
+    kind = fields.String(required=True)
+    state = fields.String(
+        required=True,
+        validate=validate.OneOf(["approved", "outdated", "submitted", "missing"]),
+    )
+    published_version = fields.Integer(allow_none=True)
+    submitted = fields.Integer(required=True)
+
+
+class LocaleProgressSchema(BaseSchema):
+    locale = fields.String(required=True)
+    progress = fields.Nested(ProgressSchema, required=True)
+    units = fields.List(fields.Nested(UnitProgressSchema), required=True)
+
+
+class EssaySummarySchema(BaseSchema):
+    slug = fields.String(required=True)
+    title = fields.String(allow_none=True, required=True)
+    title_locale = fields.String()
+    source_locale = fields.String(required=True)
+    sections = fields.List(fields.String(), required=True)
+
+
+class EssayListSchema(PageSchema):
+    items = fields.List(fields.Nested(EssaySummarySchema), required=True)
+
+
+class TextSchema(BaseSchema):
+    heading = fields.String(allow_none=True)
+    body = fields.String(required=True)
+    version = fields.Integer(required=True)
+    outdated = fields.Boolean(required=True)
+    approved_at = fields.String(allow_none=True)
+
+
+class SectionSchema(BaseSchema):
+    key = fields.String(required=True)
+    position = fields.Integer(required=True)
+    heading = fields.String(allow_none=True)
+    body = fields.String()
+    locale = fields.String(required=True)
+    fallback = fields.Boolean()
+    outdated = fields.Boolean()
+    version = fields.Integer()
+    approved_at = fields.String(allow_none=True)
+    source_revision = fields.Integer(required=True)
+    translations = fields.Dict(
+        keys=fields.String(),
+        values=fields.Nested(TextSchema),
+        metadata={"description": "With ?locale=*: the approved text of every locale."},
+    )
+
+
+class EssaySchema(BaseSchema):
+    slug = fields.String(required=True)
+    requested_locale = fields.String(required=True)
+    locale = fields.String(required=True)
+    direction = fields.String(allow_none=True, required=True)
+    source_locale = fields.String(required=True)
+    title = fields.String(allow_none=True, required=True)
+    title_locale = fields.String()
+    title_outdated = fields.Boolean()
+    titles = fields.Dict(keys=fields.String(), values=fields.String())
+    revision = fields.Integer(required=True)
+    sections = fields.List(fields.Nested(SectionSchema), required=True)
+
+
+class SectionDocumentSchema(SectionSchema):
+    essay = fields.String(required=True)
+    requested_locale = fields.String(required=True)
+    negotiated_locale = fields.String()
+    direction = fields.String(allow_none=True)
+    revision = fields.Integer(required=True)
+
+
+class SourceEditSchema(BaseSchema):
+    heading = fields.String(allow_none=True, validate=validate.Length(max=2000))
+    body = fields.String(required=True, validate=validate.Length(max=200_000))
+
+
+class MeSchema(BaseSchema):
+    name = fields.String(required=True)
+    roles = fields.List(fields.String(), required=True)
+    locales = fields.List(fields.String(), required=True)
+
+
+class HealthSchema(BaseSchema):
+    status = fields.String(required=True)
+    database = fields.String()
+    migration = fields.String(allow_none=True)

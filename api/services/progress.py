@@ -1,0 +1,137 @@
+"""Translation progress per locale, consistent with what readers are served."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext
+
+from api import i18n
+from api.errors import NotFound
+from api.extensions import db
+from api.models import Essay, TranslationVersion, Unit
+
+
+def _unit_states(locale: str | None = None) -> list[Any]:
+    """Per unit and locale: whether a version is published, its freshness, and what waits."""
+    approved = sa.func.sum(sa.case((TranslationVersion.status == "approved", 1), else_=0))
+    outdated = sa.func.sum(
+        sa.case(
+            (
+                sa.and_(
+                    TranslationVersion.status == "approved",
+                    TranslationVersion.source_hash != Unit.source_hash,
+                ),
+                1,
+            ),
+            else_=0,
+        )
+    )
+    submitted = sa.func.sum(sa.case((TranslationVersion.status == "submitted", 1), else_=0))
+    published_version = sa.func.max(
+        sa.case((TranslationVersion.status == "approved", TranslationVersion.version))
+    )
+    statement = (
+        sa.select(
+            TranslationVersion.unit_id,
+            TranslationVersion.locale,
+            approved.label("approved"),
+            outdated.label("outdated"),
+            submitted.label("submitted"),
+            published_version.label("published_version"),
+        )
+        .join(Unit, Unit.id == TranslationVersion.unit_id)
+        .where(TranslationVersion.status.in_(("approved", "submitted")))
+        .group_by(TranslationVersion.unit_id, TranslationVersion.locale)
+    )
+    if locale is not None:
+        statement = statement.where(TranslationVersion.locale == locale)
+    return list(db.session.execute(statement))
+
+
+def _figures(total: int, approved: int, outdated: int, submitted: int) -> dict[str, Any]:
+    return {
+        "total": total,
+        "approved": approved,
+        "outdated": outdated,
+        "submitted": submitted,
+        "missing": total - approved,
+        "percent": round(100.0 * approved / total, 1) if total else 0.0,
+    }
+
+
+def locales_document() -> dict[str, Any]:
+    reg = i18n.registry()
+    total = db.session.scalar(sa.select(sa.func.count(Unit.id))) or 0
+    counts: dict[str, list[int]] = {code: [0, 0, 0] for code in reg.offered}
+    for row in _unit_states():
+        if row.locale in counts:
+            figures = counts[row.locale]
+            figures[0] += 1 if row.approved else 0
+            figures[1] += 1 if row.outdated else 0
+            figures[2] += 1 if row.submitted else 0
+    locales = []
+    for code, info in reg.infos.items():
+        approved, outdated, submitted = counts[code]
+        if info.is_source:
+            approved, outdated, submitted = total, 0, 0
+        locales.append(
+            {
+                "code": code,
+                "name": info.name,
+                "native_name": info.native_name,
+                "direction": info.direction,
+                "fallback": list(info.fallback),
+                "is_source": info.is_source,
+                "progress": _figures(total, approved, outdated, submitted),
+            }
+        )
+    return {"default": reg.default, "source": reg.source, "locales": locales}
+
+
+def locale_breakdown(raw: str) -> dict[str, Any]:
+    reg = i18n.registry()
+    try:
+        code = i18n.normalise_tag(raw)
+    except i18n.MalformedLocale:
+        code = raw
+    if code not in reg.offered:
+        raise NotFound(gettext("Locale %(code)s is not offered.", code=raw))
+    states = {row.unit_id: row for row in _unit_states(code)}
+    units = db.session.execute(
+        sa.select(Unit.id, Unit.key, Unit.kind, Essay.slug)
+        .join(Essay, Essay.id == Unit.essay_id)
+        .order_by(Essay.slug, Unit.kind.desc(), Unit.position)
+    ).all()
+    items = []
+    totals = [0, 0, 0]
+    for unit in units:
+        row = states.get(unit.id)
+        if code == reg.source:
+            state, version, waiting = "approved", None, 0
+        else:
+            waiting = int(row.submitted or 0) if row else 0
+            version = row.published_version if row else None
+            if row and row.approved:
+                state = "outdated" if row.outdated else "approved"
+            else:
+                state = "submitted" if waiting else "missing"
+        totals[0] += state in ("approved", "outdated")
+        totals[1] += state == "outdated"
+        totals[2] += waiting > 0
+        items.append(
+            {
+                "essay": unit.slug,
+                "key": unit.key,
+                "kind": unit.kind,
+                "state": state,
+                "published_version": version,
+                "submitted": waiting,
+            }
+        )
+    return {
+        "locale": code,
+        "progress": _figures(len(units), *totals),
+        "units": items,
+    }

@@ -1,0 +1,388 @@
+"""What readers get: essays and sections in a locale, prepared once and served as bytes.
+
+A representation depends only on the publication stamps of the locales in its fallback
+chain (see ``api.services.publication``). Reading those stamps is one indexed query; the
+ETag is derived from them, a matching ``If-None-Match`` needs nothing more, and the
+serialized body is kept in a bounded in-process cache keyed by that ETag. Any
+publication or source edit changes the stamps, so every worker and every instance
+sees the change on its next request without waiting for anything to expire.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app, json
+
+from api import i18n
+from api.errors import NotFound
+from api.extensions import db
+from api.models import Essay, PublicationStamp, TranslationVersion, Unit
+from api.services.publication import ESSAY_SCOPE
+
+ALL_LOCALES = "*"
+# Part of every ETag: a change in how bodies are written makes old validators stale.
+_FORMAT = "1"
+
+
+@dataclass(frozen=True)
+class Stamps:
+    essay_id: int
+    slug: str
+    source_locale: str
+    by_locale: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Representation:
+    etag: str
+    body: bytes
+    content_language: str
+
+
+class RepresentationCache:
+    """A small thread-safe LRU of serialized bodies, keyed by ETag."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, Representation] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, etag: str) -> Representation | None:
+        with self._lock:
+            item = self._items.get(etag)
+            if item is not None:
+                self._items.move_to_end(etag)
+            return item
+
+    def put(self, item: Representation) -> None:
+        with self._lock:
+            self._items[item.etag] = item
+            self._items.move_to_end(item.etag)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+def _cache() -> RepresentationCache:
+    cache = current_app.extensions.get("tarjuma.representations")
+    if cache is None:
+        cache = RepresentationCache(current_app.config["REPRESENTATION_CACHE_SIZE"])
+        current_app.extensions["tarjuma.representations"] = cache
+    return cache
+
+
+def load_stamps(slug: str, scope: str = ESSAY_SCOPE) -> Stamps:
+    """The publication stamps of one essay (or one unit of it): one indexed query."""
+    rows = db.session.execute(
+        sa.select(Essay.id, Essay.source_locale, PublicationStamp.locale, PublicationStamp.stamp)
+        .select_from(Essay)
+        .outerjoin(
+            PublicationStamp,
+            sa.and_(PublicationStamp.essay_id == Essay.id, PublicationStamp.scope == scope),
+        )
+        .where(Essay.slug == slug)
+    ).all()
+    if not rows:
+        raise NotFound(_essay_not_found(slug))
+    by_locale = {row.locale: row.stamp for row in rows if row.locale is not None}
+    if scope != ESSAY_SCOPE and not by_locale:
+        raise NotFound(_section_not_found(scope))
+    return Stamps(rows[0].id, slug, rows[0].source_locale, by_locale)
+
+
+def _essay_not_found(slug: str) -> str:
+    from flask_babel import gettext
+
+    return gettext("There is no essay %(slug)s.", slug=slug)
+
+
+def _section_not_found(key: str) -> str:
+    from flask_babel import gettext
+
+    return gettext("This essay has no section %(key)s.", key=key)
+
+
+def _chain_for(locale: str) -> tuple[str, ...]:
+    reg = i18n.registry()
+    return reg.offered if locale == ALL_LOCALES else reg.chain(locale)
+
+
+def etag_for(stamps: Stamps, scope: str, negotiated: i18n.Negotiated) -> str:
+    """A strong validator for one representation, from the stamps it depends on."""
+    chain = _chain_for(negotiated.locale)
+    parts = [
+        _FORMAT,
+        str(stamps.essay_id),
+        scope,
+        negotiated.requested,
+        negotiated.locale,
+        ",".join(chain),
+        ",".join(f"{code}={stamps.by_locale.get(code, 0)}" for code in chain),
+    ]
+    return '"' + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40] + '"'
+
+
+def representation(
+    slug: str, negotiated: i18n.Negotiated, key: str | None = None
+) -> tuple[Stamps, str, Representation | None]:
+    """The stamps and ETag, and the cached body if one is ready (None when not yet built)."""
+    scope = key if key is not None else ESSAY_SCOPE
+    stamps = load_stamps(slug, scope)
+    etag = etag_for(stamps, scope, negotiated)
+    return stamps, etag, _cache().get(etag)
+
+
+def build(
+    stamps: Stamps, etag: str, negotiated: i18n.Negotiated, key: str | None
+) -> Representation:
+    """Serialize the representation named by ``etag`` and keep it for the next reader."""
+    if key is None:
+        document, languages = essay_document(stamps, negotiated)
+    else:
+        document, languages = section_document(stamps, negotiated, key)
+    item = Representation(
+        etag=etag,
+        body=json.dumps(document, ensure_ascii=False).encode(),
+        content_language=", ".join(languages),
+    )
+    _cache().put(item)
+    return item
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+def _published(unit_ids: list[int], locales: tuple[str, ...]) -> dict[tuple[int, str], Any]:
+    if not unit_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(
+            TranslationVersion.unit_id,
+            TranslationVersion.locale,
+            TranslationVersion.heading,
+            TranslationVersion.body,
+            TranslationVersion.version,
+            TranslationVersion.source_hash,
+            TranslationVersion.approved_at,
+        ).where(
+            TranslationVersion.unit_id.in_(unit_ids),
+            TranslationVersion.locale.in_(locales),
+            TranslationVersion.status == "approved",
+        )
+    ).all()
+    return {(row.unit_id, row.locale): row for row in rows}
+
+
+def _units(essay_id: int, key: str | None = None) -> list[Unit]:
+    query = sa.select(Unit).where(Unit.essay_id == essay_id)
+    if key is not None:
+        query = query.where(Unit.key == key)
+    return list(db.session.scalars(query.order_by(Unit.kind.desc(), Unit.position)))
+
+
+def _source_text(unit: Unit) -> dict[str, Any]:
+    return {
+        "heading": unit.heading,
+        "body": unit.body,
+        "version": unit.source_revision,
+        "outdated": False,
+        "approved_at": _iso(unit.source_changed_at),
+    }
+
+
+def _text_in(
+    unit: Unit, locale: str, source: str, published: dict[tuple[int, str], Any]
+) -> dict[str, Any] | None:
+    """The approved text of a unit in one locale (the source text in the source locale)."""
+    if locale == source:
+        return _source_text(unit)
+    row = published.get((unit.id, locale))
+    if row is None:
+        return None
+    return {
+        "heading": row.heading if unit.heading is not None else None,
+        "body": row.body,
+        "version": row.version,
+        "outdated": row.source_hash != unit.source_hash,
+        "approved_at": _iso(row.approved_at),
+    }
+
+
+def _served(
+    unit: Unit, chain: tuple[str, ...], source: str, published: dict[tuple[int, str], Any]
+) -> tuple[str, dict[str, Any]]:
+    for code in chain:
+        text = _text_in(unit, code, source, published)
+        if text is not None:
+            return code, text
+    return source, _source_text(unit)
+
+
+def _section_json(
+    unit: Unit,
+    negotiated: i18n.Negotiated,
+    chain: tuple[str, ...],
+    source: str,
+    published: dict[tuple[int, str], Any],
+) -> tuple[dict[str, Any], str]:
+    code, text = _served(unit, chain, source, published)
+    return {
+        "key": unit.key,
+        "position": unit.position,
+        "heading": text["heading"],
+        "body": text["body"],
+        "locale": code,
+        "fallback": code != negotiated.locale,
+        "outdated": text["outdated"],
+        "version": text["version"],
+        "approved_at": text["approved_at"],
+        "source_revision": unit.source_revision,
+    }, code
+
+
+def _all_locales_json(
+    unit: Unit, source: str, published: dict[tuple[int, str], Any]
+) -> tuple[dict[str, Any], list[str]]:
+    translations = {}
+    for code in i18n.registry().offered:
+        text = _text_in(unit, code, source, published)
+        if text is not None:
+            translations[code] = text
+    return {
+        "key": unit.key,
+        "position": unit.position,
+        "source_revision": unit.source_revision,
+        "translations": translations,
+    }, list(translations)
+
+
+def essay_document(stamps: Stamps, negotiated: i18n.Negotiated) -> tuple[dict[str, Any], list[str]]:
+    chain = _chain_for(negotiated.locale)
+    units = _units(stamps.essay_id)
+    published = _published([u.id for u in units], chain)
+    present: set[str] = set()
+    title_unit = next((u for u in units if u.kind == "title"), None)
+    sections = [u for u in units if u.kind == "section"]
+    revision = max((stamps.by_locale.get(code, 0) for code in chain), default=0)
+    document: dict[str, Any] = {"slug": stamps.slug, "requested_locale": negotiated.requested}
+    if negotiated.locale == ALL_LOCALES:
+        items = []
+        for unit in sections:
+            item, codes = _all_locales_json(unit, stamps.source_locale, published)
+            items.append(item)
+            present.update(codes)
+        titles = (
+            _all_locales_json(title_unit, stamps.source_locale, published)[0]["translations"]
+            if title_unit
+            else {}
+        )
+        present.update(titles)
+        document.update(
+            locale=ALL_LOCALES,
+            direction=None,
+            source_locale=stamps.source_locale,
+            title=title_unit.body if title_unit else None,
+            titles={code: text["body"] for code, text in titles.items()},
+            revision=revision,
+            sections=items,
+        )
+        return document, i18n.ordered(present)
+
+    title_code, title_text = (
+        _served(title_unit, chain, stamps.source_locale, published)
+        if title_unit
+        else (stamps.source_locale, {"body": None, "outdated": False})
+    )
+    present.add(title_code)
+    items = []
+    for unit in sections:
+        item, code = _section_json(unit, negotiated, chain, stamps.source_locale, published)
+        items.append(item)
+        present.add(code)
+    document.update(
+        locale=negotiated.locale,
+        direction=i18n.direction_of(negotiated.locale),
+        source_locale=stamps.source_locale,
+        title=title_text["body"],
+        title_locale=title_code,
+        title_outdated=title_text["outdated"],
+        revision=revision,
+        sections=items,
+    )
+    return document, [code for code in chain if code in present]
+
+
+def section_document(
+    stamps: Stamps, negotiated: i18n.Negotiated, key: str
+) -> tuple[dict[str, Any], list[str]]:
+    chain = _chain_for(negotiated.locale)
+    units = _units(stamps.essay_id, key)
+    if not units:
+        raise NotFound(_section_not_found(key))
+    unit = units[0]
+    published = _published([unit.id], chain)
+    revision = max((stamps.by_locale.get(code, 0) for code in chain), default=0)
+    head = {"essay": stamps.slug, "requested_locale": negotiated.requested}
+    if negotiated.locale == ALL_LOCALES:
+        item, codes = _all_locales_json(unit, stamps.source_locale, published)
+        return {**head, "locale": ALL_LOCALES, "revision": revision, **item}, i18n.ordered(codes)
+    item, code = _section_json(unit, negotiated, chain, stamps.source_locale, published)
+    document = {
+        **head,
+        "direction": i18n.direction_of(code),
+        "revision": revision,
+        **item,
+    }
+    document["locale"] = code
+    document["requested_locale"] = negotiated.requested
+    document["negotiated_locale"] = negotiated.locale
+    return document, [code]
+
+
+def essay_list(negotiated: i18n.Negotiated, page: int, per_page: int) -> dict[str, Any]:
+    """Essays with their titles in the negotiated locale (one page of them)."""
+    total = db.session.scalar(sa.select(sa.func.count(Essay.id))) or 0
+    essays = list(
+        db.session.scalars(
+            sa.select(Essay).order_by(Essay.id).offset((page - 1) * per_page).limit(per_page)
+        )
+    )
+    chain = _chain_for(negotiated.locale)
+    units = list(
+        db.session.scalars(
+            sa.select(Unit)
+            .where(Unit.essay_id.in_([e.id for e in essays]))
+            .order_by(Unit.essay_id, Unit.kind.desc(), Unit.position)
+        )
+    )
+    published = _published([u.id for u in units if u.kind == "title"], chain)
+    items = []
+    for essay in essays:
+        own = [u for u in units if u.essay_id == essay.id]
+        title_unit = next((u for u in own if u.kind == "title"), None)
+        title_code, title = (
+            _served(title_unit, chain, essay.source_locale, published)
+            if title_unit
+            else (essay.source_locale, {"body": None})
+        )
+        items.append(
+            {
+                "slug": essay.slug,
+                "title": title["body"],
+                "title_locale": title_code,
+                "source_locale": essay.source_locale,
+                "sections": [u.key for u in own if u.kind == "section"],
+            }
+        )
+    return {"items": items, "page": page, "per_page": per_page, "total": total}

@@ -1,0 +1,115 @@
+"""The public reading API: locales, essays and sections, by locale."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from api.schemas import (
+    EssayListArgs,
+    EssayListSchema,
+    EssaySchema,
+    LocaleArgs,
+    LocaleProgressSchema,
+    LocalesSchema,
+    SectionDocumentSchema,
+    SourceEditSchema,
+)
+from api.services import content, progress, reading
+from api.views.common import BEARER, current_user, negotiate
+
+blp = Blueprint("reading", __name__, url_prefix="/api/v1", description="Reading content.")
+
+JSON = "application/json; charset=utf-8"
+CACHE_CONTROL = "public, max-age=0, must-revalidate"
+
+
+def _vary(response: Response) -> Response:
+    response.headers["Vary"] = "Accept-Language"
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    return response
+
+
+def serve(slug: str, key: str | None, args: dict[str, Any]) -> Response:
+    """A prepared representation: 304 on a matching validator, cached bytes otherwise."""
+    negotiated = negotiate(args.get("locale"))
+    stamps, etag, ready = reading.representation(slug, negotiated, key)
+    if request.if_none_match.contains_weak(etag.strip('"')) or request.if_none_match.star_tag:
+        response = Response(status=304)
+        response.headers["ETag"] = etag
+        return _vary(response)
+    item = ready or reading.build(stamps, etag, negotiated, key)
+    response = Response(item.body, status=200, content_type=JSON)
+    response.headers["ETag"] = item.etag
+    response.headers["Content-Language"] = item.content_language
+    return _vary(response)
+
+
+@blp.route("/locales")
+class Locales(MethodView):
+    @blp.response(200, LocalesSchema)
+    def get(self) -> dict[str, Any]:
+        """Offered locales with their names, direction, fallback chain and progress."""
+        return progress.locales_document()
+
+
+@blp.route("/locales/<string:code>/progress")
+class LocaleProgress(MethodView):
+    @blp.response(200, LocaleProgressSchema)
+    def get(self, code: str) -> dict[str, Any]:
+        """Progress of one locale, unit by unit."""
+        return progress.locale_breakdown(code)
+
+
+@blp.route("/essays")
+class Essays(MethodView):
+    @blp.arguments(EssayListArgs, location="query")
+    @blp.response(200, EssayListSchema)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Essays, with their titles in the negotiated locale."""
+        negotiated = negotiate(args.get("locale"), allow_all=False)
+        return reading.essay_list(negotiated, args["page"], args["per_page"])
+
+
+@blp.route("/essays/<key:slug>")
+class EssayResource(MethodView):
+    @blp.arguments(LocaleArgs, location="query")
+    @blp.response(200, EssaySchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @blp.alt_response(304, description="Not modified")
+    def get(self, args: dict[str, Any], slug: str) -> Response:
+        """An essay in one locale, each section in the first locale of the chain that has it."""
+        return serve(slug, None, args)
+
+
+@blp.route("/essays/<key:slug>/sections/<key:key>")
+class SectionResource(MethodView):
+    @blp.arguments(LocaleArgs, location="query")
+    @blp.response(200, SectionDocumentSchema)
+    @blp.alt_response(304, description="Not modified")
+    def get(self, args: dict[str, Any], slug: str, key: str) -> Response:
+        """One section (or ``title``) of an essay in one locale."""
+        return serve(slug, key, args)
+
+    @blp.arguments(SourceEditSchema)
+    @blp.response(200, SectionDocumentSchema)
+    @blp.doc(
+        security=BEARER,
+        parameters=[
+            {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"}}
+        ],
+    )
+    def put(self, data: dict[str, Any], slug: str, key: str) -> Response:
+        """Edit the source text (admins); ``If-Match`` must carry the source ETag."""
+        actor = current_user()
+        unit = content.edit_source(
+            slug,
+            key,
+            data.get("heading"),
+            data["body"],
+            actor=actor,
+            if_match=request.headers.get("If-Match"),
+        )
+        return serve(slug, key, {"locale": unit.essay.source_locale})

@@ -1,0 +1,286 @@
+"""The public reading API, as clients and caches use it (API.md: Locales, Reading content)."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests.conftest import SLUG
+
+ESSAY = f"/api/v1/essays/{SLUG}"
+SECTION_KEYS = [
+    "introduction",
+    "strategic-alliances-and-diplomacy",
+    "enhanced-intelligence-capabilities",
+    "technological-advancements-in-defense",
+    "active-participation-in-international-forums",
+    "conclusion",
+]
+
+
+def test_locales_come_from_cldr_with_chains_and_progress(client: FlaskClient) -> None:
+    response = client.get("/api/v1/locales")
+    assert response.status_code == 200
+    data = response.get_json()
+    assert data["default"] == "en"
+    by_code = {item["code"]: item for item in data["locales"]}
+    assert set(by_code) == {"en", "ar", "fa", "fr", "id", "ms", "tr", "ur"}
+    assert by_code["ar"]["native_name"] == "العربية"
+    assert by_code["fa"]["name"] == "Persian"
+    assert {c for c, item in by_code.items() if item["direction"] == "rtl"} == {"ar", "fa", "ur"}
+    assert by_code["ms"]["fallback"] == ["id", "en"]
+    assert by_code["ar"]["fallback"] == ["en"]
+    assert by_code["en"]["is_source"] and by_code["en"]["fallback"] == []
+    assert by_code["ar"]["progress"] == {
+        "total": 7,
+        "approved": 7,
+        "outdated": 0,
+        "submitted": 0,
+        "missing": 0,
+        "percent": 100.0,
+    }
+    assert by_code["fa"]["progress"]["approved"] == 4
+    assert by_code["fa"]["progress"]["percent"] == pytest.approx(57.1)
+    assert by_code["ms"]["progress"]["approved"] == 0
+
+
+def test_essay_in_english_is_the_repaired_source(client: FlaskClient) -> None:
+    response = client.get(ESSAY)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+    data = response.get_json()
+    assert data["title"] == "Championing for Islamic Nation’s Security: Building a Strong Ummah"
+    assert "â€" not in response.get_data(as_text=True)
+    assert [s["key"] for s in data["sections"]] == SECTION_KEYS
+    assert [s["position"] for s in data["sections"]] == list(range(6))
+    intro, *headed, conclusion = data["sections"]
+    assert intro["heading"] is None and intro["body"].startswith("Promoting the security")
+    assert [s["heading"] for s in headed] == [
+        "Strategic Alliances and Diplomacy",
+        "Enhanced Intelligence Capabilities",
+        "Technological Advancements in Defense",
+        "Active Participation in International Forums",
+    ]
+    assert conclusion["heading"] is None and conclusion["body"].startswith("In conclusion,")
+    assert all(s["locale"] == "en" and not s["fallback"] for s in data["sections"])
+    assert response.headers["Content-Language"] == "en"
+
+
+@pytest.mark.parametrize("code", ["ar", "fr", "tr", "ur", "id"])
+def test_fully_translated_locales_are_served_whole(client: FlaskClient, code: str) -> None:
+    response = client.get(ESSAY, query_string={"locale": code})
+    data = response.get_json()
+    english = client.get(ESSAY).get_json()
+    assert data["locale"] == code and data["title_locale"] == code
+    assert data["title"] != english["title"]
+    for section, source in zip(data["sections"], english["sections"], strict=True):
+        assert section["locale"] == code and section["fallback"] is False
+        assert section["outdated"] is False and section["version"] == 1
+        assert section["body"] and section["body"] != source["body"]
+        assert (section["heading"] is None) == (source["heading"] is None)
+        assert section["approved_at"].endswith("Z")
+    assert response.headers["Content-Language"] == code
+
+
+def test_rtl_locales_say_so(client: FlaskClient) -> None:
+    for code in ("ar", "fa", "ur"):
+        assert client.get(ESSAY, query_string={"locale": code}).get_json()["direction"] == "rtl"
+    assert client.get(ESSAY, query_string={"locale": "tr"}).get_json()["direction"] == "ltr"
+
+
+def test_persian_is_partial_and_falls_back_to_english(client: FlaskClient) -> None:
+    response = client.get(ESSAY, query_string={"locale": "fa"})
+    data = response.get_json()
+    served = {s["key"]: s["locale"] for s in data["sections"]}
+    assert served == {
+        "introduction": "fa",
+        "strategic-alliances-and-diplomacy": "fa",
+        "enhanced-intelligence-capabilities": "fa",
+        "technological-advancements-in-defense": "en",
+        "active-participation-in-international-forums": "en",
+        "conclusion": "en",
+    }
+    assert all(s["fallback"] == (s["locale"] != "fa") for s in data["sections"])
+    assert data["title_locale"] == "fa"
+    assert response.headers["Content-Language"] == "fa, en"
+
+
+def test_malay_falls_back_to_indonesian(client: FlaskClient) -> None:
+    response = client.get(ESSAY, query_string={"locale": "ms"})
+    data = response.get_json()
+    indonesian = client.get(ESSAY, query_string={"locale": "id"}).get_json()
+    assert data["locale"] == "ms"
+    assert all(s["locale"] == "id" and s["fallback"] for s in data["sections"])
+    assert [s["body"] for s in data["sections"]] == [s["body"] for s in indonesian["sections"]]
+    assert response.headers["Content-Language"] == "id"
+
+
+@pytest.mark.parametrize(
+    ("query", "requested", "locale"),
+    [
+        ("ar-EG", "ar-EG", "ar"),
+        ("ar_EG", "ar-EG", "ar"),
+        ("AR-eg", "ar-EG", "ar"),
+        ("fr-CA", "fr-CA", "fr"),
+        ("ms-Latn-MY", "ms-Latn-MY", "ms"),
+    ],
+)
+def test_variants_resolve_to_their_base(
+    client: FlaskClient, query: str, requested: str, locale: str
+) -> None:
+    data = client.get(ESSAY, query_string={"locale": query}).get_json()
+    assert (data["requested_locale"], data["locale"]) == (requested, locale)
+
+
+@pytest.mark.parametrize(
+    ("header", "locale"),
+    [
+        ("ar", "ar"),
+        ("de-DE, ur;q=0.8, fr;q=0.9", "fr"),
+        ("de, ur;q=0.8, fr;q=0.7", "ur"),
+        ("fr;q=0, tr;q=0.5", "tr"),
+        ("*", "en"),
+        ("de", "en"),
+        ("!!garbage;;q=x,,", "en"),
+        ("x" * 5000, "en"),
+        ("", "en"),
+    ],
+)
+def test_accept_language_negotiation(client: FlaskClient, header: str, locale: str) -> None:
+    response = client.get(ESSAY, headers={"Accept-Language": header})
+    assert response.status_code == 200
+    assert response.get_json()["locale"] == locale
+    assert response.headers["Vary"] == "Accept-Language"
+
+
+def test_query_parameter_wins_over_header(client: FlaskClient) -> None:
+    data = client.get(
+        ESSAY, query_string={"locale": "tr"}, headers={"Accept-Language": "ar"}
+    ).get_json()
+    assert data["locale"] == "tr"
+
+
+@pytest.mark.parametrize("bad", ["%%%", "a", "toolonglanguage", "ar--EG", "ar EG", "ar-"])
+def test_malformed_locale_is_400_problem(client: FlaskClient, bad: str) -> None:
+    response = client.get(ESSAY, query_string={"locale": bad})
+    assert response.status_code == 400
+    assert response.headers["Content-Type"] == "application/problem+json"
+    problem = response.get_json()
+    assert problem["status"] == 400 and problem["type"].endswith("malformed-locale")
+    assert problem["title"] and problem["detail"] and problem["instance"] == ESSAY
+
+
+@pytest.mark.parametrize("unoffered", ["de", "zh-Hant", "pt-BR", "xx"])
+def test_unoffered_locale_lists_the_available_ones(client: FlaskClient, unoffered: str) -> None:
+    response = client.get(ESSAY, query_string={"locale": unoffered})
+    assert response.status_code == 400
+    problem = response.get_json()
+    assert problem["type"].endswith("locale-not-offered")
+    assert set(problem["available_locales"]) == {"en", "ar", "fa", "fr", "id", "ms", "tr", "ur"}
+
+
+def test_etag_revalidation(client: FlaskClient) -> None:
+    first = client.get(ESSAY, query_string={"locale": "ar"})
+    etag = first.headers["ETag"]
+    assert etag.startswith('"') and not etag.startswith("W/")
+    assert "public" in first.headers["Cache-Control"]
+    again = client.get(ESSAY, query_string={"locale": "ar"}, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    assert again.headers["ETag"] == etag
+    other = client.get(ESSAY, query_string={"locale": "fr"}, headers={"If-None-Match": etag})
+    assert other.status_code == 200 and other.headers["ETag"] != etag
+    assert client.get(ESSAY, query_string={"locale": "ar"}).headers["ETag"] == etag
+
+
+def test_representations_differ_by_requested_locale(client: FlaskClient) -> None:
+    plain = client.get(ESSAY, query_string={"locale": "ar"})
+    regional = client.get(ESSAY, query_string={"locale": "ar-EG"})
+    assert plain.headers["ETag"] != regional.headers["ETag"]
+    assert regional.get_json()["requested_locale"] == "ar-EG"
+
+
+def test_every_locale_at_once(client: FlaskClient) -> None:
+    response = client.get(ESSAY, query_string={"locale": "*"})
+    assert response.status_code == 200
+    data = response.get_json()
+    intro = data["sections"][0]
+    assert set(intro["translations"]) == {"en", "ar", "fa", "fr", "id", "tr", "ur"}
+    assert "ms" not in intro["translations"]
+    last = data["sections"][-1]
+    assert set(last["translations"]) == {"en", "ar", "fr", "id", "tr", "ur"}
+    assert intro["translations"]["ar"]["version"] == 1
+    assert set(data["titles"]) == {"en", "ar", "fa", "fr", "id", "tr", "ur"}
+    assert response.headers["Content-Language"].split(", ")[0] == "en"
+
+
+def test_one_section(client: FlaskClient) -> None:
+    response = client.get(f"{ESSAY}/sections/conclusion", query_string={"locale": "ms"})
+    assert response.status_code == 200
+    data = response.get_json()
+    assert data["key"] == "conclusion" and data["locale"] == "id" and data["fallback"] is True
+    assert response.headers["Content-Language"] == "id"
+    assert response.headers["ETag"]
+
+
+def test_title_is_addressable_as_a_unit(client: FlaskClient) -> None:
+    data = client.get(f"{ESSAY}/sections/title", query_string={"locale": "ar"}).get_json()
+    assert data["key"] == "title" and data["locale"] == "ar" and data["heading"] is None
+
+
+def test_essay_list(client: FlaskClient) -> None:
+    data = client.get("/api/v1/essays", headers={"Accept-Language": "fr"}).get_json()
+    assert data["total"] == 1 and data["page"] == 1 and data["per_page"] == 20
+    (item,) = data["items"]
+    assert item["slug"] == SLUG and item["source_locale"] == "en"
+    assert item["title"].startswith("Défendre") or item["title_locale"] == "fr"
+    assert item["sections"] == SECTION_KEYS
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/essays/no-such-essay",
+        f"{ESSAY}/sections/no-such-section",
+        "/api/v1/essays/%E2%80%AE%00weird",
+        "/api/v1/essays/..%2F..%2Fetc",
+        "/api/v1/nothing",
+    ],
+)
+def test_unknown_things_are_404_problems(client: FlaskClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.get_json()["status"] == 404
+
+
+def test_wrong_method_is_405_problem(client: FlaskClient) -> None:
+    response = client.delete(ESSAY)
+    assert response.status_code == 405
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert "GET" in response.headers["Allow"]
+
+
+@pytest.mark.parametrize("per_page", ["0", "101", "x"])
+def test_bad_paging_is_422_problem(client: FlaskClient, per_page: str) -> None:
+    response = client.get("/api/v1/essays", query_string={"per_page": per_page})
+    assert response.status_code == 422
+    assert "per_page" in response.get_json()["errors"]
+
+
+def test_health_and_readiness(client: FlaskClient) -> None:
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["migration"]
+
+
+def test_openapi_document(client: FlaskClient) -> None:
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.1")
+    for path in (
+        "/api/v1/locales",
+        "/api/v1/essays",
+        "/api/v1/essays/{slug}",
+        "/api/v1/essays/{slug}/sections/{key}",
+    ):
+        assert path in spec["paths"]
+    assert client.get("/api/docs").status_code == 200
