@@ -1,0 +1,141 @@
+"""Users, roles, locales and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask_babel import gettext
+
+from api import i18n
+from api.database import transaction
+from api.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from api.extensions import db
+from api.models import ROLES, ApiToken, User, UserLocale
+from api.models.types import utcnow
+from api.services import audit
+
+TOKEN_PREFIX = "tj_"  # noqa: S105 - a marker, not a secret
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+
+
+def hash_token(token: str) -> str:
+    """Tokens are long random strings, so one SHA-256 is the right hash: nothing to stretch."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    record: ApiToken
+
+
+def _offered_locales(locales: Sequence[str]) -> list[str]:
+    reg = i18n.registry()
+    out = []
+    for raw in locales:
+        try:
+            code = reg.resolve(i18n.normalise_tag(raw))
+        except i18n.MalformedLocale:
+            code = None
+        if code is None or code != i18n.normalise_tag(raw):
+            raise InvalidInput(gettext("Locale %(code)s is not offered.", code=raw))
+        out.append(code)
+    return list(dict.fromkeys(out))
+
+
+def create_user(name: str, role: str, locales: Sequence[str] = ()) -> User:
+    if not _NAME.match(name):
+        raise InvalidInput(
+            gettext("A user name is 1 to 80 letters, digits, dots, hyphens or underscores.")
+        )
+    if role not in ROLES:
+        raise InvalidInput(gettext("Unknown role %(role)s.", role=role))
+    codes = _offered_locales(locales)
+    with transaction() as session:
+        if session.scalar(sa.select(User.id).where(User.name == name)) is not None:
+            raise Conflict(gettext("A user named %(name)s already exists.", name=name))
+        user = User(name=name, role=role, locale_grants=[UserLocale(locale=c) for c in codes])
+        session.add(user)
+        session.flush()
+        audit.record(
+            "user.created", actor=None, after={"name": name, "role": role, "locales": codes}
+        )
+    return user
+
+
+def get_user(name: str) -> User:
+    user = db.session.scalar(sa.select(User).where(User.name == name))
+    if user is None:
+        raise NotFound(gettext("There is no user %(name)s.", name=name))
+    return user
+
+
+def issue_token(name: str) -> IssuedToken:
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction():
+        user = get_user(name)
+        record = ApiToken(user=user, token_hash=hash_token(token), prefix=token[:10])
+        db.session.add(record)
+        db.session.flush()
+        audit.record(
+            "token.issued",
+            actor=None,
+            after={"user": user.name, "token_id": record.id, "prefix": record.prefix},
+        )
+    return IssuedToken(token=token, record=record)
+
+
+def revoke_token(name_or_id: str) -> list[ApiToken]:
+    """Revoke one token by id, or every live token of a user by name."""
+    with transaction() as session:
+        if name_or_id.isdigit():
+            tokens = [t for t in [session.get(ApiToken, int(name_or_id))] if t is not None]
+        elif name_or_id.startswith(TOKEN_PREFIX):
+            tokens = list(
+                session.scalars(
+                    sa.select(ApiToken).where(ApiToken.token_hash == hash_token(name_or_id))
+                )
+            )
+        else:
+            tokens = list(get_user(name_or_id).tokens)
+        tokens = [t for t in tokens if t.revoked_at is None]
+        if not tokens:
+            raise NotFound(gettext("No live token matches %(name)s.", name=name_or_id))
+        for record in tokens:
+            record.revoked_at = utcnow()
+            audit.record(
+                "token.revoked",
+                actor=None,
+                before={"user": record.user.name, "token_id": record.id, "prefix": record.prefix},
+            )
+    return tokens
+
+
+def authenticate(header: str | None) -> User:
+    """The user behind an ``Authorization: Bearer`` header; 401 for anything else."""
+    if not header:
+        raise Unauthorized(gettext("Send a token: Authorization: Bearer <token>."))
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > 200:
+        raise Unauthorized(gettext("The Authorization header must be: Bearer <token>."))
+    digest = hash_token(token)
+    record = db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == digest))
+    if (
+        record is None
+        or not hmac.compare_digest(record.token_hash, digest)
+        or record.revoked_at is not None
+        or not record.user.is_active
+    ):
+        raise Unauthorized(gettext("The token is not valid, or has been revoked."))
+    return record.user
+
+
+def list_users() -> list[User]:
+    return list(db.session.scalars(sa.select(User).order_by(User.name)))

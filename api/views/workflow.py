@@ -1,0 +1,186 @@
+"""The translation workflow over HTTP: submissions, review, comments, events, identity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import url_for
+from flask.views import MethodView
+from flask_babel import gettext
+from flask_smorest import Blueprint
+
+from api.errors import Forbidden, problem_body
+from api.extensions import db
+from api.models import TranslationVersion
+from api.schemas import MeSchema
+from api.schemas.workflow import (
+    ApproveSchema,
+    BulkOutSchema,
+    BulkSchema,
+    CommentInSchema,
+    CommentSchema,
+    EventArgs,
+    EventPageSchema,
+    HistoryArgs,
+    RejectSchema,
+    ReviewArgs,
+    ReviewPageSchema,
+    SubmissionSchema,
+    TranslationDetailSchema,
+    TranslationPageSchema,
+    TranslationSchema,
+)
+from api.services import audit, workflow
+from api.views.common import BEARER, current_user, paginate
+
+blp = Blueprint(
+    "workflow",
+    __name__,
+    url_prefix="/api/v1",
+    description=(
+        "Submitting, reviewing and publishing translations. The essay title is a unit like"
+        " the sections: address it with the section key ``title`` (it has no heading)."
+    ),
+)
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @blp.response(200, MeSchema)
+    @blp.doc(security=BEARER)
+    def get(self) -> dict[str, Any]:
+        """Who the token belongs to: name, roles and locales."""
+        user = current_user()
+        return {"name": user.name, "roles": [user.role], "locales": user.locales}
+
+
+@blp.route("/essays/<key:slug>/sections/<key:key>/translations")
+class Translations(MethodView):
+    @blp.arguments(HistoryArgs, location="query")
+    @blp.response(200, TranslationPageSchema)
+    @blp.doc(security=BEARER)
+    def get(self, args: dict[str, Any], slug: str, key: str) -> dict[str, Any]:
+        """Every version of a section (``title`` for the title), newest first."""
+        current_user()
+        statement = workflow.history(slug, key, args.get("locale"))
+        return paginate(statement, args["page"], args["per_page"])
+
+    @blp.arguments(SubmissionSchema)
+    @blp.response(201, TranslationSchema, headers={"Location": {"schema": {"type": "string"}}})
+    @blp.doc(security=BEARER)
+    def post(self, data: dict[str, Any], slug: str, key: str) -> Any:
+        """Submit a translation of a section (``title`` for the title) for review."""
+        version = workflow.submit(
+            slug,
+            key,
+            workflow.Submission(
+                locale=data["locale"],
+                heading=data.get("heading"),
+                body=data["body"],
+                source_revision=data.get("source_revision"),
+                note=data.get("note"),
+            ),
+            current_user(),
+        )
+        location = url_for("workflow.TranslationResource", version_id=version.id)
+        return version, 201, {"Location": location}
+
+
+@blp.route("/translations/<int:version_id>")
+class TranslationResource(MethodView):
+    @blp.response(200, TranslationDetailSchema)
+    @blp.doc(security=BEARER)
+    def get(self, version_id: int) -> TranslationVersion:
+        """One version with its comments and review events."""
+        current_user()
+        version = workflow.get_version(version_id)
+        version.events = list(  # type: ignore[attr-defined]
+            db.session.scalars(audit.query(translation_id=version.id))
+        )
+        return version
+
+
+@blp.route("/translations/<int:version_id>/withdraw")
+class Withdraw(MethodView):
+    @blp.response(200, TranslationSchema)
+    @blp.doc(security=BEARER)
+    def post(self, version_id: int) -> TranslationVersion:
+        """The author takes back a submitted version."""
+        return workflow.withdraw(version_id, current_user())
+
+
+@blp.route("/translations/<int:version_id>/approve")
+class Approve(MethodView):
+    @blp.arguments(ApproveSchema)
+    @blp.response(200, TranslationSchema)
+    @blp.doc(security=BEARER)
+    def post(self, data: dict[str, Any], version_id: int) -> TranslationVersion:
+        """Publish a submitted version, or restore a superseded one (rollback)."""
+        return workflow.approve(version_id, current_user(), data.get("comment"))
+
+
+@blp.route("/translations/<int:version_id>/reject")
+class Reject(MethodView):
+    @blp.arguments(RejectSchema)
+    @blp.response(200, TranslationSchema)
+    @blp.doc(security=BEARER)
+    def post(self, data: dict[str, Any], version_id: int) -> TranslationVersion:
+        """Refuse a submitted version, with a required reason."""
+        return workflow.reject(version_id, current_user(), data["reason"])
+
+
+@blp.route("/translations/<int:version_id>/comments")
+class Comments(MethodView):
+    @blp.arguments(CommentInSchema)
+    @blp.response(201, CommentSchema)
+    @blp.doc(security=BEARER)
+    def post(self, data: dict[str, Any], version_id: int) -> Any:
+        """Comment on a version (its author, or a reviewer of its locale)."""
+        return workflow.add_comment(version_id, current_user(), data["body"])
+
+
+@blp.route("/reviews")
+class Reviews(MethodView):
+    @blp.arguments(ReviewArgs, location="query")
+    @blp.response(200, ReviewPageSchema)
+    @blp.doc(security=BEARER)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The review queue for the caller's locales, with source, published text and diff."""
+        statement = workflow.review_queue(current_user(), args.get("locale"), args["status"])
+        return paginate(statement, args["page"], args["per_page"], dump=workflow.review_item)
+
+
+@blp.route("/reviews/bulk")
+class BulkReview(MethodView):
+    @blp.arguments(BulkSchema)
+    @blp.response(200, BulkOutSchema)
+    @blp.doc(security=BEARER)
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Approve or reject several versions; each follows the usual rules, reported per id."""
+        text = data.get("comment") if data["action"] == "approve" else data.get("reason")
+        outcomes = workflow.bulk(data["ids"], current_user(), data["action"], text)
+        return {
+            "results": [
+                {
+                    "id": o.id,
+                    "status": o.status,
+                    "translation": o.translation,
+                    "problem": problem_body(o.problem) if o.problem else None,
+                }
+                for o in outcomes
+            ]
+        }
+
+
+@blp.route("/events")
+class Events(MethodView):
+    @blp.arguments(EventArgs, location="query")
+    @blp.response(200, EventPageSchema)
+    @blp.doc(security=BEARER)
+    def get(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The event log, newest first (reviewers and admins); it is read-only."""
+        user = current_user()
+        if not user.may_review:
+            raise Forbidden(gettext("Only reviewers and admins may read the event log."))
+        filters = {k: args.get(k) for k in ("locale", "unit", "user", "action", "since", "until")}
+        return paginate(audit.query(**filters), args["page"], args["per_page"])
