@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -98,7 +99,7 @@ def make(
 
 
 def found(data: CheckInput, code: str) -> list[CheckResult]:
-    return [result for result in CHECKS[code].func(data)]
+    return CHECKS[code].func(data)
 
 
 FR_SENTENCE = "La promotion de la sécurité dépasse les frontières immédiates."
@@ -241,12 +242,8 @@ def test_too_long() -> None:
 
 
 def test_identical() -> None:
-    assert [
-        r.field
-        for r in found(
-            make("  The promotion of security\n goes beyond immediate boundaries. "), "identical"
-        )
-    ] == ["body"]
+    spaced = make("  The promotion of security\n goes beyond immediate boundaries. ")
+    assert [r.field for r in found(spaced, "identical")] == ["body"]
     assert found(make(SOURCE_SENTENCE, locale="en-GB"), "identical") == []
     assert found(make(FR_SENTENCE), "identical") == []
     assert found(make("2026", source_body="2026"), "identical") == []
@@ -516,6 +513,16 @@ def test_message_is_rendered_in_the_readers_locale(tmp_path: Path) -> None:
     assert CheckResult.from_dict(stored).message == (
         "The numbers differ from the source: 2026 missing, none extra."
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["`" * 20000, "~" * 20000, " " * 19999 + "x", "**a " * 5000, "__“» " * 4000, "[x](" * 5000],
+)
+def test_pathological_input_is_fast(text: str) -> None:
+    started = time.perf_counter()
+    run_checks(make(text, source_body=text, heading=text, source_heading=text))
+    assert time.perf_counter() - started < 2.0
 
 
 LOCALES = ["ar", "fa", "fr", "id", "ms", "tr", "ur", "pt-BR"]

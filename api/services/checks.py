@@ -90,7 +90,7 @@ class CheckResult:
             severity = CHECKS[code].severity
         return cls(
             code=code,
-            severity=str(severity),
+            severity=str(severity or WARNING),
             field=data.get("field"),
             params=dict(data.get("params") or {}),
         )
@@ -147,7 +147,7 @@ def _msgid(text: LazyString | str) -> str:
 
 def _translate(msgid: str) -> str:
     try:
-        return gettext(msgid)
+        return str(gettext(msgid))
     except Exception:
         return msgid
 
@@ -299,7 +299,7 @@ def _strip_code_spans(text: str) -> tuple[str, int]:
 def _prose(text: str) -> str:
     """The visible text: no code, link destinations or URLs."""
     text = _FENCE.sub("\n", text)
-    text, _count = _strip_code_spans(text)
+    text = _strip_code_spans(text)[0]
     text = _LINK.sub(lambda m: m[2], text)
     text = _AUTOLINK.sub(" ", text)
     return _BARE_URL.sub(" ", text)
@@ -556,7 +556,7 @@ def _imbalance(text: str) -> dict[str, tuple[int, int]]:
     text = _INNER_APOSTROPHE.sub("", _LIST_PAREN.sub("", _prose(text)))
     result: dict[str, tuple[int, int]] = {}
     for pair in _PAIRS:
-        opening, closing = pair
+        opening, closing = pair[0], pair[1]
         if pair in _ORDERED_PAIRS:
             depth = unmatched = 0
             for ch in text:
