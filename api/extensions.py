@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+import http
+
+import marshmallow as ma
 from flask import request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
 from flask_sqlalchemy import SQLAlchemy
 
 NAMING_CONVENTION = {
@@ -25,10 +29,47 @@ class Base(so.DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details; extension members such as ``errors`` may follow."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+    type = ma.fields.String(required=True)
+    title = ma.fields.String(required=True)
+    status = ma.fields.Integer(required=True)
+    detail = ma.fields.String()
+    instance = ma.fields.String(allow_none=True)
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String()),
+        metadata={"description": "Messages per field"},
+    )
+    available_locales = ma.fields.List(ma.fields.String())
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api, documenting every error as ``application/problem+json``."""
+
+    ERROR_SCHEMA = ProblemSchema
+    PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+    def _register_responses(self) -> None:
+        for status in http.HTTPStatus:
+            response: dict[str, object] = {"description": status.phrase}
+            if not (100 <= status < 200) and status not in (204, 304):
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, self.PROBLEM_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "A problem (RFC 9457)", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, self.PROBLEM_CONTENT_TYPE)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
+
+
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(compare_type=True, render_as_batch=True)
 babel = Babel()
-api = Api()
+api = ProblemApi()
 
 
 def _is_read() -> bool:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
+
+from api.schemas.validation import Length, OneOf, Range
 
 
 def _has_nul(value: Any) -> bool:
@@ -32,14 +34,14 @@ class BaseSchema(Schema):
 
 
 class PageArgs(BaseSchema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    page = fields.Integer(load_default=1, validate=Range(min=1, max=1_000_000))
+    per_page = fields.Integer(load_default=20, validate=Range(min=1, max=100))
 
 
 class LocaleArgs(BaseSchema):
     locale = fields.String(
         metadata={"description": "BCP 47 locale (``ar``, ``ar-EG``, ``ar_EG``) or ``*``."},
-        validate=validate.Length(max=64),
+        validate=Length(max=64),
     )
 
 
@@ -66,7 +68,7 @@ class LocaleSchema(BaseSchema):
     code = fields.String(required=True)
     name = fields.String(required=True)
     native_name = fields.String(required=True)
-    direction = fields.String(required=True, validate=validate.OneOf(["ltr", "rtl"]))
+    direction = fields.String(required=True, validate=OneOf(["ltr", "rtl"]))
     fallback = fields.List(fields.String(), required=True)
     is_source = fields.Boolean(required=True)
     progress = fields.Nested(ProgressSchema, required=True)
@@ -84,7 +86,7 @@ class UnitProgressSchema(BaseSchema):
     kind = fields.String(required=True)
     state = fields.String(
         required=True,
-        validate=validate.OneOf(["approved", "outdated", "submitted", "missing"]),
+        validate=OneOf(["approved", "outdated", "submitted", "missing"]),
     )
     published_version = fields.Integer(allow_none=True)
     submitted = fields.Integer(required=True)
@@ -157,8 +159,8 @@ class SectionDocumentSchema(SectionSchema):
 
 
 class SourceEditSchema(BaseSchema):
-    heading = fields.String(allow_none=True, validate=validate.Length(max=2000))
-    body = fields.String(required=True, validate=validate.Length(max=200_000))
+    heading = fields.String(allow_none=True, validate=Length(max=2000))
+    body = fields.String(required=True, validate=Length(max=200_000))
 
 
 class MeSchema(BaseSchema):

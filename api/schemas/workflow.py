@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
-from marshmallow import fields, validate
+from marshmallow import fields
 
 from api.schemas import BaseSchema, PageArgs, PageSchema
+from api.schemas.validation import Length, OneOf, Range
 from api.services.checks import CheckResult
 
 
@@ -21,63 +22,63 @@ class UTCDateTime(fields.DateTime):
 
 
 class SubmissionSchema(BaseSchema):
-    locale = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    heading = fields.String(allow_none=True, validate=validate.Length(max=2000))
-    body = fields.String(required=True, validate=validate.Length(max=200_000))
+    locale = fields.String(required=True, validate=Length(min=1, max=64))
+    heading = fields.String(allow_none=True, validate=Length(max=2000))
+    body = fields.String(required=True, validate=Length(max=200_000))
     source_revision = fields.Integer(
-        validate=validate.Range(min=1, max=2**31 - 1),
+        validate=Range(min=1, max=2**31 - 1),
         metadata={"description": "The source revision translated (default: the current one)."},
     )
-    note = fields.String(allow_none=True, validate=validate.Length(max=5000))
+    note = fields.String(allow_none=True, validate=Length(max=5000))
 
 
 class ApproveSchema(BaseSchema):
-    comment = fields.String(allow_none=True, validate=validate.Length(max=5000))
+    comment = fields.String(allow_none=True, validate=Length(max=5000))
 
 
 class RejectSchema(BaseSchema):
-    reason = fields.String(required=True, validate=validate.Length(max=5000))
+    reason = fields.String(required=True, validate=Length(max=5000))
 
 
 class CommentInSchema(BaseSchema):
-    body = fields.String(required=True, validate=validate.Length(max=5000))
+    body = fields.String(required=True, validate=Length(max=5000))
 
 
 class BulkSchema(BaseSchema):
-    action = fields.String(required=True, validate=validate.OneOf(["approve", "reject"]))
+    action = fields.String(required=True, validate=OneOf(["approve", "reject"]))
     ids = fields.List(
-        fields.Integer(validate=validate.Range(min=1, max=2**31 - 1)),
+        fields.Integer(validate=Range(min=1, max=2**31 - 1)),
         required=True,
-        validate=validate.Length(min=1, max=100),
+        validate=Length(min=1, max=100),
     )
-    comment = fields.String(allow_none=True, validate=validate.Length(max=5000))
-    reason = fields.String(allow_none=True, validate=validate.Length(max=5000))
+    comment = fields.String(allow_none=True, validate=Length(max=5000))
+    reason = fields.String(allow_none=True, validate=Length(max=5000))
 
 
 class HistoryArgs(PageArgs):
-    locale = fields.String(validate=validate.Length(max=64))
+    locale = fields.String(validate=Length(max=64))
 
 
 class ReviewArgs(PageArgs):
-    locale = fields.String(validate=validate.Length(max=64))
+    locale = fields.String(validate=Length(max=64))
     status = fields.String(
         load_default="submitted",
-        validate=validate.OneOf(["submitted", "approved", "rejected", "withdrawn", "superseded"]),
+        validate=OneOf(["submitted", "approved", "rejected", "withdrawn", "superseded"]),
     )
 
 
 class EventArgs(PageArgs):
-    locale = fields.String(validate=validate.Length(max=64))
-    unit = fields.String(validate=validate.Length(max=120))
-    user = fields.String(validate=validate.Length(max=80))
-    action = fields.String(validate=validate.Length(max=40))
+    locale = fields.String(validate=Length(max=64))
+    unit = fields.String(validate=Length(max=120))
+    user = fields.String(validate=Length(max=80))
+    action = fields.String(validate=Length(max=40))
     since = fields.AwareDateTime(default_timezone=UTC)
     until = fields.AwareDateTime(default_timezone=UTC)
 
 
 class CheckSchema(BaseSchema):
     code = fields.String(required=True)
-    severity = fields.String(required=True, validate=validate.OneOf(["error", "warning"]))
+    severity = fields.String(required=True, validate=OneOf(["error", "warning"]))
     field = fields.String(allow_none=True)
     params = fields.Dict()
     message = fields.String(required=True)
@@ -162,7 +163,7 @@ class SourceTextSchema(BaseSchema):
 
 
 class DiffOpSchema(BaseSchema):
-    op = fields.String(required=True, validate=validate.OneOf(["equal", "insert", "delete"]))
+    op = fields.String(required=True, validate=OneOf(["equal", "insert", "delete"]))
     text = fields.String(required=True)
 
 

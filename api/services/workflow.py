@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app
-from flask_babel import gettext, lazy_gettext
+from flask_babel import format_datetime, format_decimal, gettext, lazy_gettext, ngettext
 
 from api import i18n
 from api.database import lock_for_update, transaction
@@ -57,8 +57,11 @@ def _ensure_transition(version: TranslationVersion, target: str) -> None:
     if target not in TRANSITIONS[version.status]:
         raise Conflict(
             gettext(
-                "A %(status)s version cannot become %(target)s.",
+                "Version %(version)s has been %(status)s since %(date)s;"
+                " it cannot become %(target)s.",
+                version=format_decimal(version.version),
                 status=STATUS_LABELS[version.status],
+                date=format_datetime(version.updated_at, "medium"),
                 target=STATUS_LABELS[target],
             ),
             current_status=version.status,
@@ -100,7 +103,11 @@ def refuse_blocking(results: Iterable[CheckResult]) -> None:
         errors.setdefault(result.field or "body", []).append(result.message)
     if blocking:
         raise Unprocessable(
-            gettext("The translation did not pass the quality checks."),
+            ngettext(
+                "%(num)d quality check blocked this translation.",
+                "%(num)d quality checks blocked this translation.",
+                len(blocking),
+            ),
             errors=errors,
             checks=[r.to_dict() | {"message": r.message} for r in blocking],
         )

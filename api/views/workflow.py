@@ -86,7 +86,7 @@ class Translations(MethodView):
         return version, 201, {"Location": location}
 
 
-@blp.route("/translations/<int:version_id>")
+@blp.route("/translations/<int(max=2147483647):version_id>")
 class TranslationResource(MethodView):
     @blp.response(200, TranslationDetailSchema)
     @blp.doc(security=BEARER)
@@ -100,7 +100,7 @@ class TranslationResource(MethodView):
         return version
 
 
-@blp.route("/translations/<int:version_id>/withdraw")
+@blp.route("/translations/<int(max=2147483647):version_id>/withdraw")
 class Withdraw(MethodView):
     @blp.response(200, TranslationSchema)
     @blp.doc(security=BEARER)
@@ -109,7 +109,7 @@ class Withdraw(MethodView):
         return workflow.withdraw(version_id, current_user())
 
 
-@blp.route("/translations/<int:version_id>/approve")
+@blp.route("/translations/<int(max=2147483647):version_id>/approve")
 class Approve(MethodView):
     @blp.arguments(ApproveSchema)
     @blp.response(200, TranslationSchema)
@@ -119,7 +119,7 @@ class Approve(MethodView):
         return workflow.approve(version_id, current_user(), data.get("comment"))
 
 
-@blp.route("/translations/<int:version_id>/reject")
+@blp.route("/translations/<int(max=2147483647):version_id>/reject")
 class Reject(MethodView):
     @blp.arguments(RejectSchema)
     @blp.response(200, TranslationSchema)
@@ -129,7 +129,7 @@ class Reject(MethodView):
         return workflow.reject(version_id, current_user(), data["reason"])
 
 
-@blp.route("/translations/<int:version_id>/comments")
+@blp.route("/translations/<int(max=2147483647):version_id>/comments")
 class Comments(MethodView):
     @blp.arguments(CommentInSchema)
     @blp.response(201, CommentSchema)

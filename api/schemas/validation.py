@@ -1,0 +1,105 @@
+"""marshmallow's messages, localized: every message reaches the client in its language.
+
+marshmallow writes plain English strings, formatted when a validator is built. Here the
+field messages become lazy strings (rendered when the problem response is written, in
+the negotiated locale) and the validators we use format their messages at call time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import format_decimal, gettext
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, ValidationError, fields, validate
+
+FIELD_MESSAGES: dict[type, dict[str, Any]] = {
+    fields.Field: {
+        "required": _l("Missing data for required field."),
+        "null": _l("Field may not be null."),
+        "validator_failed": _l("Invalid value."),
+    },
+    fields.String: {"invalid": _l("Not a valid string."), "invalid_utf8": _l("Not valid text.")},
+    fields.Number: {"invalid": _l("Not a valid number."), "too_large": _l("Number too large.")},
+    fields.Integer: {"invalid": _l("Not a valid integer.")},
+    fields.Float: {"special": _l("Special numeric values (nan or infinity) are not permitted.")},
+    fields.Boolean: {"invalid": _l("Not a valid boolean.")},
+    fields.DateTime: {
+        "invalid": _l("Not a valid date and time."),
+        "invalid_awareness": _l("Not a valid date and time with a time zone."),
+        "format": _l("This date and time cannot be formatted."),
+    },
+    fields.List: {"invalid": _l("Not a valid list.")},
+    fields.Dict: {"invalid": _l("Not a valid mapping type.")},
+    fields.Nested: {"type": _l("Invalid type.")},
+}
+SCHEMA_MESSAGES = {"type": _l("Invalid input type."), "unknown": _l("Unknown field.")}
+
+
+def localize_marshmallow() -> None:
+    """Swap marshmallow's English defaults for lazy, translatable ones (idempotent)."""
+    for field_class, messages in FIELD_MESSAGES.items():
+        field_class.default_error_messages = {
+            **field_class.default_error_messages,
+            **messages,
+        }
+    Schema._default_error_messages = {**Schema._default_error_messages, **SCHEMA_MESSAGES}
+
+
+def _number(value: Any) -> str:
+    return format_decimal(value) if isinstance(value, int | float) else str(value)
+
+
+class Range(validate.Range):
+    """``validate.Range`` whose message is written in the request's locale."""
+
+    def __call__(self, value: Any) -> Any:
+        try:
+            return super().__call__(value)
+        except ValidationError:
+            if self.min is not None and self.max is not None:
+                message = gettext(
+                    "Must be between %(min)s and %(max)s.",
+                    min=_number(self.min),
+                    max=_number(self.max),
+                )
+            elif self.min is not None:
+                message = gettext("Must be at least %(min)s.", min=_number(self.min))
+            else:
+                message = gettext("Must be at most %(max)s.", max=_number(self.max))
+            raise ValidationError(message) from None
+
+
+class Length(validate.Length):
+    """``validate.Length`` whose message is written in the request's locale."""
+
+    def __call__(self, value: Any) -> Any:
+        try:
+            return super().__call__(value)
+        except ValidationError:
+            if self.min is not None and self.max is not None:
+                message = gettext(
+                    "Length must be between %(min)s and %(max)s.",
+                    min=_number(self.min),
+                    max=_number(self.max),
+                )
+            elif self.min is not None:
+                message = gettext("Shorter than the minimum length %(min)s.", min=_number(self.min))
+            else:
+                message = gettext("Longer than the maximum length %(max)s.", max=_number(self.max))
+            raise ValidationError(message) from None
+
+
+class OneOf(validate.OneOf):
+    """``validate.OneOf`` whose message is written in the request's locale."""
+
+    def __call__(self, value: Any) -> Any:
+        try:
+            return super().__call__(value)
+        except ValidationError:
+            raise ValidationError(
+                gettext("Must be one of: %(choices)s.", choices=", ".join(map(str, self.choices)))
+            ) from None
+
+
+localize_marshmallow()
