@@ -9,7 +9,7 @@ PORT ?= 5000
 PYTEST_ARGS ?=
 export FLASK_APP := wsgi
 
-.PHONY: run test test-postgres lint format venv compile db seed clean
+.PHONY: run test test-postgres lint format venv extract update compile db seed clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +19,27 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
+# The API's own messages: extract -> update -> (translate) -> compile.
+BABEL_KEYWORDS := -k _l -k lazy_gettext
+MESSAGE_LOCALES := ar fa fr id ms tr ur
+
+extract: venv
+	$(BIN)/pybabel extract -F babel.cfg $(BABEL_KEYWORDS) --no-location --sort-output \
+		--project Tarjuma --copyright-holder "Tarjuma contributors" \
+		--msgid-bugs-address "translators@tarjuma.invalid" -o translations/messages.pot .
+
+update: extract
+	for locale in $(MESSAGE_LOCALES); do \
+		if [ -f translations/$$locale/LC_MESSAGES/messages.po ]; then \
+			$(BIN)/pybabel update -i translations/messages.pot -d translations -D messages \
+				-l $$locale --ignore-obsolete --no-fuzzy-matching; \
+		else \
+			$(BIN)/pybabel init -i translations/messages.pot -d translations -D messages -l $$locale; \
+		fi; \
+	done
+
 compile: venv
-	@if ls translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
-		$(BIN)/pybabel compile --use-fuzzy=false -d translations -D messages --statistics 2>&1 | tail -n 1 || exit 1; \
-	fi
+	$(BIN)/pybabel compile -d translations -D messages --statistics
 
 db: venv
 	$(BIN)/flask db upgrade

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from api.errors import DomainError
 from api.extensions import db
@@ -47,6 +47,7 @@ def list_essays() -> None:
 
 
 @click.command("seed")
+@with_appcontext
 def seed() -> None:
     """Import the shipped essays and publish their shipped translations."""
     source_dir = Path(current_app.config["ESSAY_SOURCE_DIR"])

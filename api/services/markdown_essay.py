@@ -43,7 +43,7 @@ class ParsedEssay:
 
 def slugify(text: str) -> str:
     """A URL-safe key: ASCII letters and digits joined by hyphens."""
-    normalized = unicodedata.normalize("NFKD", text)
+    normalized = unicodedata.normalize("NFKD", text.replace("ı", "i"))
     ascii_text = normalized.encode("ascii", "ignore").decode("ascii").lower()
     ascii_text = re.sub(r"['’]", "", ascii_text)
     return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
