@@ -124,6 +124,55 @@ def list_tokens() -> None:
         )
 
 
+catalogs_cli = AppGroup("catalogs", help="Export and import an essay's PO catalogs.")
+
+
+@catalogs_cli.command("export")
+@click.argument("slug")
+@click.argument("locale")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the catalog here instead of to standard output.",
+)
+def export_catalog(slug: str, locale: str, output: Path | None) -> None:
+    """Write an essay's catalog in LOCALE (``template`` for the .pot)."""
+    try:
+        document = catalogs.export(slug, None if locale == "template" else locale)
+    except DomainError as error:
+        _fail(error)
+    if output is None:
+        click.echo(document.body, nl=False)
+        return
+    output.write_bytes(document.body)
+    click.echo(f"Wrote {output} ({len(document.body)} bytes)", err=True)
+
+
+@catalogs_cli.command("import")
+@click.argument("slug")
+@click.argument("locale")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--user", "user_name", required=True, help="The translator the versions are by.")
+@click.option("--approve", is_flag=True, help="Publish them too (reviewers; review rules apply).")
+def import_catalog(slug: str, locale: str, path: Path, user_name: str, approve: bool) -> None:
+    """Submit the changed entries of a PO file, as the HTTP upload does."""
+    try:
+        actor = identity.get_user(user_name)
+        report = catalogs.import_catalog(slug, locale, path.read_bytes(), actor, approve=approve)
+    except DomainError as error:
+        problems = error.extensions.get("errors") or {}
+        lines = [f"{name}: {message}" for name, items in problems.items() for message in items]
+        raise click.ClickException("\n".join([str(error.detail or error.title), *lines])) from None
+    click.echo(
+        f"{slug} {locale}: {report.created} created, {report.unchanged} unchanged,"
+        f" {report.skipped} skipped"
+        + (f"; versions {', '.join(map(str, report.translations))}" if report.translations else "")
+    )
+    for warning in report.warnings:
+        click.echo(f"  {warning['key']}: {warning['message']}")
+
+
 def register(app: Flask) -> None:
-    for command in (essays_cli, users_cli, tokens_cli, seed):
+    for command in (essays_cli, users_cli, tokens_cli, seed, catalogs_cli):
         app.cli.add_command(command)

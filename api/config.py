@@ -40,6 +40,7 @@ class Config:
     ALLOW_SELF_REVIEW = False
     MAX_CONTENT_LENGTH = 1024 * 1024
     MAX_TRANSLATION_LENGTH = 20_000
+    MAX_CATALOG_BYTES = 512 * 1024
     MAX_ACCEPT_LANGUAGE = 1024
     REPRESENTATION_CACHE_SIZE = 512
 
@@ -101,7 +102,12 @@ class Config:
         ):
             if value := env.get(key):
                 settings[key] = value
-        for key in ("MAX_CONTENT_LENGTH", "MAX_TRANSLATION_LENGTH", "REPRESENTATION_CACHE_SIZE"):
+        for key in (
+            "MAX_CONTENT_LENGTH",
+            "MAX_TRANSLATION_LENGTH",
+            "MAX_CATALOG_BYTES",
+            "REPRESENTATION_CACHE_SIZE",
+        ):
             if value := env.get(key):
                 settings[key] = int(value)
         settings["ALLOW_SELF_REVIEW"] = _bool(env.get("ALLOW_SELF_REVIEW"))

@@ -13,7 +13,7 @@ from flask_babel import format_decimal, gettext
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
 
-FIELD_MESSAGES: dict[type, dict[str, Any]] = {
+FIELD_MESSAGES: dict[type[fields.Field[Any]], dict[str, Any]] = {
     fields.Field: {
         "required": _l("Missing data for required field."),
         "null": _l("Field may not be null."),

@@ -15,7 +15,7 @@ from api.models import User
 from api.services import identity
 from api.services.reading import ALL_LOCALES
 
-BEARER = [{"bearer": []}]
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
 def current_user() -> User:

@@ -1,0 +1,190 @@
+"""PO catalogs over HTTP: an essay's catalog for translators' own tools, and its upload."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, request
+from flask.views import MethodView
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from flask_smorest import Blueprint
+
+from api.errors import DomainError, Unprocessable
+from api.schemas.catalogs import CatalogImportSchema, CatalogProblemSchema, CatalogUploadArgs
+from api.services import catalogs
+from api.views.common import BEARER, current_user
+
+blp = Blueprint(
+    "catalogs",
+    __name__,
+    url_prefix="/api/v1",
+    description=(
+        "An essay as gettext PO catalogs, for translators' own tools (Poedit, Lokalize,"
+        " msgmerge). One entry per translatable field: ``msgctxt`` is ``<section key>.heading``"
+        " or ``<section key>.body`` (the title is ``title.body``), ``msgid`` the current source"
+        " text, ``msgstr`` the published translation. Entries translated from an older source"
+        " text are ``#, fuzzy`` with the old text as ``#| msgid``."
+    ),
+)
+
+RAW_TYPES = (catalogs.PO_MIMETYPE, "application/octet-stream")
+CACHE_CONTROL = "public, max-age=0, must-revalidate"
+PROBLEM = "application/problem+json"
+LOCALE_PARAMETER = {
+    "in": "path",
+    "name": "locale",
+    "description": "A translated locale, spelt ``ar``, ``pt-BR`` or ``pt_BR``.",
+}
+DOWNLOAD_HEADERS = {
+    "ETag": {"schema": {"type": "string"}},
+    "Content-Disposition": {"schema": {"type": "string"}},
+}
+UPLOAD_BODY = {
+    "required": True,
+    "description": (
+        "A PO file: as the multipart field ``file``, or as the whole body. At most"
+        " ``MAX_CATALOG_BYTES`` (512 KiB by default)."
+    ),
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+                "required": ["file"],
+            }
+        },
+        catalogs.PO_MIMETYPE: {"schema": {"type": "string"}},
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+    },
+}
+
+
+class UnsupportedCatalogType(DomainError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = _l("Unsupported media type")
+
+
+def _serve(prepared: catalogs.PreparedCatalog) -> Response:
+    """The catalog, or 304 when the client's copy is current."""
+    if request.if_none_match.contains_weak(prepared.etag.strip('"')) or (
+        request.if_none_match.star_tag
+    ):
+        response = Response(status=304)
+    else:
+        document = catalogs.render(prepared)
+        response = Response(document.body, content_type=f"{document.mimetype}; charset=utf-8")
+        response.headers["Content-Disposition"] = f'attachment; filename="{document.filename}"'
+    response.headers["ETag"] = prepared.etag
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    return response
+
+
+def _uploaded() -> bytes:
+    """The uploaded file's bytes: the multipart field ``file``, or a raw PO body."""
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is not None:
+            return upload.read()
+        if "file" in request.form:
+            return request.form["file"].encode("utf-8")
+        message = gettext("Send the catalog in the multipart field %(name)s.", name="file")
+        raise Unprocessable(message, errors={"file": [message]})
+    if request.mimetype in RAW_TYPES:
+        return request.get_data(cache=False)
+    raise UnsupportedCatalogType(
+        gettext(
+            "Send the catalog as %(types)s.",
+            types=", ".join(("multipart/form-data", *RAW_TYPES)),
+        )
+    )
+
+
+@blp.route("/essays/<key:slug>/catalogs/template.pot")
+class CatalogTemplate(MethodView):
+    @blp.response(
+        200,
+        {"type": "string"},
+        content_type=catalogs.POT_MIMETYPE,
+        description="The template: every source text, with empty translations.",
+        headers=DOWNLOAD_HEADERS,
+    )
+    @blp.alt_response(304, description="Not modified")
+    @blp.alt_response(
+        404, schema=CatalogProblemSchema, content_type=PROBLEM, description="Unknown essay."
+    )
+    def get(self, slug: str) -> Response:
+        """The essay's catalog template (``.pot``), to start a new language from."""
+        return _serve(catalogs.prepare(slug, None))
+
+
+@blp.route(
+    "/essays/<key:slug>/catalogs/<string:locale>.po",
+    parameters=[LOCALE_PARAMETER],
+)
+class Catalog(MethodView):
+    @blp.response(
+        200,
+        {"type": "string"},
+        content_type=catalogs.PO_MIMETYPE,
+        description="The catalog; ``msgfmt --check`` accepts it.",
+        headers=DOWNLOAD_HEADERS,
+    )
+    @blp.alt_response(304, description="Not modified")
+    @blp.alt_response(
+        400,
+        schema=CatalogProblemSchema,
+        content_type=PROBLEM,
+        description="The locale is malformed.",
+    )
+    @blp.alt_response(
+        404,
+        schema=CatalogProblemSchema,
+        content_type=PROBLEM,
+        description=(
+            "Unknown essay, or a locale that is not offered or is the source locale"
+            " (``available_locales`` lists those with a catalog)."
+        ),
+    )
+    def get(self, slug: str, locale: str) -> Response:
+        """An essay's catalog in one locale, with the published translations (public)."""
+        return _serve(catalogs.prepare(slug, locale))
+
+    @blp.arguments(CatalogUploadArgs, location="query")
+    @blp.response(200, CatalogImportSchema, description="Nothing new: no version was created.")
+    @blp.alt_response(201, schema=CatalogImportSchema, description="Versions were submitted.")
+    @blp.alt_response(
+        401, schema=CatalogProblemSchema, content_type=PROBLEM, description="No valid token."
+    )
+    @blp.alt_response(
+        403,
+        schema=CatalogProblemSchema,
+        content_type=PROBLEM,
+        description="Not the caller's locale, or an approval the review rules refuse.",
+    )
+    @blp.alt_response(
+        413,
+        schema=CatalogProblemSchema,
+        content_type=PROBLEM,
+        description="Larger than ``MAX_CATALOG_BYTES``.",
+    )
+    @blp.alt_response(
+        415, schema=CatalogProblemSchema, content_type=PROBLEM, description="Not a PO upload."
+    )
+    @blp.alt_response(
+        422,
+        schema=CatalogProblemSchema,
+        content_type=PROBLEM,
+        description=(
+            "Nothing was stored: the file does not parse, its ``Language`` is not the URL's"
+            " locale, it names an unknown context, or an entry fails a blocking quality check."
+            " ``errors`` and ``line`` point at the problem."
+        ),
+    )
+    @blp.doc(security=BEARER, requestBody=UPLOAD_BODY)
+    def post(self, args: dict[str, Any], slug: str, locale: str) -> Any:
+        """Submit a translator's catalog: one submission per changed section, all or nothing."""
+        actor = current_user()
+        report = catalogs.import_catalog(slug, locale, _uploaded(), actor, approve=args["approve"])
+        return report, 201 if report.created else 200
