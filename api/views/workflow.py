@@ -94,9 +94,7 @@ class TranslationResource(MethodView):
         """One version with its comments and review events."""
         current_user()
         version = workflow.get_version(version_id)
-        version.events = list(
-            db.session.scalars(audit.query(translation_id=version.id))
-        )
+        version.events = list(db.session.scalars(audit.query(translation_id=version.id)))
         return version
 
 
