@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from babel import Locale, UnknownLocaleError
-from flask import current_app, g, has_request_context, request
+from flask import Flask, current_app, g, has_request_context, request, session
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
@@ -20,6 +20,9 @@ _TAG = re.compile(
     re.IGNORECASE,
 )
 _MAX_TAG_LENGTH = 64
+
+CONSOLE_BLUEPRINT = "console"
+INTERFACE_LOCALE_KEY = "interface_locale"
 
 
 class MalformedLocale(ValueError):
@@ -184,7 +187,7 @@ def registry() -> LocaleRegistry:
     return current_app.extensions["tarjuma.locales"]
 
 
-def init_app(app) -> None:  # type: ignore[no-untyped-def]
+def init_app(app: Flask) -> None:
     config = app.config
     app.extensions["tarjuma.locales"] = LocaleRegistry(
         config["LOCALES"],
@@ -220,7 +223,11 @@ class LocaleNotOffered(LookupError):
 
 
 def message_locale() -> str:
-    """The locale for the API's own messages, negotiated like content; never raises."""
+    """The locale for the API's own messages, negotiated like content; never raises.
+
+    Console pages use the interface locale chosen with their switcher (kept in the
+    session) before ``Accept-Language``.
+    """
     reg = registry()
     if not has_request_context():
         return reg.default
@@ -228,12 +235,17 @@ def message_locale() -> str:
     if cached:
         return cached
     code: str | None = None
-    raw = request.args.get("locale")
+    in_console = request.blueprint == CONSOLE_BLUEPRINT
+    # In the console ``?locale`` names the content being worked on, not the interface.
+    raw = None if in_console else request.args.get("locale")
     if raw and raw != "*":
         try:
             code = reg.resolve(normalise_tag(raw))
         except MalformedLocale:
             code = None
+    if code is None and in_console:
+        chosen = session.get(INTERFACE_LOCALE_KEY)
+        code = chosen if chosen in reg.offered else None
     if code is None:
         found = reg.negotiate_header(
             request.headers.get("Accept-Language"), current_app.config["MAX_ACCEPT_LANGUAGE"]

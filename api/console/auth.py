@@ -1,0 +1,60 @@
+"""Console sessions: signing in with an API token, and checking the token on every request."""
+
+from __future__ import annotations
+
+import time
+
+import sqlalchemy as sa
+from flask import current_app, session
+
+from api.extensions import db
+from api.i18n import INTERFACE_LOCALE_KEY
+from api.models import ApiToken, User
+from api.services import identity
+
+USER_KEY = "console_user"
+TOKEN_KEY = "console_token"  # noqa: S105 - the token's id, never the token
+SINCE_KEY = "console_since"
+
+
+def sign_in(token: str) -> User:
+    """Check the token as the API does and start a fresh session for its user."""
+    token = token.strip()
+    user = identity.authenticate("Bearer " + token)
+    token_id = db.session.scalar(
+        sa.select(ApiToken.id).where(ApiToken.token_hash == identity.hash_token(token))
+    )
+    interface = session.get(INTERFACE_LOCALE_KEY)
+    session.clear()
+    if interface:
+        session[INTERFACE_LOCALE_KEY] = interface
+    session.permanent = False
+    session[USER_KEY] = user.id
+    session[TOKEN_KEY] = token_id
+    session[SINCE_KEY] = int(time.time())
+    return user
+
+
+def sign_out() -> None:
+    """Forget who is signed in; the chosen interface language stays."""
+    for key in (USER_KEY, TOKEN_KEY, SINCE_KEY, "csrf_token"):
+        session.pop(key, None)
+
+
+def signed_in_user() -> User | None:
+    """The session's user while their token is live, they are active and the session young."""
+    user_id, token_id, since = (session.get(k) for k in (USER_KEY, TOKEN_KEY, SINCE_KEY))
+    if not (isinstance(user_id, int) and isinstance(token_id, int) and isinstance(since, int)):
+        return None
+    lifetime = current_app.config["CONSOLE_SESSION_LIFETIME"].total_seconds()
+    record = db.session.get(ApiToken, token_id)
+    if (
+        time.time() - since > lifetime
+        or record is None
+        or record.user_id != user_id
+        or record.revoked_at is not None
+        or not record.user.is_active
+    ):
+        sign_out()
+        return None
+    return record.user

@@ -1,0 +1,71 @@
+"""The console's forms. Rules live in the services; these only shape and bound the input."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import AnyOf, InputRequired, Length, Optional
+
+from api.errors import DomainError
+from api.services.workflow import Submission
+
+
+class ConsoleForm(FlaskForm):
+    class Meta:
+        # The blueprint checks the CSRF token of every POST before any view runs, so a
+        # page with several forms carries one hidden token field per form and no clashing ids.
+        csrf = False
+
+    def add_errors(self, error: DomainError) -> list[str]:
+        """Attach a problem's per-field messages to this form's fields; return the rest."""
+        rest: list[str] = []
+        for name, messages in (error.extensions.get("errors") or {}).items():
+            field = self._fields.get(name)
+            if field is None:
+                rest.extend(messages)
+            else:
+                field.errors = [*field.errors, *messages]
+        return rest
+
+
+class SignInForm(ConsoleForm):
+    token = PasswordField(_l("API token"), validators=[InputRequired(), Length(max=200)])
+    next = HiddenField()
+
+
+class TranslationForm(ConsoleForm):
+    heading = StringField(_l("Heading"), validators=[Optional(), Length(max=2000)])
+    body = TextAreaField(_l("Translation"), validators=[Length(max=200_000)])
+    note = StringField(_l("Note for the reviewer (optional)"), validators=[Length(max=5000)])
+    source_revision = IntegerField(validators=[Optional()])
+
+    def submission(self, locale: str, has_heading: bool) -> Submission:
+        return Submission(
+            locale=locale,
+            heading=(self.heading.data or "") if has_heading else None,
+            body=self.body.data or "",
+            source_revision=self.source_revision.data,
+            note=self.note.data or None,
+        )
+
+
+class ApproveForm(ConsoleForm):
+    comment = TextAreaField(_l("Comment (optional)"), validators=[Length(max=5000)])
+
+
+class RejectForm(ConsoleForm):
+    reason = TextAreaField(_l("Reason for rejecting"), validators=[Length(max=5000)])
+
+
+class BulkForm(ConsoleForm):
+    ids = SelectMultipleField(coerce=int, validate_choice=False)
+    action = StringField(_l("Action"), validators=[AnyOf(["approve", "reject"])])
+    text = TextAreaField(_l("Comment, or the reason when rejecting"), validators=[Length(max=5000)])

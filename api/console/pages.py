@@ -1,0 +1,324 @@
+"""What each console screen shows, read through the same services as the API."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from api import i18n
+from api.console.forms import ApproveForm, RejectForm
+from api.console.markup import render_markdown
+from api.extensions import db
+from api.models import Essay, TranslationVersion, Unit, User
+from api.services import content, progress, reading, workflow
+from api.services.checks import CheckResult
+from api.services.diff import word_diff
+from api.views.common import negotiate, paginate
+
+STATES = ("approved", "outdated", "submitted", "missing")
+REVIEW_PAGE_SIZE = 20
+
+
+def count(statement: sa.Select[Any]) -> int:
+    total = db.session.scalar(
+        sa.select(sa.func.count()).select_from(statement.order_by(None).subquery())
+    )
+    return total or 0
+
+
+def target_locales(user: User) -> list[str]:
+    """The locales the user works in (every offered target locale for admins)."""
+    reg = i18n.registry()
+    codes = reg.offered if user.role == "admin" else user.locales
+    return [code for code in i18n.ordered(codes) if code != reg.source]
+
+
+def checks_of(version: TranslationVersion) -> list[CheckResult]:
+    return [CheckResult.from_dict(item) for item in version.checks or []]
+
+
+def is_outdated(version: TranslationVersion) -> bool:
+    return version.source_hash != version.unit.source_hash
+
+
+# --- dashboard --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Segment:
+    state: str
+    count: int
+    start: float
+    width: float
+
+
+@dataclass(frozen=True)
+class LocaleProgress:
+    """One locale's units by state (each unit counted once) and what waits for review."""
+
+    code: str
+    counts: dict[str, int]
+    total: int
+    pending: int
+    waiting: int | None
+
+    @property
+    def segments(self) -> list[Segment]:
+        out, start = [], 0.0
+        for state in STATES:
+            width = 100.0 * self.counts[state] / self.total if self.total else 0.0
+            out.append(Segment(state, self.counts[state], round(start, 3), round(width, 3)))
+            start += width
+        return out
+
+    @property
+    def percent(self) -> int:
+        done = self.counts["approved"] + self.counts["outdated"]
+        return round(100 * done / self.total) if self.total else 0
+
+
+def locale_progress(user: User, code: str) -> LocaleProgress:
+    breakdown = progress.locale_breakdown(code)
+    units = breakdown["units"]
+    counts = dict.fromkeys(STATES, 0)
+    for unit in units:
+        counts[unit["state"]] += 1
+    waiting = None
+    if user.may_review:
+        waiting = count(workflow.review_queue(user, code, "submitted"))
+    pending = sum(1 for unit in units if unit["submitted"])
+    return LocaleProgress(code, counts, len(units), pending, waiting)
+
+
+def own_versions(user: User, statuses: tuple[str, ...] = ("submitted", "rejected")) -> list[Any]:
+    """The user's versions that still concern them: waiting for review, or rejected."""
+    return list(
+        db.session.scalars(
+            sa.select(TranslationVersion)
+            .options(so.joinedload(TranslationVersion.unit).joinedload(Unit.essay))
+            .where(TranslationVersion.author_id == user.id, TranslationVersion.status.in_(statuses))
+            .order_by(TranslationVersion.created_at.desc(), TranslationVersion.id.desc())
+            .limit(50)
+        )
+    )
+
+
+def dashboard(user: User) -> dict[str, Any]:
+    ui = i18n.message_locale()
+    essays = reading.essay_list(i18n.Negotiated(ui, ui), 1, 100)["items"]
+    return {
+        "essays": essays,
+        "locales": [locale_progress(user, code) for code in target_locales(user)],
+        "own": own_versions(user),
+    }
+
+
+# --- translation editor -----------------------------------------------------------------
+
+
+def _ordered_units(essay: Essay) -> list[Unit]:
+    return sorted(essay.units, key=lambda u: (u.kind != "title", u.position))
+
+
+def working_locale(user: User, essay: Essay, raw: str) -> str:
+    code = workflow.translatable_locale(raw, essay)
+    workflow.ensure_may_work_in(user, code)
+    return code
+
+
+def unit_list(user: User, slug: str, raw_locale: str) -> dict[str, Any]:
+    essay = content.get_essay(slug)
+    code = working_locale(user, essay, raw_locale)
+    states = {
+        item["key"]: item
+        for item in progress.locale_breakdown(code)["units"]
+        if item["essay"] == essay.slug
+    }
+    return {
+        "essay": essay,
+        "locale": code,
+        "units": [(unit, states.get(unit.key)) for unit in _ordered_units(essay)],
+    }
+
+
+@dataclass
+class VersionView:
+    version: TranslationVersion
+    checks: list[CheckResult]
+    outdated: bool
+    may_withdraw: bool
+    may_restore: bool
+
+
+@dataclass
+class EditorPage:
+    essay: Essay
+    unit: Unit
+    locale: str
+    published: TranslationVersion | None
+    published_outdated: bool
+    source_change: dict[str, Any] | None
+    versions: list[VersionView]
+    previous: Unit | None
+    next: Unit | None
+    submitted: VersionView | None = None
+    fallback: dict[str, Any] | None = None
+
+
+def editor(
+    user: User, slug: str, raw_locale: str, key: str, submitted: int | None = None
+) -> EditorPage:
+    essay = content.get_essay(slug)
+    code = working_locale(user, essay, raw_locale)
+    unit = content.get_unit(essay, key)
+    published = workflow.published_version(unit.id, code)
+    published_outdated = published is not None and is_outdated(published)
+    source_change = None
+    if published is not None and published_outdated:
+        old = workflow.source_text(unit.id, published.source_revision)
+        source_change = {
+            "revision": old.revision,
+            "heading": word_diff(old.heading, unit.heading),
+            "body": word_diff(old.body, unit.body),
+        }
+    reviews_here = user.may_review and user.may_work_in(code)
+    versions = [
+        VersionView(
+            version=v,
+            checks=checks_of(v),
+            outdated=is_outdated(v),
+            may_withdraw=v.status == "submitted" and v.author_id == user.id,
+            may_restore=v.status == "superseded" and reviews_here,
+        )
+        for v in _versions(workflow.history(slug, key, code))
+    ]
+    units = _ordered_units(essay)
+    index = next(i for i, u in enumerate(units) if u.id == unit.id)
+    return EditorPage(
+        essay=essay,
+        unit=unit,
+        locale=code,
+        published=published,
+        published_outdated=published_outdated,
+        source_change=source_change,
+        versions=versions,
+        previous=units[index - 1] if index > 0 else None,
+        next=units[index + 1] if index + 1 < len(units) else None,
+        submitted=next((v for v in versions if v.version.id == submitted), None),
+        fallback=None if published else _served_instead(slug, code, key),
+    )
+
+
+def _versions(statement: sa.Select[Any]) -> list[TranslationVersion]:
+    return list(db.session.scalars(statement))
+
+
+def _served_instead(slug: str, code: str, key: str) -> dict[str, Any] | None:
+    """What readers of ``code`` get for a unit that has no published translation yet."""
+    document, _ = served(slug, i18n.Negotiated(code, code), key)
+    return document if document["locale"] != code else None
+
+
+def served(
+    slug: str, negotiated: i18n.Negotiated, key: str | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """The document the reading API serves, and its ``Content-Language`` codes."""
+    stamps, etag, ready = reading.representation(slug, negotiated, key)
+    item = ready or reading.build(stamps, etag, negotiated, key)
+    return json.loads(item.body), [c for c in item.content_language.split(", ") if c]
+
+
+# --- review -----------------------------------------------------------------------------
+
+
+@dataclass
+class ReviewEntry:
+    item: workflow.ReviewItem
+    checks: list[CheckResult]
+    outdated: bool
+    own: bool
+    approve: ApproveForm
+    reject: RejectForm
+
+
+def review_forms(version_id: int) -> tuple[ApproveForm, RejectForm]:
+    return (
+        ApproveForm(prefix=f"approve-{version_id}"),
+        RejectForm(prefix=f"reject-{version_id}"),
+    )
+
+
+def review(
+    user: User,
+    locale: str | None,
+    page: int,
+    forms: dict[int, tuple[ApproveForm, RejectForm]] | None = None,
+) -> dict[str, Any]:
+    statement = workflow.review_queue(user, locale, "submitted")
+    listing = paginate(statement, page, REVIEW_PAGE_SIZE, dump=workflow.review_item)
+    entries = []
+    for item in listing["items"]:
+        approve, reject = (forms or {}).get(item.id) or review_forms(item.id)
+        entries.append(
+            ReviewEntry(
+                item=item,
+                checks=checks_of(item.translation),
+                outdated=item.source_diff is not None,
+                own=item.author_id == user.id,
+                approve=approve,
+                reject=reject,
+            )
+        )
+    codes = target_locales(user)
+    return {
+        "locale": locale,
+        "page": page,
+        "pages": max(1, -(-listing["total"] // REVIEW_PAGE_SIZE)),
+        "total": listing["total"],
+        "entries": entries,
+        "filters": [
+            (code, count(workflow.review_queue(user, code, "submitted"))) for code in codes
+        ],
+    }
+
+
+# --- reader's preview -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreviewSection:
+    key: str
+    heading: str | None
+    html: Any
+    locale: str
+    direction: str
+    fallback: bool
+    outdated: bool
+
+
+def preview(slug: str, raw_locale: str) -> dict[str, Any]:
+    """The essay exactly as the API serves it to a reader asking for ``raw_locale``."""
+    negotiated = negotiate(raw_locale, allow_all=False)
+    document, languages = served(slug, negotiated)
+    sections = [
+        PreviewSection(
+            key=s["key"],
+            heading=s["heading"],
+            html=render_markdown(s["body"]),
+            locale=s["locale"],
+            direction=i18n.direction_of(s["locale"]),
+            fallback=s["fallback"],
+            outdated=s["outdated"],
+        )
+        for s in document["sections"]
+    ]
+    return {
+        "document": document,
+        "languages": languages,
+        "sections": sections,
+        "title_direction": i18n.direction_of(document["title_locale"]),
+    }

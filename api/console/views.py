@@ -1,0 +1,440 @@
+"""Console routes: each reads a page from ``pages`` or runs one workflow command."""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from typing import Any
+from urllib.parse import urlsplit
+
+from babel import Locale, UnknownLocaleError
+from flask import (
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import format_datetime, gettext, lazy_gettext, ngettext
+from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+from wtforms import Field
+
+from api import i18n
+from api.console import auth, console, csrf, pages
+from api.console.forms import BulkForm, SignInForm, TranslationForm
+from api.errors import DomainError, Unauthorized
+from api.extensions import limiter
+from api.models import Unit, User
+from api.services import workflow
+
+log = logging.getLogger(__name__)
+
+PUBLIC_ENDPOINTS = frozenset({"console.sign_in", "console.set_locale"})
+SEE_OTHER = 303
+
+Page = Response | tuple[str, int] | tuple[str, int, dict[str, str]] | str
+
+
+def me() -> User:
+    user: User = g.console_user
+    return user
+
+
+def safe_next(target: str | None) -> str:
+    """A console path to return to; anything else (other hosts, schemes) goes home."""
+    home = url_for("console.dashboard")
+    if not target or "\\" in target or any(ord(ch) < 32 for ch in target):
+        return home
+    parts = urlsplit(target)
+    prefix = console.url_prefix or ""
+    inside = parts.path == prefix or parts.path.startswith(prefix + "/")
+    if parts.scheme or parts.netloc or not inside:
+        return home
+    return target
+
+
+def _current_path() -> str:
+    return request.full_path.rstrip("?")
+
+
+@console.before_request
+def guard() -> Response | None:
+    """CSRF on every POST, then the signed-in user (checked again on every request)."""
+    if request.endpoint == "console.static":
+        return None
+    csrf.protect()
+    g.console_user = auth.signed_in_user()
+    if g.console_user is not None or request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if request.method == "GET":
+        return redirect(url_for("console.sign_in", next=_current_path()))
+    flash(gettext("Your session has ended. Sign in again."), "error")
+    return redirect(url_for("console.sign_in"), SEE_OTHER)
+
+
+@lru_cache(maxsize=256)
+def _locale_name(code: str, interface: str) -> str:
+    try:
+        name = Locale.parse(code, sep="-").get_display_name(Locale.parse(interface, sep="-"))
+    except (UnknownLocaleError, ValueError):
+        return code
+    return name or code
+
+
+def locale_name(code: str) -> str:
+    """A locale's name in the interface language."""
+    return _locale_name(code, i18n.message_locale())
+
+
+ROLE_LABELS = {
+    "translator": lazy_gettext("translator"),
+    "reviewer": lazy_gettext("reviewer"),
+    "admin": lazy_gettext("admin"),
+}
+
+
+def field_attrs(field: Field, hint: bool = False, **attrs: Any) -> dict[str, Any]:
+    """HTML attributes tying a control to its hint and its error messages."""
+    described = [f"{field.id}-hint"] if hint else []
+    if field.errors:
+        described.append(f"{field.id}-error")
+        attrs["aria-invalid"] = "true"
+    if described:
+        attrs["aria-describedby"] = " ".join(described)
+    return attrs
+
+
+def unit_label(unit: Unit) -> str:
+    """How a unit is named on screen: its heading, or a readable form of its key."""
+    if unit.kind == "title":
+        return gettext("Title")
+    return unit.heading or unit.key.replace("-", " ").replace("_", " ").capitalize()
+
+
+def isolate(text: Any) -> Markup:
+    """Text of either direction, kept from reordering the sentence around it."""
+    return Markup("<bdi>{}</bdi>").format(text)
+
+
+@console.context_processor
+def interface() -> dict[str, Any]:
+    code = i18n.message_locale()
+    return {
+        "me": g.get("console_user"),
+        "ui_locale": code,
+        "ui_dir": i18n.direction_of(code),
+        "interface_locales": list(i18n.registry().infos.values()),
+        "current_path": _current_path(),
+        "locale_name": locale_name,
+        "direction_of": i18n.direction_of,
+        "status_label": lambda status: workflow.STATUS_LABELS.get(status, status),
+        "role_label": lambda role: ROLE_LABELS.get(role, role),
+        "field_attrs": field_attrs,
+        "unit_label": unit_label,
+        "bdi": isolate,
+        "format_datetime": lambda value: format_datetime(value, "medium") if value else "",
+    }
+
+
+# --- errors -----------------------------------------------------------------------------
+
+
+def error_page(title: Any, detail: Any, status: int) -> tuple[str, int]:
+    return render_template("console/error.html", title=title, detail=detail, status=status), status
+
+
+@console.errorhandler(DomainError)
+def domain_error(error: DomainError) -> tuple[str, int]:
+    return error_page(error.title, error.detail or error.title, error.status)
+
+
+@console.errorhandler(CSRFError)
+def csrf_error(error: CSRFError) -> tuple[str, int]:
+    return error_page(
+        gettext("The form has expired"),
+        gettext(
+            "The form was not sent from this site, or your session changed since the page"
+            " was loaded. Go back, reload the page and try again."
+        ),
+        400,
+    )
+
+
+@console.errorhandler(HTTPException)
+def http_error(error: HTTPException) -> tuple[str, int]:
+    status = error.code or 500
+    return error_page(error.name, error.description, status)
+
+
+@console.errorhandler(Exception)
+def unexpected(error: Exception) -> tuple[str, int]:
+    log.exception("Unhandled error on %s %s", request.method, request.path)
+    return error_page(
+        gettext("Something went wrong"),
+        gettext("Something went wrong on our side. The error has been logged."),
+        500,
+    )
+
+
+# --- session ----------------------------------------------------------------------------
+
+
+@console.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def sign_in() -> Page:
+    """Sign in with an API token."""
+    form = SignInForm(next=request.args.get("next"))
+    if form.validate_on_submit():
+        try:
+            user = auth.sign_in(form.token.data or "")
+        except Unauthorized as error:
+            form.token.errors = [str(error.detail or error.title)]
+            return render_template("console/sign_in.html", form=form), 401, error.headers
+        flash(gettext("Signed in as %(name)s.", name=user.name), "success")
+        return redirect(safe_next(form.next.data), SEE_OTHER)
+    if g.console_user is not None and request.method == "GET":
+        return redirect(safe_next(form.next.data))
+    return render_template("console/sign_in.html", form=form), 422 if form.errors else 200
+
+
+@console.post("/sign-out")
+def sign_out() -> Response:
+    """End the session."""
+    auth.sign_out()
+    flash(gettext("You have signed out."), "success")
+    return redirect(url_for("console.sign_in"), SEE_OTHER)
+
+
+@console.post("/interface-language")
+def set_locale() -> Response:
+    """Choose the interface language (kept in the session)."""
+    code = request.form.get("locale", "")
+    if code in i18n.registry().offered:
+        session[i18n.INTERFACE_LOCALE_KEY] = code
+    return redirect(safe_next(request.form.get("next")), SEE_OTHER)
+
+
+# --- dashboard and editor ---------------------------------------------------------------
+
+
+@console.get("/")
+def dashboard() -> str:
+    """The user's locales with their progress, and what waits for them."""
+    return render_template("console/dashboard.html", **pages.dashboard(me()))
+
+
+@console.get("/translate/<key:slug>/<locale>")
+def units(slug: str, locale: str) -> str:
+    """The units of an essay in one locale, with their state."""
+    return render_template("console/units.html", **pages.unit_list(me(), slug, locale))
+
+
+def render_editor(
+    slug: str,
+    locale: str,
+    key: str,
+    form: TranslationForm | None = None,
+    error: DomainError | None = None,
+    status: int = 200,
+    submitted: int | None = None,
+) -> tuple[str, int]:
+    page = pages.editor(me(), slug, locale, key, submitted)
+    if form is None:
+        published = page.published
+        form = TranslationForm(
+            formdata=None,
+            heading=published.heading if published else None,
+            body=published.body if published else None,
+            source_revision=page.unit.source_revision,
+        )
+    messages = form.add_errors(error) if error is not None else []
+    html = render_template(
+        "console/editor.html",
+        page=page,
+        form=form,
+        error=error,
+        messages=messages,
+    )
+    return html, status
+
+
+@console.route("/translate/<key:slug>/<locale>/<key:key>", methods=["GET", "POST"])
+def editor(slug: str, locale: str, key: str) -> Page:
+    """One unit: the source beside the translation, its history and the published text."""
+    if request.method == "GET":
+        return render_editor(slug, locale, key, submitted=request.args.get("submitted", type=int))
+    page = pages.editor(me(), slug, locale, key)
+    form = TranslationForm()
+    if not form.validate():
+        return render_editor(slug, locale, key, form=form, status=422)
+    try:
+        version = workflow.submit(
+            slug, key, form.submission(page.locale, page.unit.heading is not None), me()
+        )
+    except DomainError as error:
+        return render_editor(slug, locale, key, form=form, error=error, status=error.status)
+    flash(
+        gettext("Version %(version)s is submitted for review.", version=version.version),
+        "success",
+    )
+    return redirect(
+        url_for(
+            "console.editor",
+            slug=slug,
+            locale=page.locale,
+            key=key,
+            submitted=version.id,
+            _anchor="submitted",
+        ),
+        SEE_OTHER,
+    )
+
+
+def _editor_of(version_id: int) -> tuple[str, str, str]:
+    version = workflow.get_version(version_id)
+    return version.unit.essay.slug, version.locale, version.unit.key
+
+
+@console.post("/translations/<int:version_id>/withdraw")
+def withdraw(version_id: int) -> Page:
+    """The author takes back a version nobody has reviewed yet."""
+    slug, locale, key = _editor_of(version_id)
+    try:
+        version = workflow.withdraw(version_id, me())
+    except DomainError as error:
+        return render_editor(slug, locale, key, error=error, status=error.status)
+    flash(gettext("Version %(version)s is withdrawn.", version=version.version), "success")
+    return redirect(url_for("console.editor", slug=slug, locale=locale, key=key), SEE_OTHER)
+
+
+# --- review -----------------------------------------------------------------------------
+
+
+def _review_filter() -> str | None:
+    return request.args.get("locale") or None
+
+
+def _review_page() -> int:
+    return max(1, request.args.get("page", 1, type=int))
+
+
+def render_review(
+    forms: dict[int, Any] | None = None,
+    error: DomainError | None = None,
+    bulk: BulkForm | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    data = pages.review(me(), _review_filter(), _review_page(), forms)
+    bulk = bulk or BulkForm(formdata=None)
+    messages = bulk.add_errors(error) if error is not None and not forms else []
+    html = render_template("console/review.html", **data, bulk=bulk, error=error, messages=messages)
+    return html, status
+
+
+def _back_to_review() -> Response:
+    return redirect(
+        url_for("console.review", locale=_review_filter(), page=_review_page()), SEE_OTHER
+    )
+
+
+@console.get("/review")
+def review() -> Page:
+    """Submitted versions in the reviewer's locales, with diffs against what is published."""
+    return render_review()
+
+
+@console.post("/review/<int:version_id>/approve")
+def approve(version_id: int) -> Page:
+    """Publish a submitted version, or restore a superseded one from a unit's history."""
+    approve_form, reject_form = pages.review_forms(version_id)
+    from_history = request.args.get("from") == "history"
+    if not approve_form.validate():
+        return render_review({version_id: (approve_form, reject_form)}, status=422)
+    try:
+        version = workflow.approve(version_id, me(), approve_form.comment.data or None)
+    except DomainError as error:
+        if from_history:
+            return render_editor(*_editor_of(version_id), error=error, status=error.status)
+        approve_form.add_errors(error)
+        return render_review({version_id: (approve_form, reject_form)}, error, status=error.status)
+    flash(
+        gettext(
+            "Version %(version)s of %(unit)s is published.",
+            version=version.version,
+            unit=unit_label(version.unit),
+        ),
+        "success",
+    )
+    if from_history:
+        slug, locale, key = _editor_of(version_id)
+        return redirect(url_for("console.editor", slug=slug, locale=locale, key=key), SEE_OTHER)
+    return _back_to_review()
+
+
+@console.post("/review/<int:version_id>/reject")
+def reject(version_id: int) -> Page:
+    """Refuse a submitted version; the reason is required."""
+    approve_form, reject_form = pages.review_forms(version_id)
+    if not reject_form.validate():
+        return render_review({version_id: (approve_form, reject_form)}, status=422)
+    try:
+        version = workflow.reject(version_id, me(), reject_form.reason.data or "")
+    except DomainError as error:
+        reject_form.add_errors(error)
+        return render_review({version_id: (approve_form, reject_form)}, error, status=error.status)
+    flash(
+        gettext(
+            "Version %(version)s of %(unit)s is rejected.",
+            version=version.version,
+            unit=unit_label(version.unit),
+        ),
+        "success",
+    )
+    return _back_to_review()
+
+
+@console.post("/review/bulk")
+def bulk() -> Page:
+    """Approve or reject every checked version; each follows the usual rules."""
+    form = BulkForm()
+    if not form.validate() or not form.ids.data:
+        if not form.ids.data:
+            form.ids.errors = [gettext("Choose at least one version.")]
+        return render_review(bulk=form, status=422)
+    try:
+        outcomes = workflow.bulk(form.ids.data, me(), form.action.data, form.text.data)
+    except DomainError as error:
+        return render_review(error=error, bulk=form, status=error.status)
+    done = [o for o in outcomes if o.problem is None]
+    if done:
+        message = (
+            ngettext("%(num)s version approved.", "%(num)s versions approved.", len(done))
+            if form.action.data == "approve"
+            else ngettext("%(num)s version rejected.", "%(num)s versions rejected.", len(done))
+        )
+        flash(message, "success")
+    for outcome in outcomes:
+        if outcome.problem is not None:
+            flash(
+                gettext(
+                    "Translation %(id)s: %(detail)s",
+                    id=outcome.id,
+                    detail=outcome.problem.detail or outcome.problem.title,
+                ),
+                "error",
+            )
+    return _back_to_review()
+
+
+# --- reader's preview -------------------------------------------------------------------
+
+
+@console.get("/preview/<key:slug>/<locale>")
+def preview(slug: str, locale: str) -> str:
+    """The essay as a reader in this locale sees it, fallbacks and outdated text marked."""
+    return render_template("console/preview.html", slug=slug, **pages.preview(slug, locale))

@@ -1,0 +1,176 @@
+"""The console end to end in a real headless Chromium (Debian's package), driven by Playwright.
+
+The app runs in a server thread on the test database. Screenshots of the main screens are
+written to ``test-output/screenshots/``; the README shows a copy of them (docs/screenshots/).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from tests.conftest import ROOT, SLUG, Person
+from tests.test_workflow import MALAY_INTRO
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = ROOT / "test-output" / "screenshots"
+ARABIC_INTRO_EDIT = (
+    "إن تعزيز أمن الأمة الإسلامية أمرٌ بالغ الأهمية لتقوية الأمة وضمان سلامة المسلمين في"
+    " أنحاء العالم كافة. وتقوم هذه الدعوة على عناصر متعددة، منها التحالفات الاستراتيجية،"
+    " والعلاقات الدبلوماسية، والعمل الاستخباري، والتقدم التكنولوجي في مجال الدفاع."
+    " فلنتعمق في هذه القضية المهمة."
+)
+
+if not CHROMIUM.exists():
+    _reason = f"Debian's Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run the browser tests: {_reason}", pytrace=False)
+    pytest.skip(_reason, allow_module_level=True)
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def server(app: Flask) -> Iterator[str]:
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        thread.join(timeout=10)
+        httpd.server_close()
+
+
+@pytest.fixture
+def page(browser: Browser, server: str) -> Iterator[Page]:
+    context = browser.new_context(
+        base_url=server, viewport={"width": 1200, "height": 860}, locale="en-GB"
+    )
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+def shoot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def sign_in_with_keyboard(page: Page, person: Person) -> None:
+    """Tab from the top of the page to the token field, type the token, press Enter."""
+    page.goto("/console/")
+    expect(page).to_have_url("/console/sign-in?next=/console/")
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "token":
+            break
+    else:
+        pytest.fail("the token field cannot be reached with the Tab key")
+    page.keyboard.type(person.token)
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_have_text("Dashboard")
+
+
+def sign_out(page: Page) -> None:
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.locator("h1")).to_have_text("Sign in")
+
+
+def submit(page: Page, locale: str, key: str, body: str) -> None:
+    page.goto(f"/console/translate/{SLUG}/{locale}/{key}")
+    page.locator("#body").fill(body)
+    page.get_by_role("button", name="Submit for review").click()
+    expect(page.locator("#submitted")).to_contain_text("is waiting for review")
+
+
+def test_translate_review_and_publish(page: Page, people: dict[str, Person]) -> None:
+    page.goto("/console/sign-in")
+    shoot(page, "sign-in")
+    sign_in_with_keyboard(page, people["translator"])
+
+    submit(page, "ar", "introduction", ARABIC_INTRO_EDIT)
+    submit(page, "ms", "introduction", MALAY_INTRO)
+    page.goto(f"/console/preview/{SLUG}/ms")
+    intro = page.locator("#section-introduction")
+    expect(intro.locator(".badge-fallback")).to_have_text("fallback: Indonesian")
+    page.goto("/console/")
+    expect(page.get_by_role("table")).to_contain_text("Introduction")
+    shoot(page, "dashboard")
+    sign_out(page)
+
+    sign_in_with_keyboard(page, people["reviewer"])
+    page.get_by_role("link", name="Review", exact=True).click()
+    arabic = page.locator("article.review-item", has_text="Introduction in Arabic")
+    expect(arabic.locator("del").first).to_be_visible()
+    expect(arabic.locator("ins").first).to_be_visible()
+    shoot(page, "review")
+    malay = page.locator("article.review-item", has_text="Introduction in Malay")
+    malay.get_by_label("Comment (optional)").fill("Bagus, terima kasih.")
+    malay.get_by_role("button", name="Approve and publish").click()
+    expect(page.locator(".flash-success")).to_contain_text("is published")
+    expect(page.locator("article.review-item", has_text="Introduction in Malay")).to_have_count(0)
+
+    page.goto(f"/console/preview/{SLUG}/ms")
+    intro = page.locator("#section-introduction")
+    expect(intro).to_have_attribute("lang", "ms")
+    expect(intro.locator(".badge-fallback")).to_have_count(0)
+    expect(intro).to_contain_text("Memajukan keselamatan Negara Islam")
+    expect(page.locator(".badge-fallback").first).to_have_text("fallback: Indonesian")
+    shoot(page, "preview-ms")
+
+    page.goto(f"/console/preview/{SLUG}/ur")
+    expect(page.locator("article.reader")).to_have_attribute("dir", "rtl")
+    expect(page.locator(".badge-fallback")).to_have_count(0)
+    shoot(page, "preview-ur")
+
+
+def test_arabic_interface_is_right_to_left(page: Page, people: dict[str, Person]) -> None:
+    sign_in_with_keyboard(page, people["reviewer"])
+    expect(page.locator("html")).to_have_attribute("dir", "ltr")
+    page.get_by_label("Language").select_option("ar")
+    page.get_by_role("button", name="Change").click()
+    expect(page.locator("html")).to_have_attribute("lang", "ar")
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+
+    page.goto(f"/console/translate/{SLUG}/ar/strategic-alliances-and-diplomacy")
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    body = page.locator("textarea#body")
+    expect(body).to_have_attribute("dir", "rtl")
+    expect(body).to_have_attribute("lang", "ar")
+    expect(page.locator("input#heading")).to_have_attribute("dir", "rtl")
+    direction = body.evaluate("element => getComputedStyle(element).direction")
+    assert direction == "rtl"
+    family = body.evaluate("element => getComputedStyle(element).fontFamily")
+    assert "Noto Naskh Arabic" in family
+    shoot(page, "editor-ar")
