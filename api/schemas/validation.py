@@ -46,8 +46,22 @@ def localize_marshmallow() -> None:
     Schema._default_error_messages = {**Schema._default_error_messages, **SCHEMA_MESSAGES}
 
 
+def _(message: str) -> str:
+    """Mark a message for extraction; it is translated where it is formatted."""
+    return message
+
+
 def _number(value: Any) -> str:
     return format_decimal(value) if isinstance(value, int | float) else str(value)
+
+
+def _bounds_message(low: Any, high: Any, between: str, at_least: str, at_most: str) -> str:
+    """The message for a value outside ``[low, high]``, in the request's locale."""
+    if low is not None and high is not None:
+        return gettext(between, min=_number(low), max=_number(high))
+    if low is not None:
+        return gettext(at_least, min=_number(low))
+    return gettext(at_most, max=_number(high))
 
 
 class Range(validate.Range):
@@ -57,17 +71,15 @@ class Range(validate.Range):
         try:
             return super().__call__(value)
         except ValidationError:
-            if self.min is not None and self.max is not None:
-                message = gettext(
-                    "Must be between %(min)s and %(max)s.",
-                    min=_number(self.min),
-                    max=_number(self.max),
+            raise ValidationError(
+                _bounds_message(
+                    self.min,
+                    self.max,
+                    _("Must be between %(min)s and %(max)s."),
+                    _("Must be at least %(min)s."),
+                    _("Must be at most %(max)s."),
                 )
-            elif self.min is not None:
-                message = gettext("Must be at least %(min)s.", min=_number(self.min))
-            else:
-                message = gettext("Must be at most %(max)s.", max=_number(self.max))
-            raise ValidationError(message) from None
+            ) from None
 
 
 class Length(validate.Length):
@@ -77,17 +89,15 @@ class Length(validate.Length):
         try:
             return super().__call__(value)
         except ValidationError:
-            if self.min is not None and self.max is not None:
-                message = gettext(
-                    "Length must be between %(min)s and %(max)s.",
-                    min=_number(self.min),
-                    max=_number(self.max),
+            raise ValidationError(
+                _bounds_message(
+                    self.min,
+                    self.max,
+                    _("Length must be between %(min)s and %(max)s."),
+                    _("Shorter than the minimum length %(min)s."),
+                    _("Longer than the maximum length %(max)s."),
                 )
-            elif self.min is not None:
-                message = gettext("Shorter than the minimum length %(min)s.", min=_number(self.min))
-            else:
-                message = gettext("Longer than the maximum length %(max)s.", max=_number(self.max))
-            raise ValidationError(message) from None
+            ) from None
 
 
 class OneOf(validate.OneOf):
