@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-import sqlalchemy.orm as so
 import http
 
 import marshmallow as ma
+import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import request
 from flask_babel import Babel
 from flask_limiter import Limiter
