@@ -9,7 +9,7 @@ PORT ?= 5000
 PYTEST_ARGS ?=
 export FLASK_APP := wsgi
 
-.PHONY: run test test-postgres lint format venv extract update compile db seed clean
+.PHONY: run test test-postgres lint format venv extract update compile db seed clean serve-prod bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -67,3 +67,15 @@ format: venv
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache .mypy_cache
+
+# Production: migrations applied, then gunicorn with gunicorn.conf.py (workers, threads,
+# HOST/PORT from the environment) against DATABASE_URL.
+serve-prod: compile
+	$(BIN)/flask db upgrade
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+# Throughput and latency against a minimal Flask baseline, with wrk, on the local
+# PostgreSQL server (not part of `make test`). SCALE=1 measures the scaled data set too.
+bench: compile
+	@command -v wrk >/dev/null 2>&1 || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
+	$(BIN)/python scripts/bench.py $(if $(filter 1 yes true,$(SCALE)),--scaled,) $(BENCH_ARGS)

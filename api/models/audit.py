@@ -62,4 +62,5 @@ class Event(db.Model):  # type: ignore[name-defined]
         sa.Index("ix_events_unit_id_id", "unit_id", "id"),
         sa.Index("ix_events_actor_id_id", "actor_id", "id"),
         sa.Index("ix_events_translation_id_id", "translation_id", "id"),
+        sa.Index("ix_events_action_id", "action", "id"),
     )

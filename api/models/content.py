@@ -91,6 +91,7 @@ class Unit(db.Model):  # type: ignore[name-defined]
         sa.CheckConstraint("kind IN ('title', 'section')", name="kind"),
         sa.CheckConstraint("source_revision >= 1", name="source_revision_positive"),
         sa.CheckConstraint("position >= 0", name="position_not_negative"),
+        sa.Index("ix_units_key", "key"),
     )
 
 

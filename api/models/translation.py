@@ -89,6 +89,7 @@ class TranslationVersion(db.Model):  # type: ignore[name-defined]
         ),
         sa.Index("ix_translation_versions_queue", "locale", "status", "created_at"),
         sa.Index("ix_translation_versions_unit_locale", "unit_id", "locale", "status"),
+        sa.Index("ix_translation_versions_status_created", "status", "created_at", "id"),
     )
 
 

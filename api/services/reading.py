@@ -6,19 +6,28 @@ ETag is derived from them, a matching ``If-None-Match`` needs nothing more, and 
 serialized body is kept in a bounded in-process cache keyed by that ETag. Any
 publication or source edit changes the stamps, so every worker and every instance
 sees the change on its next request without waiting for anything to expire.
+
+The stamps are read by ``StampReader`` on a connection each thread keeps open, in
+autocommit: the read is a single statement that sees every committed publication, and a
+request served from the cache (or answered 304) never checks out a pooled connection, so
+it pays for no liveness ping, transaction or reset around that one read.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
+import weakref
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, json
+from sqlalchemy.dialects import postgresql
 
 from api import i18n
 from api.errors import NotFound
@@ -100,6 +109,168 @@ def load_stamps(slug: str, scope: str = ESSAY_SCOPE) -> Stamps:
     return Stamps(rows[0].id, slug, rows[0].source_locale, by_locale)
 
 
+def _stamps_select(locale_count: int, dialect: str) -> sa.ClauseElement:
+    """The stamps of one scope of an essay, for the given locales and the essay's source.
+
+    Every locale is an index condition, so the read costs the same however many locales
+    are offered: PostgreSQL needs the list spelled as an array for that, since it turns
+    ``IN`` with a column in it into a filter.
+    """
+    locales: list[Any] = [sa.bindparam(f"locale_{n}", type_=sa.String) for n in range(locale_count)]
+    if dialect == "postgresql":
+        wanted = PublicationStamp.locale == sa.any_(
+            postgresql.array([*locales, Essay.source_locale])
+        )
+    else:
+        wanted = PublicationStamp.locale.in_([*locales, Essay.source_locale])
+    return (
+        sa.select(Essay.id, Essay.source_locale, PublicationStamp.locale, PublicationStamp.stamp)
+        .select_from(Essay)
+        .outerjoin(
+            PublicationStamp,
+            sa.and_(
+                PublicationStamp.essay_id == Essay.id,
+                PublicationStamp.scope == sa.bindparam("scope"),
+                wanted,
+            ),
+        )
+        .where(Essay.slug == sa.bindparam("slug"))
+    )
+
+
+class StampReader:
+    """Reads publication stamps on one autocommit connection per thread, kept open.
+
+    The statement is compiled once per number of locales by SQLAlchemy and run on the
+    driver's cursor (PostgreSQL prepares it on the server). A connection the server has
+    dropped is replaced and the read retried once; the connections close with the engine.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self._local = threading.local()
+        self._open: weakref.WeakSet[_Held] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self._statements: dict[int, tuple[str, Sequence[str] | None]] = {}
+        self._prepare = engine.dialect.name == "postgresql"
+        self._error: type[Any] = engine.dialect.loaded_dbapi.Error
+        sa.event.listen(engine, "engine_disposed", lambda _engine: self.close())
+        _readers.add(self)
+
+    def read(self, slug: str, scope: str, locales: Sequence[str]) -> list[Any]:
+        """Rows of (essay id, source locale, stamp locale, stamp): one indexed query."""
+        sql, order = self._statement(len(locales))
+        named = {"slug": slug, "scope": scope}
+        named.update((f"locale_{n}", code) for n, code in enumerate(locales))
+        params: Any = named if order is None else tuple(named[name] for name in order)
+        for attempt in (1, 2):
+            held = self._held()
+            try:
+                if self._prepare:
+                    held.cursor.execute(sql, params, prepare=True)
+                else:
+                    held.cursor.execute(sql, params)
+                return held.cursor.fetchall()
+            except self._error as error:
+                dropped = self.engine.dialect.is_disconnect(error, held.connection, held.cursor)
+                self._discard(held)
+                if dropped and attempt == 1:
+                    continue
+                raise sa.exc.DBAPIError.instance(sql, params, error, self._error) from error
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        """Close every thread's connection (the next read opens a new one)."""
+        with self._lock:
+            held = list(self._open)
+            self._open.clear()
+        self._local = threading.local()
+        for item in held:
+            item.close()
+
+    def forget(self) -> None:
+        """After ``fork``: leave the parent's connections to it, never closing them here."""
+        _inherited.extend(self._open)
+        self._open = weakref.WeakSet()
+        self._local = threading.local()
+
+    def _statement(self, locale_count: int) -> tuple[str, Sequence[str] | None]:
+        found = self._statements.get(locale_count)
+        if found is None:
+            dialect = self.engine.dialect
+            compiled: Any = _stamps_select(locale_count, dialect.name).compile(dialect=dialect)
+            found = (str(compiled), compiled.positiontup if compiled.positional else None)
+            self._statements[locale_count] = found
+        return found
+
+    def _held(self) -> _Held:
+        held: _Held | None = getattr(self._local, "held", None)
+        if held is None:
+            fairy = self.engine.raw_connection()
+            fairy.detach()
+            connection: Any = fairy.dbapi_connection
+            self.engine.dialect.set_isolation_level(connection, "AUTOCOMMIT")
+            held = _Held(connection, connection.cursor())
+            self._local.held = held
+            with self._lock:
+                self._open.add(held)
+        return held
+
+    def _discard(self, held: _Held) -> None:
+        self._local.held = None
+        with self._lock:
+            self._open.discard(held)
+        held.close()
+
+
+class _Held:
+    """One thread's connection and its cursor; closed with the thread at the latest."""
+
+    def __init__(self, connection: Any, cursor: Any) -> None:
+        self.connection = connection
+        self.cursor = cursor
+
+    def __del__(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        try:
+            self.connection.close()
+        except Exception:  # noqa: S110 - a connection already gone needs no closing
+            pass
+
+
+_readers: weakref.WeakSet[StampReader] = weakref.WeakSet()
+_inherited: list[_Held] = []
+
+
+def _forget_after_fork() -> None:
+    for reader in list(_readers):
+        reader.forget()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+def _reader() -> StampReader:
+    reader = current_app.extensions.get("tarjuma.stamps")
+    if reader is None:
+        reader = StampReader(db.engine)
+        current_app.extensions["tarjuma.stamps"] = reader
+    return reader
+
+
+def read_stamps(slug: str, scope: str, chain: Sequence[str]) -> Stamps:
+    """The stamps a representation in ``chain`` depends on, read outside any transaction."""
+    rows = _reader().read(slug, scope, chain)
+    if not rows:
+        raise NotFound(_essay_not_found(slug))
+    by_locale = {row[2]: row[3] for row in rows if row[2] is not None}
+    if scope != ESSAY_SCOPE and not by_locale:
+        raise NotFound(_section_not_found(scope))
+    return Stamps(rows[0][0], slug, rows[0][1], by_locale)
+
+
 def _essay_not_found(slug: str) -> str:
     from flask_babel import gettext
 
@@ -117,6 +288,11 @@ def _chain_for(locale: str) -> tuple[str, ...]:
     return reg.offered if locale == ALL_LOCALES else reg.chain(locale)
 
 
+def _dependencies(chain: tuple[str, ...], source_locale: str) -> tuple[str, ...]:
+    """The locales a representation depends on: its chain, and the essay's source last."""
+    return chain if source_locale in chain else (*chain, source_locale)
+
+
 def etag_for(stamps: Stamps, scope: str, negotiated: i18n.Negotiated) -> str:
     """A strong validator for one representation, from the stamps it depends on."""
     chain = _chain_for(negotiated.locale)
@@ -127,7 +303,10 @@ def etag_for(stamps: Stamps, scope: str, negotiated: i18n.Negotiated) -> str:
         negotiated.requested,
         negotiated.locale,
         ",".join(chain),
-        ",".join(f"{code}={stamps.by_locale.get(code, 0)}" for code in chain),
+        ",".join(
+            f"{code}={stamps.by_locale.get(code, 0)}"
+            for code in _dependencies(chain, stamps.source_locale)
+        ),
     ]
     return '"' + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40] + '"'
 
@@ -137,7 +316,7 @@ def representation(
 ) -> tuple[Stamps, str, Representation | None]:
     """The stamps and ETag, and the cached body if one is ready (None when not yet built)."""
     scope = key if key is not None else ESSAY_SCOPE
-    stamps = load_stamps(slug, scope)
+    stamps = read_stamps(slug, scope, _chain_for(negotiated.locale))
     etag = etag_for(stamps, scope, negotiated)
     return stamps, etag, _cache().get(etag)
 

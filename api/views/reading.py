@@ -8,6 +8,7 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from api.extensions import limiter
 from api.schemas import (
     EssayListArgs,
     EssayListSchema,
@@ -25,6 +26,38 @@ blp = Blueprint("reading", __name__, url_prefix="/api/v1", description="Reading 
 
 JSON = "application/json; charset=utf-8"
 CACHE_CONTROL = "public, max-age=0, must-revalidate"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+LOCALE_ARGS = LocaleArgs()
+_LOCALE_FIELD = LOCALE_ARGS.fields["locale"]
+_LOCALE_MAX = min(m for v in _LOCALE_FIELD.validators if (m := getattr(v, "max", None)))
+LOCALE_PARAMETER = {
+    "in": "query",
+    "name": "locale",
+    "required": False,
+    "description": _LOCALE_FIELD.metadata["description"],
+    "schema": {"type": "string", "maxLength": _LOCALE_MAX},
+}
+
+
+def locale_args() -> dict[str, Any]:
+    """``?locale`` as ``LocaleArgs`` reads it.
+
+    The delivery path is hot, so a plain value is taken as it is; only a value the schema
+    would refuse goes through it, to be refused with the usual 422 problem.
+    """
+    value = request.args.get("locale")
+    if value is None:
+        return {}
+    if len(value) <= _LOCALE_MAX:
+        return {"locale": value}
+    return dict(blp.ARGUMENTS_PARSER.parse(LOCALE_ARGS, location="query"))
+
+
+@limiter.request_filter
+def _public_read() -> bool:
+    """Public reads carry no rate limit, so the limiter need not look at them at all."""
+    return request.blueprint == blp.name and request.method in SAFE_METHODS
 
 
 def _vary(response: Response) -> Response:
@@ -76,22 +109,24 @@ class Essays(MethodView):
 
 @blp.route("/essays/<key:slug>")
 class EssayResource(MethodView):
-    @blp.arguments(LocaleArgs, location="query")
+    @blp.doc(parameters=[LOCALE_PARAMETER])
     @blp.response(200, EssaySchema, headers={"ETag": {"schema": {"type": "string"}}})
     @blp.alt_response(304, description="Not modified")
-    def get(self, args: dict[str, Any], slug: str) -> Response:
+    @blp.alt_response(422, "UNPROCESSABLE_ENTITY")
+    def get(self, slug: str) -> Response:
         """An essay in one locale, each section in the first locale of the chain that has it."""
-        return serve(slug, None, args)
+        return serve(slug, None, locale_args())
 
 
 @blp.route("/essays/<key:slug>/sections/<key:key>")
 class SectionResource(MethodView):
-    @blp.arguments(LocaleArgs, location="query")
+    @blp.doc(parameters=[LOCALE_PARAMETER])
     @blp.response(200, SectionDocumentSchema)
     @blp.alt_response(304, description="Not modified")
-    def get(self, args: dict[str, Any], slug: str, key: str) -> Response:
+    @blp.alt_response(422, "UNPROCESSABLE_ENTITY")
+    def get(self, slug: str, key: str) -> Response:
         """One section (or ``title``) of an essay in one locale."""
-        return serve(slug, key, args)
+        return serve(slug, key, locale_args())
 
     @blp.arguments(SourceEditSchema)
     @blp.response(200, SectionDocumentSchema)

@@ -1,0 +1,519 @@
+"""Benchmark Tarjuma under gunicorn against a minimal Flask app serving the same bytes.
+
+``make bench`` (or ``python scripts/bench.py``) creates a fresh PostgreSQL database
+``tarjuma_bench`` on the local server, migrates and seeds it, starts the app with the
+production configuration (``gunicorn.conf.py``) pinned to one core, records the real
+responses, starts ``scripts/bench_baseline.py`` with the same settings serving those bytes
+from memory, and loads both with ``wrk`` from the other core, on loopback only. Each
+scenario runs on Tarjuma and then on the baseline, one after the other, so that both
+meet the same machine. ``--scaled`` (``make bench SCALE=1``) measures the shipped data
+set and then ``tarjuma_bench_scaled``: 50 locales, 100 essays, 3 versions per unit and
+locale (``scripts/scale_data.py``).
+
+Results go to ``bench-results/bench-<dataset>-<time>.json`` and a table on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scripts.scale_data import LOCALES as SCALED_LOCALES  # noqa: E402
+
+SLUG = "championing-islamic-nations-security"
+ESSAY = f"/api/v1/essays/{SLUG}"
+SUBMISSION = f"{ESSAY}/sections/introduction/translations"
+MALAY = (
+    "Memajukan keselamatan Negara Islam amat penting untuk memperkukuh Ummah dan menjamin"
+    " keselamatan umat Islam di seluruh dunia."
+)
+SERVER_CORE, CLIENT_CORE = "0", "1"
+DROPPED_HEADERS = {"server", "date", "connection", "content-length", "transfer-encoding"}
+TARGETS = {"throughput": 0.85, "throughput_304": 0.9, "p99": 1.5, "scaled": 0.10}
+
+LUA_REPORT = """
+done = function(summary, latency, requests)
+  io.write(string.format(
+    "BENCH-JSON {\\"requests\\": %d, \\"duration_us\\": %d, \\"p50_us\\": %d,"
+    .. " \\"p99_us\\": %d, \\"max_us\\": %d, \\"errors\\": %d, \\"status_errors\\": %d}\\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    latency.max, summary.errors.connect + summary.errors.read + summary.errors.write
+      + summary.errors.timeout, summary.errors.status))
+end
+"""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    path: str
+    headers: dict[str, str] = field(default_factory=dict)
+    method: str = "GET"
+    body: str | None = None
+    kind: str = "essay"
+
+
+@dataclass
+class Run:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    requests: int
+    errors: int
+
+
+@dataclass
+class Result:
+    scenario: str
+    kind: str
+    app: Run
+    baseline: Run
+
+    @property
+    def ratio(self) -> float:
+        return self.app.rps / self.baseline.rps if self.baseline.rps else 0.0
+
+    @property
+    def p99_ratio(self) -> float:
+        return self.app.p99_ms / self.baseline.p99_ms if self.baseline.p99_ms else 0.0
+
+
+def _machine() -> dict[str, Any]:
+    model = platform.processor() or "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "python": platform.python_version(),
+        "load_average": os.getloadavg(),
+        "kernel": platform.release(),
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _bin(name: str) -> str:
+    local = Path(sys.executable).parent / name
+    return str(local) if local.exists() else name
+
+
+def _fresh_database(admin_url: str, name: str) -> str:
+    import sqlalchemy as sa
+
+    from api.config import normalise_database_url
+
+    engine = sa.create_engine(normalise_database_url(admin_url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    url = sa.make_url(admin_url).set(database=name)
+    return url.render_as_string(hide_password=False)
+
+
+def _flask(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [_bin("flask"), "--app", "wsgi", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"flask {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
+
+
+def prepare(admin_url: str, name: str, scaled: bool) -> dict[str, str]:
+    """A fresh, migrated and seeded database (scaled if asked), with users and tokens."""
+    started = time.perf_counter()
+    url = _fresh_database(admin_url, name)
+    env = {**os.environ, "DATABASE_URL": url, "FLASK_APP": "wsgi"}
+    if scaled:
+        env["TARJUMA_LOCALES"] = ",".join(SCALED_LOCALES)
+    _flask(env, "db", "upgrade")
+    _flask(env, "seed")
+    if scaled:
+        done = subprocess.run(
+            [sys.executable, "scripts/scale_data.py"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        print(done.stdout.strip())
+    _flask(env, "users", "create", "bench-translator", "--role", "translator", "--locale", "ms")
+    _flask(env, "users", "create", "bench-reviewer", "--role", "reviewer", "--locale", "ar")
+    _flask(env, "users", "create", "bench-queue", "--role", "translator", "--locale", "ar")
+    env["BENCH_TRANSLATOR"] = _flask(env, "tokens", "create", "bench-translator").split()[-1]
+    env["BENCH_REVIEWER"] = _flask(env, "tokens", "create", "bench-reviewer").split()[-1]
+    env["BENCH_QUEUE"] = _flask(env, "tokens", "create", "bench-queue").split()[-1]
+    print(f"{name}: ready in {time.perf_counter() - started:.1f} s")
+    return env
+
+
+class Server:
+    """gunicorn with ``gunicorn.conf.py``, pinned to the server core, on a loopback port."""
+
+    def __init__(self, module: str, env: dict[str, str], log: Path) -> None:
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {**env, "HOST": "127.0.0.1", "PORT": str(self.port)}
+        command = [_bin("gunicorn"), "-c", "gunicorn.conf.py", module]
+        if shutil.which("taskset"):
+            command = ["taskset", "-c", SERVER_CORE, *command]
+        self.log = log
+        with log.open("wb") as out:
+            self.process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def wait_ready(self, path: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            try:
+                with urllib.request.urlopen(self.base + path, timeout=2):
+                    return
+            except urllib.error.HTTPError as error:
+                if error.code < 500:
+                    return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.1)
+        raise SystemExit(f"{self.base} did not start:\n{self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def serving(module: str, env: dict[str, str], log: Path, ready: str) -> Iterator[Server]:
+    server = Server(module, env, log)
+    try:
+        server.wait_ready(ready)
+        yield server
+    finally:
+        server.stop()
+
+
+def _request(
+    base: str, scenario: Scenario, extra: dict[str, str] | None = None
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    request = urllib.request.Request(
+        base + scenario.path,
+        data=scenario.body.encode() if scenario.body else None,
+        headers={**scenario.headers, **(extra or {})},
+        method=scenario.method,
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, list(response.headers.items()), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, list(error.headers.items()), error.read()
+
+
+def scenarios(env: dict[str, str], base: str) -> list[Scenario]:
+    """What is measured: three locales, the 304 path, the review queue and a submission."""
+    etag = dict(_request(base, Scenario("ar", f"{ESSAY}?locale=ar"))[1])["ETag"]
+    submission = json.dumps({"locale": "ms", "body": MALAY, "source_revision": 1})
+    return [
+        Scenario("essay ar (direct)", f"{ESSAY}?locale=ar"),
+        Scenario("essay ms (fallback to id)", f"{ESSAY}?locale=ms"),
+        Scenario("essay ur (RTL)", f"{ESSAY}?locale=ur"),
+        Scenario(
+            "essay ar, If-None-Match", f"{ESSAY}?locale=ar", {"If-None-Match": etag}, kind="304"
+        ),
+        Scenario(
+            "review queue (GET, token)",
+            "/api/v1/reviews?locale=ar&per_page=20",
+            {"Authorization": f"Bearer {env['BENCH_REVIEWER']}"},
+            kind="workflow",
+        ),
+        Scenario(
+            "submission (POST, token)",
+            SUBMISSION,
+            {
+                "Authorization": f"Bearer {env['BENCH_TRANSLATOR']}",
+                "Content-Type": "application/json",
+            },
+            "POST",
+            submission,
+            kind="workflow",
+        ),
+    ]
+
+
+def fill_queue(env: dict[str, str], base: str, count: int) -> None:
+    """Submissions in Arabic, so the reviewer's queue has pages to show."""
+    keys = [
+        "title",
+        "introduction",
+        "strategic-alliances-and-diplomacy",
+        "enhanced-intelligence-capabilities",
+        "technological-advancements-in-defense",
+        "active-participation-in-international-forums",
+        "conclusion",
+    ]
+    headers = {"Authorization": f"Bearer {env['BENCH_QUEUE']}", "Content-Type": "application/json"}
+    for n in range(count):
+        key = keys[n % len(keys)]
+        source = json.loads(_request(base, Scenario("source", f"{ESSAY}/sections/{key}"))[2])
+        payload: dict[str, Any] = {"locale": "ar", "body": f"نص مقترح رقم {n}."}
+        if source.get("heading"):
+            payload["heading"] = f"عنوان {n}"
+        body = json.dumps(payload)
+        status, _, text = _request(
+            base, Scenario("queue", f"{ESSAY}/sections/{key}/translations", headers, "POST", body)
+        )
+        if status != 201:
+            raise SystemExit(f"Could not fill the review queue: {status} {text[:300]!r}")
+
+
+def record(base: str, items: list[Scenario], path: Path) -> None:
+    """Fetch each scenario's real response once; the baseline replays these bytes."""
+    recorded = []
+    for scenario in items:
+        status, headers, body = _request(base, scenario)
+        if status >= 400:
+            raise SystemExit(f"{scenario.name}: {status} {body[:300]!r}")
+        path_only, _, query = scenario.path.partition("?")
+        recorded.append(
+            {
+                "method": scenario.method,
+                "path": path_only,
+                "query": query,
+                "status": status,
+                "headers": [(k, v) for k, v in headers if k.lower() not in DROPPED_HEADERS],
+                "body": base64.b64encode(body).decode(),
+            }
+        )
+    path.write_text(json.dumps(recorded, ensure_ascii=False))
+
+
+def _lua(scenario: Scenario, directory: Path) -> Path:
+    lines = [f"wrk.method = {json.dumps(scenario.method)}"]
+    for name, value in scenario.headers.items():
+        lines.append(f"wrk.headers[{json.dumps(name)}] = {json.dumps(value)}")
+    if scenario.body is not None:
+        lines.append(f"wrk.body = {json.dumps(scenario.body)}")
+    slug = "".join(c if c.isalnum() else "-" for c in scenario.name)
+    script = directory / f"{slug}.lua"
+    script.write_text("\n".join(lines) + "\n" + LUA_REPORT)
+    return script
+
+
+def wrk(url: str, script: Path, seconds: int, connections: int) -> Run:
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url]
+    if shutil.which("taskset"):
+        command = ["taskset", "-c", CLIENT_CORE, *command]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    line = next(x for x in done.stdout.splitlines() if x.startswith("BENCH-JSON "))
+    data = json.loads(line.removeprefix("BENCH-JSON "))
+    return Run(
+        rps=round(data["requests"] / (data["duration_us"] / 1e6), 1),
+        p50_ms=round(data["p50_us"] / 1000, 2),
+        p99_ms=round(data["p99_us"] / 1000, 2),
+        max_ms=round(data["max_us"] / 1000, 2),
+        requests=data["requests"],
+        errors=data["errors"] + data["status_errors"],
+    )
+
+
+def measure(
+    scenario: Scenario, app: Server, baseline: Server, options: argparse.Namespace, lua: Path
+) -> Result:
+    script = _lua(scenario, lua)
+    runs = {}
+    for label, server in (("app", app), ("baseline", baseline)):
+        url = server.base + scenario.path
+        wrk(url, script, options.warmup, options.connections)
+        runs[label] = wrk(url, script, options.duration, options.connections)
+    return Result(scenario.name, scenario.kind, runs["app"], runs["baseline"])
+
+
+def bench_dataset(name: str, scaled: bool, options: argparse.Namespace, out: Path) -> dict:
+    env = prepare(options.postgres, name, scaled)
+    env.setdefault("WEB_CONCURRENCY", str(options.workers))
+    env["RATELIMIT_DEFAULT"] = "100000000 per minute"
+    env["SECRET_KEY"] = "bench-" + base64.urlsafe_b64encode(os.urandom(18)).decode()
+    dataset = "scaled" if scaled else "shipped"
+    with tempfile.TemporaryDirectory(prefix="tarjuma-bench-") as scratch:
+        work = Path(scratch)
+        with serving("wsgi:app", env, work / "app.log", "/readyz") as app:
+            fill_queue(env, app.base, options.queue)
+            items = scenarios(env, app.base)
+            responses = work / "responses.json"
+            record(app.base, items, responses)
+            baseline_env = {**env, "BENCH_RESPONSES": str(responses)}
+            with serving(
+                "scripts.bench_baseline:app", baseline_env, work / "baseline.log", ESSAY
+            ) as baseline:
+                results = []
+                for scenario in items:
+                    result = measure(scenario, app, baseline, options, work)
+                    results.append(result)
+                    print(_row(result), flush=True)
+    report = {
+        "dataset": dataset,
+        "database": name,
+        "machine": _machine(),
+        "settings": {
+            "workers": int(env["WEB_CONCURRENCY"]),
+            "threads": int(env.get("GUNICORN_THREADS", "1")),
+            "connections": options.connections,
+            "duration_s": options.duration,
+            "warmup_s": options.warmup,
+            "server_core": SERVER_CORE,
+            "client_core": CLIENT_CORE,
+            "locales": len(SCALED_LOCALES) if scaled else 8,
+        },
+        "results": [
+            asdict(r) | {"ratio": round(r.ratio, 3), "p99_ratio": round(r.p99_ratio, 3)}
+            for r in results
+        ],
+    }
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = out / f"bench-{dataset}-{stamp}.json"
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    print(f"→ {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    return report
+
+
+HEADER = (
+    f"{'scenario':32} {'req/s':>8} {'base':>8} {'ratio':>6} "
+    f"{'p50 ms':>7} {'base':>6} {'p99 ms':>7} {'base':>6} {'p99×':>5}"
+)
+
+
+def _row(result: Result) -> str:
+    a, b = result.app, result.baseline
+    flag = f"  ({a.errors} errors)" if a.errors else ""
+    return (
+        f"{result.scenario:32} {a.rps:8.0f} {b.rps:8.0f} {result.ratio:6.2f} "
+        f"{a.p50_ms:7.2f} {b.p50_ms:6.2f} {a.p99_ms:7.2f} {b.p99_ms:6.2f} "
+        f"{result.p99_ratio:5.2f}{flag}"
+    )
+
+
+def verdict(report: dict, shipped: dict | None = None) -> list[str]:
+    """The targets, each met or missed."""
+    lines = []
+    for item in report["results"]:
+        if item["kind"] == "essay":
+            floor = TARGETS["throughput"]
+        elif item["kind"] == "304":
+            floor = TARGETS["throughput_304"]
+        else:
+            continue
+        fast = "met" if item["ratio"] >= floor else "MISSED"
+        steady = "met" if item["p99_ratio"] <= TARGETS["p99"] else "MISSED"
+        lines.append(
+            f"{report['dataset']} {item['scenario']}: throughput {item['ratio']:.2f}×"
+            f" (≥ {floor}: {fast}), p99 {item['p99_ratio']:.2f}× (≤ {TARGETS['p99']}: {steady})"
+        )
+    if shipped:
+        before = {item["scenario"]: item for item in shipped["results"]}
+        for item in report["results"]:
+            if item["kind"] not in ("essay", "304"):
+                continue
+            old = before[item["scenario"]]["app"]["rps"]
+            change = item["app"]["rps"] / old - 1 if old else 0.0
+            ok = "met" if change >= -TARGETS["scaled"] else "MISSED"
+            lines.append(
+                f"scaled against shipped, {item['scenario']}: {change:+.1%} req/s"
+                f" (no more than {TARGETS['scaled']:.0%} slower: {ok})"
+            )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scaled", action="store_true", help="also measure the scaled data")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds before each run")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=3,
+        help="gunicorn workers when WEB_CONCURRENCY is unset (2 × the one server core + 1)",
+    )
+    parser.add_argument("--queue", type=int, default=40, help="submissions in the queue")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get(
+            "BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        ),
+        help="a database on the server where the benchmark databases are created",
+    )
+    parser.add_argument("--out", type=Path, default=ROOT / "bench-results")
+    options = parser.parse_args(argv)
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: apt-get install -y wrk (make bench does it)")
+    options.out.mkdir(parents=True, exist_ok=True)
+    machine = _machine()
+    print(
+        f"{machine['nproc']} cores, {machine['cpu']}, load {machine['load_average'][0]:.2f},"
+        f" {machine['date']}; server on core {SERVER_CORE}, wrk on core {CLIENT_CORE}"
+    )
+    print(HEADER)
+    shipped = bench_dataset("tarjuma_bench", False, options, options.out)
+    scaled = None
+    if options.scaled:
+        print(HEADER)
+        scaled = bench_dataset("tarjuma_bench_scaled", True, options, options.out)
+    print()
+    for line in verdict(shipped) + (verdict(scaled, shipped) if scaled else []):
+        print(line)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,396 @@
+"""Running at scale: SQLite's safety pragmas, indexed workflow queries, and freshness across
+app instances (two gunicorn servers on one PostgreSQL database)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from api import create_app
+from api.extensions import db
+from api.services import reading
+from tests.conftest import ROOT, SLUG, Person, PostgresDatabases, _config, make_person
+
+ESSAY = f"/api/v1/essays/{SLUG}"
+INTRO = f"{ESSAY}/sections/introduction"
+MALAY = "Memajukan keselamatan Negara Islam amat penting untuk memperkukuh Ummah."
+
+# Tables that grow with the content and the workflow; the others stay small.
+BIG_TABLES = frozenset(
+    {
+        "units",
+        "source_revisions",
+        "translation_versions",
+        "publication_stamps",
+        "comments",
+        "events",
+    }
+)
+# What the review queue, the event log and the progress figures ask the database.
+WORKFLOW_READS = [
+    ("reviewer", "/api/v1/reviews"),
+    ("reviewer", "/api/v1/reviews?locale=ms"),
+    ("reviewer", "/api/v1/reviews?locale=ms&status=approved"),
+    ("admin", "/api/v1/reviews"),
+    ("admin", "/api/v1/reviews?status=rejected"),
+    ("reviewer", "/api/v1/events"),
+    ("reviewer", "/api/v1/events?locale=ms"),
+    ("reviewer", "/api/v1/events?unit=introduction"),
+    ("reviewer", "/api/v1/events?user=tariq"),
+    ("reviewer", "/api/v1/events?action=translation.approved"),
+    ("reviewer", "/api/v1/events?since=2026-01-01T00:00:00Z&until=2099-01-01T00:00:00Z"),
+    ("reviewer", "/api/v1/events?locale=ms&user=rania&action=translation.approved"),
+    (None, "/api/v1/locales"),
+    (None, "/api/v1/locales/ms/progress"),
+]
+
+
+# --- SQLite, the embedded default ------------------------------------------------------
+
+
+def _pragmas(connection: Any) -> dict[str, Any]:
+    names = ("journal_mode", "busy_timeout", "foreign_keys", "synchronous")
+    return {name: connection.execute(f"PRAGMA {name}").fetchone()[0] for name in names}
+
+
+def test_sqlite_connections_are_safe_for_concurrent_use(app: Flask) -> None:
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("SQLite pragmas apply to the SQLite database only")
+    expected = {"journal_mode": "wal", "busy_timeout": 10000, "foreign_keys": 1, "synchronous": 1}
+    with app.app_context():
+        with db.engine.connect() as connection:
+            assert _pragmas(connection.connection.dbapi_connection) == expected
+        with app.test_request_context(ESSAY):
+            reading.read_stamps(SLUG, "", ("en",))
+            held = reading._reader()._held()
+            assert _pragmas(held.connection) == expected
+        orphan = sa.text(
+            "INSERT INTO units (essay_id, key, kind, position, body, source_revision,"
+            " source_hash, source_changed_at) VALUES (999999, 'k', 'section', 0, 'b', 1, 'h',"
+            " '2026-01-01')"
+        )
+        with db.engine.connect() as connection, pytest.raises(sa.exc.IntegrityError):
+            connection.execute(orphan)
+
+
+# --- indexed reads -----------------------------------------------------------------------
+
+
+def _capture(app: Flask, calls: Callable[[], None]) -> list[tuple[str, Any]]:
+    """Every SELECT the app sends while ``calls`` runs."""
+    seen: dict[str, Any] = {}
+
+    def listener(_c: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.setdefault(statement, parameters)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        calls()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", listener)
+    return list(seen.items())
+
+
+def _full_scans(app: Flask, statement: str, parameters: Any) -> list[str]:
+    """The big tables a statement reads whole, by the database's own plan.
+
+    SQLite must SEARCH a big table (``SCAN`` reads all of it, or all of one of its
+    indexes); PostgreSQL, with sequential scans priced out, must use an index with a
+    condition. A statement without WHERE asks for every row (or the first page of them
+    in primary-key order), so reading the whole table is its plan by design.
+    """
+    if not re.search(r"\bWHERE\b", statement, re.IGNORECASE):
+        return []
+    with app.app_context(), db.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            details = [row[3] for row in plan]
+            return [
+                detail
+                for detail in details
+                if (match := re.match(r"SCAN (\w+)", detail)) and match[1] in BIG_TABLES
+            ]
+        connection.exec_driver_sql("SET enable_seqscan = off")
+        document = connection.exec_driver_sql(
+            f"EXPLAIN (FORMAT JSON) {statement}", parameters
+        ).scalar_one()
+        plan = document if isinstance(document, list) else json.loads(document)
+        scans: list[str] = []
+
+        def visit(node: dict[str, Any]) -> None:
+            kind, table = node["Node Type"], node.get("Relation Name")
+            if kind == "Seq Scan" and table in BIG_TABLES:
+                scans.append(f"Seq Scan on {table}")
+            elif "Index" in kind and table in BIG_TABLES and "Index Cond" not in node:
+                scans.append(f"{kind} on {table} using {node['Index Name']} without a condition")
+            for child in node.get("Plans", []):
+                visit(child)
+
+        visit(plan[0]["Plan"])
+        return scans
+
+
+def _workflow_history(app: Flask, people: dict[str, Person]) -> None:
+    """Versions in several states, comments and events, so that every query has rows."""
+    client = app.test_client()
+    ids = []
+    for key in ("introduction", "conclusion", "title"):
+        response = client.post(
+            f"{ESSAY}/sections/{key}/translations",
+            json={"locale": "ms", "body": MALAY, "source_revision": 1},
+            headers=people["translator"].headers,
+        )
+        assert response.status_code == 201, response.get_json()
+        ids.append(response.get_json()["id"])
+    approve = f"/api/v1/translations/{ids[0]}/approve"
+    response = client.post(approve, json={"comment": "Baik"}, headers=people["reviewer"].headers)
+    assert response.status_code == 200, response.get_json()
+    reject = f"/api/v1/translations/{ids[1]}/reject"
+    response = client.post(reject, json={"reason": "No"}, headers=people["reviewer"].headers)
+    assert response.status_code == 200, response.get_json()
+
+
+def _assert_workflow_reads_use_indexes(app: Flask, people: dict[str, Person]) -> None:
+    _workflow_history(app, people)
+    client = app.test_client()
+
+    def run() -> None:
+        for role, path in WORKFLOW_READS:
+            headers = people[role].headers if role else {}
+            response = client.get(path, headers=headers)
+            assert response.status_code == 200, (path, response.get_json())
+
+    statements = _capture(app, run)
+    assert len(statements) > 10
+    scans = {
+        statement: found
+        for statement, parameters in statements
+        if (found := _full_scans(app, statement, parameters))
+    }
+    assert not scans, scans
+
+
+def _roles(app: Flask) -> dict[str, Person]:
+    return {
+        "translator": make_person(app, "tariq", "translator", "ms"),
+        "reviewer": make_person(app, "rania", "reviewer", "ms"),
+        "admin": make_person(app, "ada", "admin"),
+    }
+
+
+def test_review_queue_event_log_and_progress_use_indexes(app: Flask) -> None:
+    _assert_workflow_reads_use_indexes(app, _roles(app))
+
+
+@pytest.mark.postgres
+def test_review_queue_event_log_and_progress_use_indexes_on_postgres(pg_app: Flask) -> None:
+    _assert_workflow_reads_use_indexes(pg_app, _roles(pg_app))
+
+
+def _count_reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    reads: list[tuple[str, str]] = []
+    original = reading.StampReader.read
+
+    def counted(self: reading.StampReader, slug: str, scope: str, locales: Any) -> Any:
+        reads.append((slug, scope))
+        return original(self, slug, scope, locales)
+
+    monkeypatch.setattr(reading.StampReader, "read", counted)
+    return reads
+
+
+@pytest.mark.parametrize("path", [ESSAY, INTRO])
+def test_a_prepared_representation_costs_one_indexed_read(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    client = app.test_client()
+    etag = client.get(path, query_string={"locale": "ms"}).headers["ETag"]
+    reads = _count_reads(monkeypatch)
+
+    def again() -> None:
+        assert client.get(path, query_string={"locale": "ms"}).status_code == 200
+        not_modified = client.get(
+            path, query_string={"locale": "ms"}, headers={"If-None-Match": etag}
+        )
+        assert not_modified.status_code == 304 and not_modified.data == b""
+
+    assert _capture(app, again) == []
+    assert len(reads) == 2
+    with app.test_request_context(path):
+        reader = reading._reader()
+        for count in (3, 8):
+            sql, order = reader._statement(count)
+            named = {"slug": SLUG, "scope": "", **{f"locale_{n}": "en" for n in range(count)}}
+            parameters = named if order is None else tuple(named[name] for name in order)
+            assert _full_scans(app, sql, parameters) == []
+
+
+# --- two app instances, one database ----------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Instance:
+    """One app server: gunicorn with the production configuration, on a loopback port."""
+
+    def __init__(self, url: str, name: str) -> None:
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = Path(tempfile.gettempdir()) / f"tarjuma-{name}-{self.port}.log"
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "WEB_CONCURRENCY": "2",
+            "GUNICORN_THREADS": "1",
+            "SECRET_KEY": "test-secret",
+        }
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            try:
+                with urllib.request.urlopen(f"{self.base}/readyz", timeout=2) as response:  # noqa: S310
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.1)
+        output = self.log.read_text(errors="replace")[-3000:]
+        raise AssertionError(f"{self.base} did not become ready in {timeout} s:\n{output}")
+
+    def get(self, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+        request = urllib.request.Request(self.base + path, headers=headers)  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read()
+
+    def post(self, path: str, body: dict[str, Any], token: str) -> dict[str, Any]:
+        request = urllib.request.Request(  # noqa: S310
+            self.base + path,
+            data=json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return json.loads(response.read())
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.log.unlink(missing_ok=True)
+
+
+@contextmanager
+def _instances(url: str, count: int) -> Iterator[list[Instance]]:
+    started: list[Instance] = []
+    try:
+        for n in range(count):
+            started.append(Instance(url, f"instance{n}"))
+        for instance in started:
+            instance.wait_ready()
+        yield started
+    finally:
+        for instance in started:
+            instance.stop()
+
+
+def _people(url: str) -> tuple[str, str]:
+    app = create_app(_config(url))
+    with app.app_context():
+        translator = make_person(app, "amina", "translator", "ms").token
+        reviewer = make_person(app, "rahim", "reviewer", "ms").token
+        db.engine.dispose()
+    return translator, reviewer
+
+
+@pytest.mark.postgres
+def test_an_approval_through_one_instance_is_served_at_once_by_another(
+    postgres_databases: PostgresDatabases,
+) -> None:
+    url = postgres_databases.new()
+    try:
+        translator, reviewer = _people(url)
+        with _instances(url, 2) as (writer, reader):
+            rounds = 8
+            old = {}
+            for path in (ESSAY, INTRO):
+                statuses = [reader.get(f"{path}?locale=ms") for _ in range(rounds)]
+                assert {status for status, _, _ in statuses} == {200}
+                assert len({headers["ETag"] for _, headers, _ in statuses}) == 1
+                old[path] = statuses[0][1]["ETag"]
+                again = reader.get(f"{path}?locale=ms", **{"If-None-Match": old[path]})
+                assert again[0] == 304
+
+            version = writer.post(
+                f"{INTRO}/translations",
+                {"locale": "ms", "body": MALAY, "source_revision": 1},
+                translator,
+            )
+            approved = writer.post(f"/api/v1/translations/{version['id']}/approve", {}, reviewer)
+            assert approved["status"] == "approved"
+
+            for _ in range(rounds):
+                status, headers, body = reader.get(f"{ESSAY}?locale=ms")
+                intro = json.loads(body)["sections"][0]
+                assert (status, intro["locale"], intro["body"]) == (200, "ms", MALAY)
+                assert headers["ETag"] != old[ESSAY]
+                assert headers["Content-Language"] == "ms, id"
+                status, headers, body = reader.get(INTRO + "?locale=ms")
+                assert (status, json.loads(body)["body"]) == (200, MALAY)
+                for path in (ESSAY, INTRO):
+                    status, headers, body = reader.get(
+                        f"{path}?locale=ms", **{"If-None-Match": old[path]}
+                    )
+                    assert status == 200 and body and headers["ETag"] != old[path]
+            fresh = reader.get(f"{ESSAY}?locale=ms")[1]["ETag"]
+            assert reader.get(f"{ESSAY}?locale=ms", **{"If-None-Match": fresh})[0] == 304
+            assert writer.get(f"{ESSAY}?locale=ms")[1]["ETag"] == fresh
+    finally:
+        postgres_databases.drop(url)
