@@ -394,3 +394,34 @@ def test_an_approval_through_one_instance_is_served_at_once_by_another(
             assert writer.get(f"{ESSAY}?locale=ms")[1]["ETag"] == fresh
     finally:
         postgres_databases.drop(url)
+
+
+def test_review_queue_costs_the_same_queries_for_any_page_size(app: Flask) -> None:
+    translator = make_person(app, "tariq", "translator", "ms")
+    reviewer = make_person(app, "rania", "reviewer", "ms")
+    client = app.test_client()
+    units = ["introduction", "conclusion", "title"]
+    for n in range(12):
+        client.post(
+            f"{ESSAY}/sections/{units[n % 3]}/translations",
+            json={"locale": "ms", "body": f"{MALAY} ({n})"},
+            headers=translator.headers,
+        )
+
+    def count(per_page: int) -> int:
+        statements: list[str] = []
+
+        def listener(_c: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            statements.append(statement)
+
+        with app.app_context():
+            engine = db.engine
+        sa.event.listen(engine, "before_cursor_execute", listener)
+        try:
+            response = client.get(f"/api/v1/reviews?per_page={per_page}", headers=reviewer.headers)
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", listener)
+        assert response.status_code == 200 and len(response.get_json()["items"]) == per_page
+        return len(statements)
+
+    assert count(12) == count(2)

@@ -259,7 +259,7 @@ def review(
     forms: dict[int, tuple[ApproveForm, RejectForm]] | None = None,
 ) -> dict[str, Any]:
     statement = workflow.review_queue(user, locale, "submitted")
-    listing = paginate(statement, page, REVIEW_PAGE_SIZE, dump=workflow.review_item)
+    listing = paginate(statement, page, REVIEW_PAGE_SIZE, prepare=workflow.review_items)
     entries = []
     for item in listing["items"]:
         approve, reject = (forms or {}).get(item.id) or review_forms(item.id)

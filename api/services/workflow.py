@@ -418,7 +418,10 @@ def review_queue(actor: User, locale: str | None, status: str | None) -> sa.Sele
     if not actor.may_review:
         raise Forbidden(gettext("Only reviewers and admins may see the review queue."))
     statement = sa.select(TranslationVersion).options(
-        so.joinedload(TranslationVersion.unit), so.joinedload(TranslationVersion.author)
+        so.joinedload(TranslationVersion.unit).joinedload(Unit.essay),
+        so.joinedload(TranslationVersion.author),
+        so.joinedload(TranslationVersion.reviewer),
+        so.selectinload(TranslationVersion.comments).joinedload(Comment.author),
     )
     if status:
         if status not in TRANSITIONS:
@@ -458,10 +461,42 @@ def _diff(old: Any, new: Any) -> dict[str, Any]:
     }
 
 
-def review_item(version: TranslationVersion) -> ReviewItem:
+def review_items(versions: list[TranslationVersion]) -> list[ReviewItem]:
+    """Reviewers' views of a page of versions: two queries for the page, not two per item."""
+    if not versions:
+        return []
+    sources = {
+        (s.unit_id, s.revision): s
+        for s in db.session.scalars(
+            sa.select(SourceRevision).where(
+                sa.tuple_(SourceRevision.unit_id, SourceRevision.revision).in_(
+                    {(v.unit_id, v.source_revision) for v in versions}
+                )
+            )
+        )
+    }
+    published = {
+        (p.unit_id, p.locale): p
+        for p in db.session.scalars(
+            sa.select(TranslationVersion).where(
+                TranslationVersion.unit_id.in_({v.unit_id for v in versions}),
+                TranslationVersion.locale.in_({v.locale for v in versions}),
+                TranslationVersion.status == "approved",
+            )
+        )
+    }
+    return [
+        _review_item(
+            v, sources[(v.unit_id, v.source_revision)], published.get((v.unit_id, v.locale))
+        )
+        for v in versions
+    ]
+
+
+def _review_item(
+    version: TranslationVersion, source: SourceRevision, published: TranslationVersion | None
+) -> ReviewItem:
     unit = version.unit
-    source = source_text(unit.id, version.source_revision)
-    published = published_version(unit.id, version.locale)
     outdated = version.source_hash != unit.source_hash
     return ReviewItem(
         translation=version,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,12 +47,21 @@ def negotiate(query_value: str | None, allow_all: bool = True) -> i18n.Negotiate
 
 
 def paginate(
-    statement: sa.Select[Any], page: int, per_page: int, dump: Any = None
+    statement: sa.Select[Any],
+    page: int,
+    per_page: int,
+    prepare: Callable[[list[Any]], list[Any]] | None = None,
 ) -> dict[str, Any]:
-    """One page of a select statement in the contract's list shape."""
+    """One page of a select statement in the contract's list shape.
+
+    ``prepare`` turns the page's rows into items, all at once, so that it can load what
+    the items need in a few queries for the whole page.
+    """
     total = db.session.scalar(
         sa.select(sa.func.count()).select_from(statement.order_by(None).subquery())
     )
-    rows = db.session.scalars(statement.limit(per_page).offset((page - 1) * per_page)).unique()
-    items = [dump(row) if dump else row for row in rows]
+    rows = list(
+        db.session.scalars(statement.limit(per_page).offset((page - 1) * per_page)).unique()
+    )
+    items = prepare(rows) if prepare else rows
     return {"items": items, "page": page, "per_page": per_page, "total": total or 0}

@@ -145,7 +145,7 @@ class Reviews(MethodView):
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """The review queue for the caller's locales, with source, published text and diff."""
         statement = workflow.review_queue(current_user(), args.get("locale"), args["status"])
-        return paginate(statement, args["page"], args["per_page"], dump=workflow.review_item)
+        return paginate(statement, args["page"], args["per_page"], prepare=workflow.review_items)
 
 
 @blp.route("/reviews/bulk")
