@@ -29,7 +29,8 @@ class Essay(db.Model):  # type: ignore[name-defined]
 
     slug: the public identifier in URLs.
     source_locale: the locale the essay is written in; every fallback chain ends there.
-    revision: a counter raised by every publication or source edit; the stamps in
+    revision: a counter raised by every change to the essay's workflow state (a
+        submission, a review, a publication, a source edit); the stamps in
         ``PublicationStamp`` are values of it, so readers can tell fresh from stale.
     """
 

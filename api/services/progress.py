@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext
 
 from api import i18n
@@ -61,19 +62,59 @@ def _figures(total: int, approved: int, outdated: int, submitted: int) -> dict[s
     }
 
 
+def _per_locale() -> dict[str, tuple[int, int, int]]:
+    """(approved, outdated, units with a submission) per locale, counted in the database."""
+    approved = TranslationVersion.status == "approved"
+    rows = db.session.execute(
+        sa.select(
+            TranslationVersion.locale,
+            sa.func.sum(sa.case((approved, 1), else_=0)),
+            sa.func.sum(
+                sa.case(
+                    (sa.and_(approved, TranslationVersion.source_hash != Unit.source_hash), 1),
+                    else_=0,
+                )
+            ),
+            sa.func.count(
+                sa.distinct(
+                    sa.case((TranslationVersion.status == "submitted", TranslationVersion.unit_id))
+                )
+            ),
+        )
+        .join(Unit, Unit.id == TranslationVersion.unit_id)
+        .where(TranslationVersion.status.in_(("approved", "submitted")))
+        .group_by(TranslationVersion.locale)
+    )
+    return {locale: (int(a or 0), int(o or 0), int(s or 0)) for locale, a, o, s in rows}
+
+
 def locales_document() -> dict[str, Any]:
+    """Offered locales with CLDR names and progress.
+
+    Progress changes only with an essay's workflow state, and every such change raises
+    that essay's revision under its row lock; so the sum of the revisions grows with each
+    committed change, in commit order. The document is kept per process and rebuilt when
+    the sum moves: one small read on most requests, whatever the number of versions.
+    """
+    essays, revisions = db.session.execute(
+        sa.select(sa.func.count(Essay.id), sa.func.sum(Essay.revision))
+    ).one()
+    marker = (essays, revisions)
+    cached = current_app.extensions.get("tarjuma.locales_document")
+    if cached is not None and cached[0] == marker:
+        return cached[1]
+    document = _build_locales_document()
+    current_app.extensions["tarjuma.locales_document"] = (marker, document)
+    return document
+
+
+def _build_locales_document() -> dict[str, Any]:
     reg = i18n.registry()
     total = db.session.scalar(sa.select(sa.func.count(Unit.id))) or 0
-    counts: dict[str, list[int]] = {code: [0, 0, 0] for code in reg.offered}
-    for row in _unit_states():
-        if row.locale in counts:
-            figures = counts[row.locale]
-            figures[0] += 1 if row.approved else 0
-            figures[1] += 1 if row.outdated else 0
-            figures[2] += 1 if row.submitted else 0
+    counts = _per_locale()
     locales = []
     for code, info in reg.infos.items():
-        approved, outdated, submitted = counts[code]
+        approved, outdated, submitted = counts.get(code, (0, 0, 0))
         if info.is_source:
             approved, outdated, submitted = total, 0, 0
         locales.append(

@@ -10,6 +10,20 @@ from api.models import Essay, PublicationStamp
 ESSAY_SCOPE = ""
 
 
+def touch(essay_id: int) -> int:
+    """Raise the essay's revision: some workflow state of it changed.
+
+    The update takes the essay's row lock, so revisions follow commit order, and the sum
+    of all essays' revisions grows with every committed change (see ``progress``).
+    """
+    return db.session.execute(
+        sa.update(Essay)
+        .where(Essay.id == essay_id)
+        .values(revision=Essay.revision + 1)
+        .returning(Essay.revision)
+    ).scalar_one()
+
+
 def bump(essay_id: int, locale: str, unit_key: str) -> int:
     """Record that the published text of ``unit_key`` in ``locale`` changed.
 
@@ -17,12 +31,7 @@ def bump(essay_id: int, locale: str, unit_key: str) -> int:
     essay on its row) and stamps both the unit's and the essay's scope with it.
     """
     session = db.session
-    revision = session.execute(
-        sa.update(Essay)
-        .where(Essay.id == essay_id)
-        .values(revision=Essay.revision + 1)
-        .returning(Essay.revision)
-    ).scalar_one()
+    revision = touch(essay_id)
     for scope in (ESSAY_SCOPE, unit_key):
         stamp = session.get(PublicationStamp, (essay_id, scope, locale))
         if stamp is None:

@@ -189,6 +189,7 @@ def _create_version(unit: Unit, data: Submission, actor: User | None) -> Transla
     )
     db.session.add(version)
     db.session.flush()
+    publication.touch(unit.essay_id)
     audit.record(
         "translation.submitted",
         actor=actor,
@@ -309,6 +310,7 @@ def reject(version_id: int, actor: User, reason: str) -> TranslationVersion:
         version.status = "rejected"
         version.reviewed_at = utcnow()
         version.reviewer_id = actor.id
+        publication.touch(version.unit.essay_id)
         audit.record(
             "translation.rejected",
             actor=actor,
@@ -330,6 +332,7 @@ def withdraw(version_id: int, actor: User) -> TranslationVersion:
         db.session.refresh(version)
         _ensure_transition(version, "withdrawn")
         version.status = "withdrawn"
+        publication.touch(version.unit.essay_id)
         audit.record(
             "translation.withdrawn",
             actor=actor,
