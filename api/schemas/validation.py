@@ -64,40 +64,38 @@ def _bounds_message(low: Any, high: Any, between: str, at_least: str, at_most: s
     return gettext(at_most, max=_number(high))
 
 
-class Range(validate.Range):
+class _LocalizedBounds:
+    """Replaces a bounds validator's English message with one in the request's locale."""
+
+    min: Any
+    max: Any
+    messages: tuple[str, str, str]  # between, at least, at most
+
+    def __call__(self, value: Any) -> Any:
+        try:
+            return super().__call__(value)  # type: ignore[misc]
+        except ValidationError:
+            raise ValidationError(_bounds_message(self.min, self.max, *self.messages)) from None
+
+
+class Range(_LocalizedBounds, validate.Range):
     """``validate.Range`` whose message is written in the request's locale."""
 
-    def __call__(self, value: Any) -> Any:
-        try:
-            return super().__call__(value)
-        except ValidationError:
-            raise ValidationError(
-                _bounds_message(
-                    self.min,
-                    self.max,
-                    _("Must be between %(min)s and %(max)s."),
-                    _("Must be at least %(min)s."),
-                    _("Must be at most %(max)s."),
-                )
-            ) from None
+    messages = (
+        _("Must be between %(min)s and %(max)s."),
+        _("Must be at least %(min)s."),
+        _("Must be at most %(max)s."),
+    )
 
 
-class Length(validate.Length):
+class Length(_LocalizedBounds, validate.Length):
     """``validate.Length`` whose message is written in the request's locale."""
 
-    def __call__(self, value: Any) -> Any:
-        try:
-            return super().__call__(value)
-        except ValidationError:
-            raise ValidationError(
-                _bounds_message(
-                    self.min,
-                    self.max,
-                    _("Length must be between %(min)s and %(max)s."),
-                    _("Shorter than the minimum length %(min)s."),
-                    _("Longer than the maximum length %(max)s."),
-                )
-            ) from None
+    messages = (
+        _("Length must be between %(min)s and %(max)s."),
+        _("Shorter than the minimum length %(min)s."),
+        _("Longer than the maximum length %(max)s."),
+    )
 
 
 class OneOf(validate.OneOf):

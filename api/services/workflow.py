@@ -68,6 +68,23 @@ def _ensure_transition(version: TranslationVersion, target: str) -> None:
         )
 
 
+def _move(
+    version: TranslationVersion, target: str, actor: User | None, action: str, **details: Any
+) -> None:
+    """Change a version's status as the state table allows, with its event."""
+    before = version.status
+    _ensure_transition(version, target)
+    version.status = target
+    publication.touch(version.unit.essay_id)
+    audit.record(
+        action,
+        actor=actor,
+        translation=version,
+        before={"status": before},
+        after={"status": target, **details},
+    )
+
+
 def translatable_locale(raw: str, essay: Essay) -> str:
     """An offered target locale, exactly as offered; the source locale is not a target."""
     try:
@@ -239,16 +256,8 @@ def _publish(version: TranslationVersion, actor: User | None, comment: str | Non
     )
     now = utcnow()
     if current is not None:
-        _ensure_transition(current, "superseded")
-        current.status = "superseded"
+        _move(current, "superseded", actor, "translation.superseded", by=version.id)
         db.session.flush()
-        audit.record(
-            "translation.superseded",
-            actor=actor,
-            translation=current,
-            before={"status": "approved"},
-            after={"status": "superseded", "by": version.id},
-        )
     before = version.status
     version.status = "approved"
     version.checks = [r.to_dict() for r in results]
@@ -306,18 +315,9 @@ def reject(version_id: int, actor: User, reason: str) -> TranslationVersion:
     with transaction():
         _lock_unit(unit_id)
         version = _reload(version_id)
-        _ensure_transition(version, "rejected")
-        version.status = "rejected"
         version.reviewed_at = utcnow()
         version.reviewer_id = actor.id
-        publication.touch(version.unit.essay_id)
-        audit.record(
-            "translation.rejected",
-            actor=actor,
-            translation=version,
-            before={"status": "submitted"},
-            after={"status": "rejected", "reason": reason.strip()},
-        )
+        _move(version, "rejected", actor, "translation.rejected", reason=reason.strip())
         _add_comment(version, actor, reason.strip())
     return version
 
@@ -330,16 +330,7 @@ def withdraw(version_id: int, actor: User) -> TranslationVersion:
     with transaction():
         _lock_unit(version.unit_id)
         db.session.refresh(version)
-        _ensure_transition(version, "withdrawn")
-        version.status = "withdrawn"
-        publication.touch(version.unit.essay_id)
-        audit.record(
-            "translation.withdrawn",
-            actor=actor,
-            translation=version,
-            before={"status": "submitted"},
-            after={"status": "withdrawn"},
-        )
+        _move(version, "withdrawn", actor, "translation.withdrawn")
     return version
 
 
