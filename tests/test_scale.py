@@ -70,9 +70,16 @@ def _pragmas(connection: Any) -> dict[str, Any]:
     return {name: connection.execute(f"PRAGMA {name}").fetchone()[0] for name in names}
 
 
-def test_sqlite_connections_are_safe_for_concurrent_use(app: Flask) -> None:
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        pytest.skip("SQLite pragmas apply to the SQLite database only")
+@pytest.fixture
+def sqlite_app(sqlite_databases: Any) -> Iterator[Flask]:
+    """An app on SQLite whatever TARJUMA_TEST_DB says: the embedded default's own checks."""
+    from tests.conftest import _make_app
+
+    yield from _make_app(sqlite_databases)
+
+
+def test_sqlite_connections_are_safe_for_concurrent_use(sqlite_app: Flask) -> None:
+    app = sqlite_app
     expected = {"journal_mode": "wal", "busy_timeout": 10000, "foreign_keys": 1, "synchronous": 1}
     with app.app_context():
         with db.engine.connect() as connection:
