@@ -36,7 +36,7 @@ from api.models import Comment, Essay, SourceRevision, TranslationVersion, Unit,
 from api.services import workflow
 from api.services.checks import BLOCKING, CheckResult
 from api.services.content import get_essay
-from api.services.reading import Stamps, load_stamps
+from api.services.reading import ESSAY_SCOPE, Stamps, read_stamps
 
 FIELDS = ("heading", "body")
 ESSAY_HEADER = "X-Tarjuma-Essay"
@@ -330,7 +330,7 @@ def prepare(slug: str, raw_locale: str | None) -> PreparedCatalog:
     The catalog depends on the publications in its locale and in the source locale (their
     stamps), and on the reviewers' comments on what is published, nothing else.
     """
-    stamps = load_stamps(slug)
+    stamps = read_stamps(slug, ESSAY_SCOPE, i18n.registry().offered)
     locale = catalog_locale(raw_locale, stamps.source_locale) if raw_locale is not None else None
     codes = (locale, stamps.source_locale) if locale else (stamps.source_locale,)
     parts = [

@@ -131,10 +131,10 @@ def import_parsed(parsed: ParsedEssay, slug: str, source_locale: str) -> ImportR
 def source_etag(slug: str, key: str, source_locale: str) -> str:
     """The ETag of a section read in the source locale: it changes only with the source."""
     from api.i18n import Negotiated
-    from api.services.reading import etag_for, load_stamps
+    from api.services.reading import etag_for, read_stamps
 
     negotiated = Negotiated(requested=source_locale, locale=source_locale)
-    return etag_for(load_stamps(slug, key), key, negotiated)
+    return etag_for(read_stamps(slug, key, (source_locale,)), key, negotiated)
 
 
 def edit_source(

@@ -90,25 +90,6 @@ def _cache() -> RepresentationCache:
     return cache
 
 
-def load_stamps(slug: str, scope: str = ESSAY_SCOPE) -> Stamps:
-    """The publication stamps of one essay (or one unit of it): one indexed query."""
-    rows = db.session.execute(
-        sa.select(Essay.id, Essay.source_locale, PublicationStamp.locale, PublicationStamp.stamp)
-        .select_from(Essay)
-        .outerjoin(
-            PublicationStamp,
-            sa.and_(PublicationStamp.essay_id == Essay.id, PublicationStamp.scope == scope),
-        )
-        .where(Essay.slug == slug)
-    ).all()
-    if not rows:
-        raise NotFound(_essay_not_found(slug))
-    by_locale = {row.locale: row.stamp for row in rows if row.locale is not None}
-    if scope != ESSAY_SCOPE and not by_locale:
-        raise NotFound(_section_not_found(scope))
-    return Stamps(rows[0].id, slug, rows[0].source_locale, by_locale)
-
-
 def _stamps_select(locale_count: int, dialect: str) -> sa.ClauseElement:
     """The stamps of one scope of an essay, for the given locales and the essay's source.
 
