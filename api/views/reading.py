@@ -8,7 +8,6 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from api.extensions import limiter
 from api.schemas import (
     EssayListArgs,
     EssayListSchema,
@@ -26,7 +25,6 @@ blp = Blueprint("reading", __name__, url_prefix="/api/v1", description="Reading 
 
 JSON = "application/json; charset=utf-8"
 CACHE_CONTROL = "public, max-age=0, must-revalidate"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 LOCALE_ARGS = LocaleArgs()
 _LOCALE_FIELD = LOCALE_ARGS.fields["locale"]
@@ -52,12 +50,6 @@ def locale_args() -> dict[str, Any]:
     if len(value) <= _LOCALE_MAX:
         return {"locale": value}
     return dict(blp.ARGUMENTS_PARSER.parse(LOCALE_ARGS, location="query"))
-
-
-@limiter.request_filter
-def _public_read() -> bool:
-    """Public reads carry no rate limit, so the limiter need not look at them at all."""
-    return request.blueprint == blp.name and request.method in SAFE_METHODS
 
 
 def _vary(response: Response) -> Response:
