@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, Flask, Response, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask.wrappers import Request
 from flask_wtf.csrf import CSRFProtect
 
 from api.i18n import CONSOLE_BLUEPRINT
@@ -29,6 +31,20 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+class ConsoleSessionInterface(SecureCookieSessionInterface):
+    """Cookie sessions for the console only; the API authenticates with bearer tokens.
+
+    Outside the console a request gets the null session: no cookie is read or set, and
+    a read of the API pays nothing for a session it never uses.
+    """
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        prefix = console.url_prefix or ""
+        if request.path != prefix and not request.path.startswith(prefix + "/"):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
+
+
 def init_app(app: Flask) -> None:
     """Register the console, with CSRF protection for its forms only."""
     # The JSON API authenticates with bearer tokens, never cookies, so it needs no CSRF
@@ -37,6 +53,7 @@ def init_app(app: Flask) -> None:
     # A token lives as long as the session, so a long translation is never lost to it.
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     app.config.setdefault("CONSOLE_SESSION_LIFETIME", timedelta(hours=12))
+    app.session_interface = ConsoleSessionInterface()
     csrf.init_app(app)
     import api.console.views  # noqa: F401 - registers the routes
 
