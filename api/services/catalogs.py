@@ -471,7 +471,7 @@ def _header_comment(stamps: Stamps, locale: str | None, units: list[Unit]) -> st
     return _comment_text(
         gettext(
             "%(language)s translation of the essay “%(title)s”.",
-            language=i18n.registry().infos[locale].name,
+            language=i18n.registry().infos[locale].native_name,
             title=title,
         )
     )
