@@ -80,6 +80,14 @@ class Config:
         },
     }
 
+    # Webhooks: seconds between attempts (the Standard Webhooks guidance: 5 s, 5 min,
+    # 30 min, 2 h, 5 h, 10 h, 10 h), the timeout of one attempt, how much of an answer is
+    # kept, and whether targets on loopback or private networks are allowed (tests, labs).
+    WEBHOOK_RETRY_SCHEDULE = "5,300,1800,7200,18000,36000,36000"
+    WEBHOOK_TIMEOUT = 10.0
+    WEBHOOK_RESPONSE_BODY_LIMIT = 2048
+    WEBHOOK_ALLOW_PRIVATE = False
+
     MIGRATIONS_DIR = str(ROOT / "migrations")
     ESSAY_SOURCE_DIR = str(ROOT / "content" / "essays")
     CATALOG_DIR = str(ROOT / "translations")
@@ -102,6 +110,7 @@ class Config:
             "DEFAULT_LOCALE",
             "RATELIMIT_STORAGE_URI",
             "RATELIMIT_DEFAULT",
+            "WEBHOOK_RETRY_SCHEDULE",
         ):
             if value := env.get(key):
                 settings[key] = value
@@ -111,14 +120,18 @@ class Config:
             "MAX_CATALOG_BYTES",
             "REPRESENTATION_CACHE_SIZE",
             "WORKER_THREADS",
+            "WEBHOOK_RESPONSE_BODY_LIMIT",
         ):
             if value := env.get(key):
                 settings[key] = int(value)
         if value := env.get("WORKER_POLL_INTERVAL"):
             settings["WORKER_POLL_INTERVAL"] = float(value)
+        if value := env.get("WEBHOOK_TIMEOUT"):
+            settings["WEBHOOK_TIMEOUT"] = float(value)
         settings["ALLOW_SELF_REVIEW"] = _bool(env.get("ALLOW_SELF_REVIEW"))
         settings["RATELIMIT_ENABLED"] = _bool(env.get("RATELIMIT_ENABLED"), True)
         settings["SESSION_COOKIE_SECURE"] = _bool(env.get("SESSION_COOKIE_SECURE"))
+        settings["WEBHOOK_ALLOW_PRIVATE"] = _bool(env.get("WEBHOOK_ALLOW_PRIVATE"))
         return settings
 
 

@@ -2,11 +2,25 @@
 
 from api.models.audit import Event
 from api.models.content import Essay, PublicationStamp, SourceRevision, Unit, content_hash
+from api.models.delivery import (
+    DELIVERY_STATES,
+    Change,
+    Delivery,
+    DeliveryAttempt,
+    FeedCounter,
+    Webhook,
+)
 from api.models.identity import ROLES, ApiToken, User, UserLocale
 from api.models.jobs import JOB_STATES, Job
 from api.models.translation import STATUSES, Comment, TranslationVersion
 
 __all__ = [
+    "DELIVERY_STATES",
+    "Change",
+    "Delivery",
+    "DeliveryAttempt",
+    "FeedCounter",
+    "Webhook",
     "ROLES",
     "STATUSES",
     "JOB_STATES",

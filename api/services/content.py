@@ -74,6 +74,12 @@ def import_parsed(parsed: ParsedEssay, slug: str, source_locale: str) -> ImportR
             essay = Essay(slug=slug, source_locale=source_locale, revision=1)
             session.add(essay)
             session.flush()
+            audit.record(
+                "essay.created",
+                actor=None,
+                essay=essay,
+                after={"slug": slug, "source_locale": source_locale, "origin": "import"},
+            )
         existing = {unit.key: unit for unit in essay.units}
         positions = {"title": 0, "section": 0}
         for parsed_unit in parsed.units:
