@@ -167,6 +167,8 @@ def post(
         finally:
             response.release_conn()
         return answer(response.status, data.decode("utf-8", "replace") or None, None)
+    except urllib3.exceptions.NewConnectionError as error:  # a subclass of the timeout
+        return answer(None, None, f"connection failed: {str(error.__cause__ or error)[:200]}")
     except urllib3.exceptions.TimeoutError:
         return answer(None, None, f"timed out after {timeout:g} s")
     except urllib3.exceptions.HTTPError as error:

@@ -349,6 +349,7 @@ def send(job: Job) -> None:
             session.add(DeliveryAttempt(delivery=delivery, error="webhook disabled"))
             return
         url, sealed, message_id = webhook.url, webhook.secret, delivery.message_id
+        webhook_id = webhook.id
         body = delivery.payload.encode()
     try:
         secret = unseal(sealed)
@@ -398,7 +399,7 @@ def send(job: Job) -> None:
     log.info(
         "webhook delivery %s to webhook %s: %s in %d ms",
         message_id,
-        delivery.webhook_id if delivery else "?",
+        webhook_id,
         answer.status or answer.error,
         answer.duration_ms,
     )

@@ -105,7 +105,10 @@ class Webhooks(MethodView):
             data.get("description"),
             actor=current_user(),
         )
-        return {**WebhookSchema().dump(created.webhook), "secret": created.secret}
+        fields = WebhookSchema().fields
+        return {name: getattr(created.webhook, name) for name in fields} | {
+            "secret": created.secret
+        }
 
 
 @blp.route("/webhooks/<int(max=2147483647):webhook_id>")
