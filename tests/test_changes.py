@@ -260,3 +260,21 @@ def _fail_after_event(app: Flask) -> None:
             raise LookupError
     except LookupError:
         pass
+
+
+def test_the_migration_gives_an_existing_database_its_feed(app: Flask, client: FlaskClient) -> None:
+    from flask_migrate import downgrade, upgrade
+
+    from tests.conftest import ROOT
+
+    fresh, _ = sync(client)
+    with app.app_context():
+        downgrade(directory=str(ROOT / "migrations"), revision="0003_jobs")
+        upgrade(directory=str(ROOT / "migrations"))
+        db.session.remove()
+    backfilled, _ = sync(client)
+    expected = [{**item, "revision": None} for item in fresh]
+    assert [{**i, "cursor": None} for i in backfilled] == [{**i, "cursor": None} for i in expected]
+    positions = [int(i["cursor"][2:], 16) for i in backfilled]
+    assert positions == list(range(1, len(backfilled) + 1))
+    assert len(backfilled) > 0

@@ -5,8 +5,20 @@ Revises: 0003_jobs
 Create Date: 2026-12-05 13:00:00.000000
 
 """
+import json
+from datetime import datetime
+
 from alembic import op
 import sqlalchemy as sa
+
+# The event actions the feed shows when this migration was written (api.services.changes).
+FEED_TYPES = {
+    'translation.approved': ('translation.published', 'translation', False),
+    'translation.restored': ('translation.published', 'translation', False),
+    'source.created': ('source.updated', 'source', True),
+    'source.edited': ('source.updated', 'source', True),
+    'essay.created': ('essay.created', None, True),
+}
 
 
 # revision identifiers, used by Alembic.
@@ -91,6 +103,58 @@ def upgrade():
     )
     with op.batch_alter_table('webhook_attempts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_webhook_attempts_delivery_id'), ['delivery_id'], unique=False)
+
+    _backfill()
+
+
+def _backfill():
+    """Give a database that already has publications its feed, so a first sync gets them.
+
+    Every event here committed before the feed existed, so event order is a valid commit
+    order. The essay revision at the time of each change is not recorded: it is left out.
+    """
+    bind = op.get_bind()
+    events = bind.execute(sa.text(
+        "SELECT e.id, e.at, e.action, e.locale, e.after, s.slug, u.key, u.id AS unit_id,"
+        " t.version, t.heading, t.body"
+        " FROM events e LEFT JOIN essays s ON s.id = e.essay_id"
+        " LEFT JOIN units u ON u.id = e.unit_id"
+        " LEFT JOIN translation_versions t ON t.id = e.translation_id"
+        " WHERE e.action IN ('translation.approved', 'translation.restored',"
+        " 'source.created', 'source.edited', 'essay.created') ORDER BY e.id"
+    )).mappings().all()
+    changes = sa.table(
+        'changes',
+        sa.column('position', sa.BigInteger), sa.column('event_id', sa.Integer),
+        sa.column('at', sa.DateTime(timezone=True)), sa.column('type', sa.String),
+        sa.column('locale', sa.String), sa.column('data', sa.JSON),
+    )
+    rows = []
+    for position, event in enumerate(events, start=1):
+        kind, text, every_locale = FEED_TYPES[event['action']]
+        after = event['after']
+        if isinstance(after, str):
+            after = json.loads(after)
+        after = after or {}
+        data = {
+            'essay': event['slug'], 'unit': event['key'], 'locale': event['locale'],
+            'version': event['version'], 'revision': None, 'heading': None, 'body': None,
+        }
+        if text == 'translation':
+            data['heading'], data['body'] = event['heading'], event['body']
+        elif text == 'source':
+            data['version'] = after.get('revision')
+            data['heading'], data['body'] = after.get('heading'), after.get('body')
+        at = event['at']
+        if isinstance(at, str):
+            at = datetime.fromisoformat(at)
+        rows.append({
+            'position': position, 'event_id': event['id'], 'at': at, 'type': kind,
+            'locale': None if every_locale else event['locale'], 'data': data,
+        })
+    if rows:
+        op.bulk_insert(changes, rows)
+        bind.execute(sa.text("UPDATE feed_counter SET position = :n WHERE id = 1"), {'n': len(rows)})
 
 
 def downgrade():
