@@ -114,3 +114,23 @@ def test_killed_mid_delivery_the_worker_delivers_after_restart_and_slow_holds_no
     Verifier(slow_hook["secret"]).verify(second_try.body, second_try.headers)
     assert len(fast.requests) == 1, "the fast delivery was not sent twice"
     Verifier(fast_hook["secret"]).verify(fast.requests[0].body, fast.requests[0].headers)
+
+
+def test_two_workers_send_each_delivery_once(app: Flask, people: dict[str, Person]) -> None:
+    client = app.test_client()
+    with Receiver(delay=0.05) as receiver:
+        for _ in range(10):
+            create(client, people["admin"], receiver.url)
+        publish_ms(client, people)
+        publish_ms(client, people, "Teks kedua yang diterbitkan.")
+        publish_ms(client, people, "Teks ketiga yang diterbitkan.")
+        with app.app_context():
+            ids = list(db.session.scalars(sa.select(Delivery.id)))
+            db.session.remove()
+        assert len(ids) == 30
+        with worker(app), worker(app):
+            receiver.wait_for(30)
+            for delivery_id in ids:
+                wait_state(app, delivery_id, "succeeded")
+        sent = [item.headers["webhook-id"] for item in receiver.requests]
+    assert len(sent) == len(set(sent)) == 30
