@@ -43,6 +43,7 @@ class Config:
     MAX_CATALOG_BYTES = 512 * 1024
     MAX_ACCEPT_LANGUAGE = 1024
     REPRESENTATION_CACHE_SIZE = 512
+    FEED_PAGE_CACHE_SIZE = 128  # full feed pages kept serialised per process (0: none)
 
     WORKER_THREADS = 4
     WORKER_POLL_INTERVAL = 0.2
@@ -119,6 +120,7 @@ class Config:
             "MAX_TRANSLATION_LENGTH",
             "MAX_CATALOG_BYTES",
             "REPRESENTATION_CACHE_SIZE",
+            "FEED_PAGE_CACHE_SIZE",
             "WORKER_THREADS",
             "WEBHOOK_RESPONSE_BODY_LIMIT",
         ):

@@ -385,3 +385,21 @@ def test_private_targets_are_refused_again_when_sending(
         assert {a.error for a in attempts} == {"refused: private address"}
     secret = hook["secret"]
     assert not any(secret in r.getMessage() or secret[6:] in r.getMessage() for r in caplog.records)
+
+
+def test_a_webhook_disabled_before_sending_gets_nothing(
+    app: Flask, client: FlaskClient, people: dict[str, Person]
+) -> None:
+    with Receiver() as receiver:
+        hook = create(client, people["admin"], receiver.url).get_json()
+        publish_ms(client, people)
+        client.patch(
+            f"{HOOKS}/{hook['id']}", json={"enabled": False}, headers=people["admin"].headers
+        )
+        assert run_jobs(app) == 1
+        assert receiver.requests == []
+    (entry,) = client.get(
+        f"{HOOKS}/{hook['id']}/deliveries", headers=people["admin"].headers
+    ).get_json()["items"]
+    assert entry["state"] == "failed"
+    assert entry["attempt_log"][0]["error"] == "webhook disabled"

@@ -14,12 +14,17 @@ from it never reaches the feed (submissions, comments, tokens…).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext
 
 from api.errors import InvalidInput
@@ -209,3 +214,59 @@ def read(cursor: str | None, locales: Sequence[str], per_page: int) -> Page:
         has_more=has_more,
         complete=len(rows) == per_page,
     )
+
+
+@dataclass(frozen=True)
+class Document:
+    body: bytes
+    etag: str
+    complete: bool
+
+
+class _FullPages:
+    """Serialised full pages, by (cursor, locales, per_page), least recently used first.
+
+    A full page never changes: later changes take later positions. Its cursor stays
+    valid too (the counter only grows), so a hit needs neither the database nor JSON.
+    """
+
+    def __init__(self) -> None:
+        self.pages: OrderedDict[tuple[Any, ...], Document] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> Document | None:
+        with self.lock:
+            document = self.pages.get(key)
+            if document is not None:
+                self.pages.move_to_end(key)
+            return document
+
+    def put(self, key: tuple[Any, ...], document: Document, size: int) -> None:
+        with self.lock:
+            self.pages[key] = document
+            while len(self.pages) > size:
+                self.pages.popitem(last=False)
+
+
+def _full_pages() -> _FullPages:
+    """This app's cache of full pages (an app is one database)."""
+    pages: _FullPages = current_app.extensions.setdefault("tarjuma.feed_pages", _FullPages())
+    return pages
+
+
+def document(cursor: str | None, locales: Sequence[str], per_page: int) -> Document:
+    """A page of the feed as served: its JSON body and ETag (full pages come from memory)."""
+    cache = int(current_app.config["FEED_PAGE_CACHE_SIZE"])
+    key = (cursor or START, tuple(sorted(locales)), per_page)
+    found = _full_pages().get(key) if cache else None
+    if found is not None:
+        return found
+    page = read(cursor, locales, per_page)
+    body = json.dumps(
+        {"items": page.items, "next_cursor": page.next_cursor, "has_more": page.has_more},
+        ensure_ascii=False,
+    ).encode()
+    made = Document(body, hashlib.sha256(body).hexdigest()[:32], page.complete)
+    if page.complete and cache:
+        _full_pages().put(key, made, cache)
+    return made

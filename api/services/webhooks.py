@@ -339,18 +339,21 @@ def send(job: Job) -> None:
     """Send one delivery once and record the attempt; raise when it must be retried."""
     delivery_id = int(job.payload["delivery"])
     config = current_app.config
-    with transaction() as session:
-        delivery = session.get(Delivery, delivery_id)
-        if delivery is None or delivery.state != "pending":
-            return
-        webhook = delivery.webhook
-        if not webhook.enabled:
-            delivery.state, delivery.finished_at = "failed", utcnow()
-            session.add(DeliveryAttempt(delivery=delivery, error="webhook disabled"))
-            return
-        url, sealed, message_id = webhook.url, webhook.secret, delivery.message_id
-        webhook_id = webhook.id
-        body = delivery.payload.encode()
+    delivery = db.session.get(Delivery, delivery_id)
+    if delivery is None or delivery.state != "pending":
+        db.session.rollback()
+        return
+    webhook = delivery.webhook
+    url, sealed, message_id = webhook.url, webhook.secret, delivery.message_id
+    webhook_id, enabled, body = webhook.id, webhook.enabled, delivery.payload.encode()
+    db.session.rollback()  # nothing is held while the receiver answers
+    if not enabled:
+        with transaction() as session:
+            delivery = session.get(Delivery, delivery_id)
+            if delivery is not None and delivery.state == "pending":
+                delivery.state, delivery.finished_at = "failed", utcnow()
+                session.add(DeliveryAttempt(delivery=delivery, error="webhook disabled"))
+        return
     try:
         secret = unseal(sealed)
     except InvalidToken:

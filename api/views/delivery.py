@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
-from flask import Response, json, request
+from flask import Response, request
 from flask.views import MethodView
 from flask_babel import gettext
 from flask_smorest import Blueprint
@@ -68,18 +67,16 @@ class Changes(MethodView):
     @blp.response(200, ChangePageSchema)
     def get(self, args: dict[str, Any]) -> Response:
         """What readers can see changing, in commit order, from a resumable cursor."""
-        page = changes.read(
-            args.get("cursor"), _feed_locales(args.get("locale") or []), args["per_page"]
+        page = changes.document(
+            args.get("cursor"),
+            _feed_locales(args.get("locale") or []),
+            args["per_page"],
         )
-        body = json.dumps(
-            {"items": page.items, "next_cursor": page.next_cursor, "has_more": page.has_more},
-            ensure_ascii=False,
-        ).encode()
-        etag = hashlib.sha256(body).hexdigest()[:32]
-        response = Response(status=304) if request.if_none_match.contains(etag) else None
-        if response is None:
-            response = Response(body, status=200, content_type=JSON)
-        response.set_etag(etag)
+        if request.if_none_match.contains(page.etag):
+            response = Response(status=304)
+        else:
+            response = Response(page.body, status=200, content_type=JSON)
+        response.set_etag(page.etag)
         response.headers["Cache-Control"] = FULL_PAGE if page.complete else OPEN_PAGE
         return response
 
