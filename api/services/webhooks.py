@@ -12,6 +12,7 @@ answer disables the webhook. Messages are signed as Standard Webhooks with the
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 import secrets
@@ -55,9 +56,14 @@ EVENT_TYPES: tuple[str, ...] = (*changes.PUBLIC_TYPES, *REVIEW_TYPES.values())
 
 def _fernet() -> Fernet:
     """The key that encrypts webhook secrets at rest, derived from ``SECRET_KEY``."""
+    return _fernet_for(current_app.config["SECRET_KEY"])
+
+
+@functools.lru_cache(maxsize=4)
+def _fernet_for(secret_key: str) -> Fernet:
     key = HKDF(
         algorithm=hashes.SHA256(), length=32, salt=None, info=b"tarjuma webhook secrets"
-    ).derive(current_app.config["SECRET_KEY"].encode())
+    ).derive(secret_key.encode())
     return Fernet(base64.urlsafe_b64encode(key))
 
 
@@ -339,14 +345,24 @@ def send(job: Job) -> None:
     """Send one delivery once and record the attempt; raise when it must be retried."""
     delivery_id = int(job.payload["delivery"])
     config = current_app.config
-    delivery = db.session.get(Delivery, delivery_id)
-    if delivery is None or delivery.state != "pending":
-        db.session.rollback()
-        return
-    webhook = delivery.webhook
-    url, sealed, message_id = webhook.url, webhook.secret, delivery.message_id
-    webhook_id, enabled, body = webhook.id, webhook.enabled, delivery.payload.encode()
+    row = db.session.execute(
+        sa.select(
+            Delivery.state,
+            Delivery.message_id,
+            Delivery.payload,
+            Webhook.id,
+            Webhook.url,
+            Webhook.secret,
+            Webhook.enabled,
+        )
+        .join(Webhook, Webhook.id == Delivery.webhook_id)
+        .where(Delivery.id == delivery_id)
+    ).one_or_none()
     db.session.rollback()  # nothing is held while the receiver answers
+    if row is None or row.state != "pending":
+        return
+    url, sealed, message_id = row.url, row.secret, row.message_id
+    webhook_id, enabled, body = row.id, row.enabled, row.payload.encode()
     if not enabled:
         with transaction() as session:
             delivery = session.get(Delivery, delivery_id)
@@ -371,14 +387,29 @@ def send(job: Job) -> None:
     gone = answer.status == 410
     delay = None if succeeded or gone else retry_after(job.attempts)
     now = utcnow()
+    next_at = now + timedelta(seconds=delay) if delay is not None else None
+    values: dict[str, Any] = {
+        "attempts": Delivery.attempts + 1,
+        "last_status": answer.status,
+        "next_attempt_at": next_at,
+    }
+    if succeeded:
+        values |= {"state": "succeeded", "finished_at": now}
+    elif gone or delay is None:
+        values |= {"state": "failed", "finished_at": now}
     with transaction() as session:
-        delivery = session.get(Delivery, delivery_id)
-        if delivery is None:
+        updated = session.execute(
+            sa.update(Delivery)
+            .where(Delivery.id == delivery_id, Delivery.state == "pending")
+            .values(**values)
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
+        ).scalar_one_or_none()
+        if updated is None:  # deleted with its webhook meanwhile, or already finished
             return
-        next_at = now + timedelta(seconds=delay) if delay is not None else None
-        session.add(
-            DeliveryAttempt(
-                delivery=delivery,
+        session.execute(
+            sa.insert(DeliveryAttempt).values(
+                delivery_id=delivery_id,
                 at=now,
                 status_code=answer.status,
                 duration_ms=answer.duration_ms,
@@ -387,18 +418,13 @@ def send(job: Job) -> None:
                 next_retry_at=next_at,
             )
         )
-        delivery.attempts += 1
-        delivery.last_status = answer.status
-        delivery.next_attempt_at = next_at
-        if succeeded:
-            delivery.state, delivery.finished_at = "succeeded", now
-        elif gone:
-            delivery.state, delivery.finished_at = "failed", now
-            webhook = delivery.webhook
-            webhook.enabled = False
-            webhook.disabled_reason = "the receiver answered 410 Gone"
-        elif delay is None:
-            delivery.state, delivery.finished_at = "failed", now
+        if gone:
+            session.execute(
+                sa.update(Webhook)
+                .where(Webhook.id == webhook_id)
+                .values(enabled=False, disabled_reason="the receiver answered 410 Gone")
+                .execution_options(synchronize_session=False)
+            )
     log.info(
         "webhook delivery %s to webhook %s: %s in %d ms",
         message_id,
