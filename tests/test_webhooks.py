@@ -403,3 +403,21 @@ def test_a_webhook_disabled_before_sending_gets_nothing(
     ).get_json()["items"]
     assert entry["state"] == "failed"
     assert entry["attempt_log"][0]["error"] == "webhook disabled"
+
+
+def test_a_slow_receiver_times_out_and_is_retried(
+    app: Flask, client: FlaskClient, people: dict[str, Person]
+) -> None:
+    app.config["WEBHOOK_TIMEOUT"] = 0.5
+    with Receiver(delay=2) as receiver:
+        hook = create(client, people["admin"], receiver.url).get_json()
+        publish_ms(client, people)
+        assert run_jobs(app) == 1
+        assert len(receiver.requests) == 1
+    (entry,) = client.get(
+        f"{HOOKS}/{hook['id']}/deliveries", headers=people["admin"].headers
+    ).get_json()["items"]
+    (attempt,) = entry["attempt_log"]
+    assert entry["state"] == "pending" and attempt["status_code"] is None
+    assert attempt["error"] == "timed out after 0.5 s" and attempt["next_retry_at"]
+    assert attempt["duration_ms"] < 2000

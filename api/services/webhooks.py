@@ -40,6 +40,9 @@ from api.services import changes, effects, jobs, outbound
 log = logging.getLogger(__name__)
 
 JOB_KIND = "webhook.deliver"
+# How long a worker holds a delivery before another may take it over; an attempt's
+# timeout is kept well inside it, so a live worker is never overtaken.
+LEASE = 60.0
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a marker, not a secret
 MESSAGE_PREFIX = "msg_"
 
@@ -340,7 +343,7 @@ def signed_headers(secret: str, message_id: str, body: bytes, moment: datetime) 
     }
 
 
-@jobs.handler(JOB_KIND, retry=retry_after)
+@jobs.handler(JOB_KIND, retry=retry_after, lease=LEASE)
 def send(job: Job) -> None:
     """Send one delivery once and record the attempt; raise when it must be retried."""
     delivery_id = int(job.payload["delivery"])
@@ -379,7 +382,7 @@ def send(job: Job) -> None:
             url,
             body,
             signed_headers(secret, message_id, body, utcnow()),
-            timeout=float(config["WEBHOOK_TIMEOUT"]),
+            timeout=min(float(config["WEBHOOK_TIMEOUT"]), LEASE / 2),
             allow_private=bool(config["WEBHOOK_ALLOW_PRIVATE"]),
             max_body=int(config["WEBHOOK_RESPONSE_BODY_LIMIT"]),
         )
