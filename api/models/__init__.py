@@ -3,15 +3,19 @@
 from api.models.audit import Event
 from api.models.content import Essay, PublicationStamp, SourceRevision, Unit, content_hash
 from api.models.identity import ROLES, ApiToken, User, UserLocale
+from api.models.release import RELEASE_STATES, EssayLocale, PreviewLink
 from api.models.translation import STATUSES, Comment, TranslationVersion
 
 __all__ = [
+    "RELEASE_STATES",
     "ROLES",
     "STATUSES",
     "ApiToken",
     "Comment",
     "Essay",
+    "EssayLocale",
     "Event",
+    "PreviewLink",
     "PublicationStamp",
     "SourceRevision",
     "TranslationVersion",
