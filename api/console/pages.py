@@ -298,12 +298,11 @@ class PreviewSection:
     direction: str
     fallback: bool
     outdated: bool
+    status: str | None = None
 
 
-def preview(slug: str, raw_locale: str) -> dict[str, Any]:
-    """The essay exactly as the API serves it to a reader asking for ``raw_locale``."""
-    negotiated = negotiate(raw_locale, allow_all=False)
-    document, languages = served(slug, negotiated)
+def reader(document: dict[str, Any]) -> dict[str, Any]:
+    """What the reader's template needs from an essay document (served, or a preview)."""
     sections = [
         PreviewSection(
             key=s["key"],
@@ -313,12 +312,20 @@ def preview(slug: str, raw_locale: str) -> dict[str, Any]:
             direction=i18n.direction_of(s["locale"]),
             fallback=s["fallback"],
             outdated=s["outdated"],
+            status=s.get("status"),
         )
         for s in document["sections"]
     ]
     return {
         "document": document,
-        "languages": languages,
+        "locale": document["locale"],
         "sections": sections,
         "title_direction": i18n.direction_of(document["title_locale"]),
     }
+
+
+def preview(slug: str, raw_locale: str) -> dict[str, Any]:
+    """The essay exactly as the API serves it to a reader asking for ``raw_locale``."""
+    negotiated = negotiate(raw_locale, allow_all=False)
+    document, languages = served(slug, negotiated)
+    return {**reader(document), "languages": languages}

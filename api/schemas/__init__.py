@@ -72,6 +72,11 @@ class LocaleSchema(BaseSchema):
     fallback = fields.List(fields.String(), required=True)
     is_source = fields.Boolean(required=True)
     progress = fields.Nested(ProgressSchema, required=True)
+    states = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(validate=OneOf(["live", "staged"])),
+        metadata={"description": "Per essay (by slug): whether this locale is live or staged."},
+    )
 
 
 class LocalesSchema(BaseSchema):
