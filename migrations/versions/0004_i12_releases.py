@@ -1,7 +1,7 @@
 """Per-locale releases, preview links, unpublished versions, archived essays and units
 
 Revision ID: 0004_i12_releases
-Revises: 0002_review_and_event_indexes
+Revises: 0003_jobs
 Create Date: 2026-12-05 13:00:00.000000
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0004_i12_releases'
-down_revision = '0002_review_and_event_indexes'
+down_revision = '0003_jobs'
 branch_labels = None
 depends_on = None
 
