@@ -70,7 +70,12 @@ def document(essay: Essay, locale: str) -> dict[str, Any]:
     stamps = reading.read_stamps(essay.slug, reading.ESSAY_SCOPE, i18n.registry().chain(locale))
     drafts = _drafts(essay.id, locale) if locale != essay.source_locale else {}
     body, _languages = reading.essay_document(stamps, negotiated, overlay=drafts)
-    keys = dict(db.session.execute(sa.select(Unit.key, Unit.id).where(Unit.essay_id == essay.id)))
+    keys = {
+        key: unit_id
+        for key, unit_id in db.session.execute(
+            sa.select(Unit.key, Unit.id).where(Unit.essay_id == essay.id)
+        )
+    }
 
     def status(key: str, served_in: str) -> str:
         row = drafts.get((keys.get(key, 0), locale))
