@@ -66,7 +66,7 @@ def test_admins_release_and_stage_from_the_units_page(
     assert again.status_code == 409
     scheduled = post(client, f"{TRANSLATE}/id/release", {"state": "live", "at": "2099-01-01T09:30"})
     assert scheduled.status_code == 303
-    assert "Scheduled: live at 2099-01-01T09:30:00Z" in html(client.get(f"{TRANSLATE}/id"))
+    assert "Scheduled to go live at 2099-01-01T09:30:00Z." in html(client.get(f"{TRANSLATE}/id"))
     assert post(client, f"{TRANSLATE}/id/release", {"state": "live"}).status_code == 303
     assert served_locale(app.test_client(), locale="id") == "id"
 

@@ -146,9 +146,14 @@ def test_expired_preview_link_is_gone(
             )
         )
         db.session.commit()
-    gone = client.get(link["url"].replace("http://localhost", ""))
+    path = link["url"].replace("http://localhost", "")
+    gone = client.get(path, headers={"Accept": "application/json"})
     assert gone.status_code == 410
     assert gone.get_json()["type"] == "urn:tarjuma:problem:gone"
+    page = client.get(path, headers={"Accept": "text/html"})
+    assert page.status_code == 410 and page.mimetype == "text/html"
+    assert "This preview link has expired." in page.get_data(as_text=True)
+    assert page.headers["Cache-Control"] == "private, no-store"
 
 
 @pytest.mark.parametrize(

@@ -375,19 +375,18 @@ def release(slug: str, locale: str) -> Page:
         return error_page(gettext("Invalid input"), gettext("Enter a valid date and time."), 422)
     at = form.at.data.replace(tzinfo=UTC) if form.at.data else None
     state = releases.set_state(slug, locale, form.state.data or "", at, me())
+    language = locale_name(state["code"])
     if state["scheduled"]:
-        message = gettext(
-            "%(language)s will become %(state)s at %(date)s.",
-            language=locale_name(state["code"]),
-            state=releases.STATE_LABELS[state["scheduled"]["state"]],
-            date=format_datetime(at, "medium"),
+        when = format_datetime(at, "medium")
+        message = (
+            gettext("%(language)s will go live at %(date)s.", language=language, date=when)
+            if state["scheduled"]["state"] == "live"
+            else gettext("%(language)s will be staged at %(date)s.", language=language, date=when)
         )
+    elif state["state"] == "live":
+        message = gettext("%(language)s is now live in this essay.", language=language)
     else:
-        message = gettext(
-            "%(language)s is now %(state)s in this essay.",
-            language=locale_name(state["code"]),
-            state=releases.STATE_LABELS[state["state"]],
-        )
+        message = gettext("%(language)s is now staged in this essay.", language=language)
     flash(message, "success")
     return redirect(url_for("console.units", slug=slug, locale=state["code"]), SEE_OTHER)
 

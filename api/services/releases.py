@@ -139,15 +139,12 @@ def _locked_row(essay: Essay, code: str) -> EssayLocale:
     return row
 
 
-def _already(essay: Essay, code: str, state: str) -> Conflict:
-    return Conflict(
-        gettext(
-            "Locale %(code)s is already %(state)s in this essay.",
-            code=code,
-            state=STATE_LABELS[state],
-        ),
-        current_state=state,
-    )
+def _already(code: str, state: str) -> Conflict:
+    if state == "live":
+        message = gettext("Locale %(code)s is already live in this essay.", code=code)
+    else:
+        message = gettext("Locale %(code)s is already staged in this essay.", code=code)
+    return Conflict(message, current_state=state)
 
 
 def _apply(essay: Essay, row: EssayLocale, state: str, actor: User | None, scheduled: bool) -> None:
@@ -196,7 +193,7 @@ def set_state(
     with transaction():
         row = _locked_row(essay, code)
         if row.state == state:
-            raise _already(essay, code, state)
+            raise _already(code, state)
         if at is None or at <= utcnow():
             _apply(essay, row, state, actor, scheduled=False)
         else:
