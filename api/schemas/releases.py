@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import fields
 
 from api.models import RELEASE_STATES
-from api.schemas import BaseSchema, EssaySchema, LocaleArgs, ProgressSchema, SectionSchema
+from api.schemas import BaseSchema, LocaleArgs, ProgressSchema
 from api.schemas.validation import Length, OneOf, Range
 from api.schemas.workflow import UTCDateTime
 from api.services.preview import MAX_EXPIRY, MIN_EXPIRY
@@ -20,16 +20,6 @@ class PreviewArgs(LocaleArgs):
             )
         }
     )
-
-
-class PreviewSectionSchema(SectionSchema):
-    status = fields.String(required=True, validate=OneOf(["submitted", "approved"]))
-
-
-class PreviewSchema(EssaySchema):
-    preview = fields.Boolean(required=True)
-    title_status = fields.String(required=True, validate=OneOf(["submitted", "approved"]))
-    sections = fields.List(fields.Nested(PreviewSectionSchema), required=True)
 
 
 class PreviewLinkInSchema(BaseSchema):

@@ -199,7 +199,6 @@ def set_state(
         else:
             row.scheduled_state, row.scheduled_at = state, at
             db.session.flush()
-            publication.touch(essay.id)
             audit.record(
                 "locale.scheduled",
                 actor=actor,
