@@ -41,6 +41,8 @@ class Config:
     MAX_CONTENT_LENGTH = 1024 * 1024
     MAX_TRANSLATION_LENGTH = 20_000
     MAX_CATALOG_BYTES = 512 * 1024
+    MAX_ESSAY_BYTES = 256 * 1024
+    MAX_ESSAY_SECTIONS = 100
     MAX_ACCEPT_LANGUAGE = 1024
     REPRESENTATION_CACHE_SIZE = 512
     FEED_PAGE_CACHE_SIZE = 128  # full feed pages kept serialised per process (0: none)
@@ -119,6 +121,8 @@ class Config:
             "MAX_CONTENT_LENGTH",
             "MAX_TRANSLATION_LENGTH",
             "MAX_CATALOG_BYTES",
+            "MAX_ESSAY_BYTES",
+            "MAX_ESSAY_SECTIONS",
             "REPRESENTATION_CACHE_SIZE",
             "FEED_PAGE_CACHE_SIZE",
             "WORKER_THREADS",

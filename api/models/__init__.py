@@ -12,6 +12,7 @@ from api.models.delivery import (
 )
 from api.models.identity import ROLES, ApiToken, User, UserLocale
 from api.models.jobs import JOB_STATES, Job
+from api.models.release import RELEASE_STATES, EssayLocale, PreviewLink
 from api.models.translation import STATUSES, Comment, TranslationVersion
 
 __all__ = [
@@ -21,14 +22,17 @@ __all__ = [
     "DeliveryAttempt",
     "FeedCounter",
     "Webhook",
+    "JOB_STATES",
+    "RELEASE_STATES",
     "ROLES",
     "STATUSES",
-    "JOB_STATES",
     "ApiToken",
     "Comment",
     "Essay",
+    "EssayLocale",
     "Event",
     "Job",
+    "PreviewLink",
     "PublicationStamp",
     "SourceRevision",
     "TranslationVersion",

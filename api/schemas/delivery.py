@@ -40,6 +40,13 @@ class ChangeSchema(BaseSchema):
     revision = fields.Integer(allow_none=True)
     heading = fields.String(allow_none=True)
     body = fields.String(allow_none=True)
+    archived = fields.Boolean(
+        metadata={"description": "On ``source.updated``: the section left the essay."}
+    )
+    units = fields.List(
+        fields.String(),
+        metadata={"description": "On ``locale.released``/``locale.staged``: the units it covers."},
+    )
 
 
 class ChangePageSchema(BaseSchema):

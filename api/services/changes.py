@@ -32,6 +32,7 @@ from api.extensions import db
 from api.models import (
     Change,
     Essay,
+    EssayLocale,
     Event,
     FeedCounter,
     SourceRevision,
@@ -52,11 +53,13 @@ class FeedType:
     text: where the item's heading and body come from (``translation``: the version's
         published text, ``source``: the unit's source text, None: no text).
     every_locale: the change concerns every locale, so every locale filter keeps it.
+    extra: fields the item adds (``archived: true`` for a section taken out of an essay).
     """
 
     name: str
     text: str | None = None
     every_locale: bool = False
+    extra: tuple[tuple[str, Any], ...] = ()
 
 
 FEED_TYPES: dict[str, FeedType] = {
@@ -65,6 +68,8 @@ FEED_TYPES: dict[str, FeedType] = {
     "translation.unpublished": FeedType("translation.unpublished"),
     "source.created": FeedType("source.updated", text="source", every_locale=True),
     "source.edited": FeedType("source.updated", text="source", every_locale=True),
+    "source.restored": FeedType("source.updated", text="source", every_locale=True),
+    "source.archived": FeedType("source.updated", every_locale=True, extra=(("archived", True),)),
     "essay.created": FeedType("essay.created", every_locale=True),
     "essay.archived": FeedType("essay.archived", every_locale=True),
     "locale.released": FeedType("locale.released"),
@@ -73,9 +78,24 @@ FEED_TYPES: dict[str, FeedType] = {
 
 PUBLIC_TYPES: tuple[str, ...] = tuple(dict.fromkeys(t.name for t in FEED_TYPES.values()))
 
-# Whether an event's change is visible to readers right now (a staged locale's approvals
-# are not, until it is released). Features that hide changes add a predicate here.
-VISIBILITY: list[Callable[[Event], bool]] = []
+
+def _not_staged(event: Event) -> bool:
+    """A staged locale's publications stay out until its release (one ``locale.released``)."""
+    if not event.action.startswith("translation.") or event.essay_id is None:
+        return True
+    staged = db.session.scalar(
+        sa.select(EssayLocale.state).where(
+            EssayLocale.essay_id == event.essay_id,
+            EssayLocale.locale == event.locale,
+            EssayLocale.state == "staged",
+        )
+    )
+    return staged is None
+
+
+# Whether an event's change is visible to readers right now. Features that hide changes
+# add a predicate here.
+VISIBILITY: list[Callable[[Event], bool]] = [_not_staged]
 
 _ITEMS = "changes.items"  # the items of this transaction's events, for later derivers
 
@@ -158,7 +178,9 @@ def _append(event: Event) -> None:
     kind = FEED_TYPES.get(event.action)
     if kind is None or not all(visible(event) for visible in VISIBILITY):
         return
-    data = describe(event, kind.text)
+    data = describe(event, kind.text) | dict(kind.extra)
+    if event.action.startswith("locale."):
+        data["units"] = (event.after or {}).get("units", [])
     change = Change(
         position=_next_position(),
         event_id=event.id,
