@@ -278,3 +278,37 @@ def test_the_migration_gives_an_existing_database_its_feed(app: Flask, client: F
     positions = [int(i["cursor"][2:], 16) for i in backfilled]
     assert positions == list(range(1, len(backfilled) + 1))
     assert len(backfilled) > 0
+
+
+def test_releases_unpublishing_and_authoring_reach_the_feed(
+    client: FlaskClient, people: dict[str, Person]
+) -> None:
+    from tests.test_authoring import DRAFT, post
+
+    admin = people["admin"].headers
+    locales = f"/api/v1/essays/{SLUG}/locales"
+    _, cursor = sync(client)
+    assert client.put(f"{locales}/ms", json={"state": "staged"}, headers=admin).status_code == 200
+    version = submit(client, people["translator"]).get_json()
+    assert action(client, people["reviewer"], version["id"], "approve").status_code == 200
+    staged, cursor_staged = sync(client, cursor, locale="ms")
+    assert [(i["type"], i["locale"]) for i in staged] == [("locale.staged", "ms")]
+    assert client.put(f"{locales}/ms", json={"state": "live"}, headers=admin).status_code == 200
+    released, _ = sync(client, cursor_staged, locale="ms")
+    assert [i["type"] for i in released] == ["locale.released"]
+    assert "introduction" in released[0]["units"], "one item for the whole release"
+    unpublished = action(
+        client, people["reviewer"], version["id"], "unpublish", reason="Wrong register"
+    )
+    assert unpublished.status_code == 200, unpublished.get_json()
+    created = post(client, people["admin"], DRAFT)
+    assert created.status_code == 201
+    slug = created.get_json()["slug"]
+    assert client.delete(f"/api/v1/essays/{slug}", headers=admin).status_code in (200, 204)
+    tail, _ = sync(client, cursor, locale="ms")
+    types = [(i["type"], i["essay"]) for i in tail]
+    assert ("translation.unpublished", SLUG) in types
+    assert ("essay.created", slug) in types and ("essay.archived", slug) in types
+    assert not any(i["type"] == "translation.published" for i in tail), "staged, then released"
+    gone = next(i for i in tail if i["type"] == "translation.unpublished")
+    assert gone["locale"] == "ms" and gone["body"] is None
