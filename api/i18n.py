@@ -9,8 +9,11 @@ from functools import cached_property
 
 from babel import Locale, UnknownLocaleError
 from flask import Flask, current_app, g, has_request_context, request, session
+from flask_babel import gettext
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
+
+from api.errors import LocaleNotOfferedError, MalformedLocaleError
 
 _TAG = re.compile(
     r"^(?P<language>[a-z]{2,3})"
@@ -21,6 +24,7 @@ _TAG = re.compile(
 )
 _MAX_TAG_LENGTH = 64
 
+ALL_LOCALES = "*"
 CONSOLE_BLUEPRINT = "console"
 INTERFACE_LOCALE_KEY = "interface_locale"
 
@@ -220,6 +224,27 @@ class LocaleNotOffered(LookupError):
     def __init__(self, tag: str) -> None:
         super().__init__(tag)
         self.tag = tag
+
+
+def negotiate(query_value: str | None, allow_all: bool = True) -> Negotiated:
+    """The request's locale, or a 400 problem for a malformed or unoffered ``?locale``.
+
+    ``*`` (every locale at once) is accepted when ``allow_all`` says so.
+    """
+    if allow_all and query_value == ALL_LOCALES:
+        return Negotiated(requested=ALL_LOCALES, locale=ALL_LOCALES)
+    try:
+        return negotiate_request(query_value)
+    except MalformedLocale:
+        raise MalformedLocaleError(
+            gettext("%(code)s is not a well-formed locale code.", code=query_value),
+            available_locales=list(registry().offered),
+        ) from None
+    except LocaleNotOffered as error:
+        raise LocaleNotOfferedError(
+            gettext("Locale %(code)s is not offered.", code=error.tag),
+            available_locales=list(registry().offered),
+        ) from None
 
 
 def message_locale() -> str:

@@ -12,10 +12,13 @@ from werkzeug.http import parse_etags
 from api.database import lock_for_update, transaction
 from api.errors import Forbidden, NotFound, PreconditionFailed, PreconditionRequired
 from api.extensions import db
+from api.i18n import Negotiated
 from api.models import Essay, SourceRevision, Unit, User, content_hash
 from api.models.types import utcnow
 from api.services import audit, publication
+from api.services.checks import CheckInput, refuse_blocking, run_checks
 from api.services.markdown_essay import ParsedEssay, parse_essay
+from api.services.reading import etag_for, read_stamps
 
 
 @dataclass
@@ -130,9 +133,6 @@ def import_parsed(parsed: ParsedEssay, slug: str, source_locale: str) -> ImportR
 
 def source_etag(slug: str, key: str, source_locale: str) -> str:
     """The ETag of a section read in the source locale: it changes only with the source."""
-    from api.i18n import Negotiated
-    from api.services.reading import etag_for, read_stamps
-
     negotiated = Negotiated(requested=source_locale, locale=source_locale)
     return etag_for(read_stamps(slug, key, (source_locale,)), key, negotiated)
 
@@ -141,8 +141,6 @@ def edit_source(
     slug: str, key: str, heading: str | None, body: str, *, actor: User, if_match: str | None
 ) -> Unit:
     """An admin's edit of a unit's source text: a new source revision, the old one kept."""
-    from api.services.checks import CheckInput, run_checks
-
     if actor.role != "admin":
         raise Forbidden(gettext("Only admins may edit the source text."))
     if not if_match:
@@ -177,8 +175,6 @@ def edit_source(
             if r.severity == "error"
             and r.code in {"empty", "markup", "too_long", "heading_missing", "heading_extra"}
         ]
-        from api.services.workflow import refuse_blocking
-
         refuse_blocking(results)
         if content_hash(heading, body) == unit.source_hash:
             return unit

@@ -7,7 +7,6 @@ from typing import Any
 from flask import url_for
 from flask.views import MethodView
 from flask_babel import gettext
-from flask_smorest import Blueprint
 
 from api.errors import Forbidden, problem_body
 from api.extensions import db
@@ -31,7 +30,8 @@ from api.schemas.workflow import (
     TranslationSchema,
 )
 from api.services import audit, workflow
-from api.views.common import BEARER, current_user, paginate
+from api.services.paging import paginate
+from api.views.common import BEARER, Blueprint, current_user
 
 blp = Blueprint(
     "workflow",
