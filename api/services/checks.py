@@ -254,6 +254,28 @@ def _blank(text: str) -> bool:
     return all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in text)
 
 
+@functools.cache
+def blank_characters() -> str:
+    """What the ``empty`` check calls blank, as the inside of a regular expression's class.
+
+    Blank is whitespace and format characters (``Cf``: zero-width spaces, direction marks);
+    they live in the Basic Multilingual Plane and planes 1 and 14.
+    """
+    blank = [
+        code
+        for plane in (0, 1, 14)
+        for code in range(plane * 0x10000, (plane + 1) * 0x10000)
+        if _blank(chr(code))
+    ]
+    ranges: list[tuple[int, int]] = []
+    for code in blank:
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1] = (ranges[-1][0], code)
+        else:
+            ranges.append((code, code))
+    return "".join(chr(low) if low == high else f"{chr(low)}-{chr(high)}" for low, high in ranges)
+
+
 def _normalized(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).split())
 

@@ -34,6 +34,7 @@ LOCALE_PARAMETER = {
     "in": "path",
     "name": "locale",
     "description": "A translated locale, spelt ``ar``, ``pt-BR`` or ``pt_BR``.",
+    "schema": {"$ref": "#/components/schemas/TargetLocale"},
 }
 DOWNLOAD_HEADERS = {
     "ETag": {"schema": {"type": "string"}},

@@ -34,7 +34,7 @@ LOCALE_PARAMETER = {
     "name": "locale",
     "required": False,
     "description": _LOCALE_FIELD.metadata["description"],
-    "schema": {"type": "string", "maxLength": _LOCALE_MAX},
+    "schema": {"$ref": "#/components/schemas/ReadableLocale"},
 }
 
 
@@ -81,7 +81,17 @@ class Locales(MethodView):
         return progress.locales_document()
 
 
-@blp.route("/locales/<string:code>/progress")
+@blp.route(
+    "/locales/<string:code>/progress",
+    parameters=[
+        {
+            "in": "path",
+            "name": "code",
+            "description": "An offered locale.",
+            "schema": {"$ref": "#/components/schemas/OfferedLocale"},
+        }
+    ],
+)
 class LocaleProgress(MethodView):
     @blp.response(200, LocaleProgressSchema)
     def get(self, code: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from api.extensions import db
 from api.models import TranslationVersion
 from api.schemas import MeSchema
 from api.schemas.workflow import (
+    BULK_BODY,
     ApproveSchema,
     BulkOutSchema,
     BulkSchema,
@@ -152,7 +153,7 @@ class Reviews(MethodView):
 class BulkReview(MethodView):
     @blp.arguments(BulkSchema)
     @blp.response(200, BulkOutSchema)
-    @blp.doc(security=BEARER)
+    @blp.doc(security=BEARER, requestBody=BULK_BODY)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Approve or reject several versions; each follows the usual rules, reported per id."""
         text = data.get("comment") if data["action"] == "approve" else data.get("reason")
