@@ -19,14 +19,12 @@ import os
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from api import i18n
 from tests.conftest import ROOT, SLUG, Person, make_person
@@ -34,18 +32,6 @@ from tests.schemathesis_hooks import refused_for_data
 
 BIN = Path(sys.executable).parent
 EXAMPLES = os.environ.get("TARJUMA_OPENAPI_EXAMPLES", "10")
-
-
-@pytest.fixture
-def live_server(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
 
 
 def _tool_env() -> dict[str, str]:

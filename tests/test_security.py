@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.client
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
@@ -264,3 +266,40 @@ class TestFailedAuthentication:
         answer = console_post(client, "/console/sign-in", {"token": "tj_guess"})
         assert answer.status_code == 429
         assert int(answer.headers["Retry-After"]) >= 1
+
+
+def test_preflights_over_http(live_server: str) -> None:
+    """A browser's preflights, sent over a socket to a running server."""
+
+    def send(method: str, path: str, headers: dict[str, str]) -> Any:
+        connection = http.client.HTTPConnection(urlsplit(live_server).netloc, timeout=10)
+        try:
+            connection.request(method, path, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            return response.status, response.headers
+        finally:
+            connection.close()
+
+    status, headers = send(
+        "OPTIONS",
+        ESSAY,
+        {
+            "Origin": OTHER_ORIGIN,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "if-none-match",
+        },
+    )
+    assert status == 200 and headers["Access-Control-Allow-Origin"] == "*"
+    assert "if-none-match" in listed(headers["Access-Control-Allow-Headers"])
+    status, headers = send(
+        "OPTIONS",
+        SUBMIT,
+        {
+            "Origin": OTHER_ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
+    assert "Access-Control-Allow-Origin" not in headers
+    assert headers["X-Content-Type-Options"] == "nosniff"
