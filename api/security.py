@@ -25,9 +25,10 @@ from typing import Any
 from flask import Flask, Response, current_app, request
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from flask_cors.core import get_cors_options, set_cors_headers
+from flask_cors.core import get_cors_headers, get_cors_options, set_cors_headers
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse
+from werkzeug.datastructures import Headers
 
 from api.errors import DomainError, Unauthorized
 from api.extensions import limiter
@@ -74,21 +75,18 @@ TRUSTED_CORS = {
 }
 
 
-def _carries_credentials() -> bool:
-    if "Authorization" in request.headers:
-        return True
-    asked = request.headers.get("Access-Control-Request-Headers", "")
-    return any(name.strip().lower() == "authorization" for name in asked.split(","))
-
-
 def _is_public_read() -> bool:
+    environ = request.environ
     method = request.method
     if method == "OPTIONS":
-        method = request.headers.get("Access-Control-Request-Method", "").upper()
+        method = environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD", "").upper()
+        asked = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", "")
+        if any(name.strip().lower() == "authorization" for name in asked.split(",")):
+            return False
     return (
         method in READ_METHODS
+        and "HTTP_AUTHORIZATION" not in environ
         and _PUBLIC.fullmatch(request.path) is not None
-        and not _carries_credentials()
     )
 
 
@@ -98,7 +96,11 @@ def cors(response: Response) -> Response:
         return response
     policies = current_app.extensions["tarjuma.cors"]
     if _is_public_read():
-        return set_cors_headers(response, policies["public"])
+        if request.method == "OPTIONS":
+            return set_cors_headers(response, policies["public"])
+        # The same two headers for every origin and none: Flask-CORS worked them out once.
+        response.headers.extend(policies["public_headers"])
+        return response
     if policies["trusted"] is None:
         return response
     response.vary.add("Origin")
@@ -172,8 +174,11 @@ def authenticate(header: str | None) -> User:
 def init_app(app: Flask) -> None:
     origins = list(app.config.get("CORS_ORIGINS") or [])
     trusted: Any = get_cors_options(app, TRUSTED_CORS, {"origins": origins}) if origins else None
+    public = get_cors_options(app, PUBLIC_CORS)
     app.extensions["tarjuma.cors"] = {
-        "public": get_cors_options(app, PUBLIC_CORS),
+        "public": public,
+        # A public read's answer does not depend on the request (wildcard, always sent).
+        "public_headers": list(get_cors_headers(public, Headers(), "GET").items()),
         "trusted": trusted,
     }
     app.after_request(cors)
