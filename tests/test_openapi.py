@@ -111,7 +111,7 @@ def test_locale_patterns_take_exactly_what_negotiation_takes() -> None:
 # --- schemathesis -----------------------------------------------------------------------
 
 
-def test_schemathesis_finds_nothing(app: Flask, live_server: str) -> None:
+def test_schemathesis_finds_nothing(app: Flask, live_server: str, tmp_path: Path) -> None:
     reviewer = make_person(app, "schemathesis", "reviewer", "ms", "ar")
     command = [
         str(BIN / "schemathesis"),
@@ -142,7 +142,7 @@ def test_schemathesis_finds_nothing(app: Flask, live_server: str) -> None:
         "NO_COLOR": "1",
     }
     run = subprocess.run(
-        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900, check=False
     )
     output = run.stdout + run.stderr
     assert run.returncode == 0, output[-20000:]
