@@ -91,9 +91,11 @@ def _taken_for(code: str) -> str:
     ``ar`` takes ``ar-Latn-EG``; ``pt-BR`` takes ``pt_br-x1234`` but not ``pt-Latn-BR``.
     """
     match = _TAG.fullmatch(code)
-    if match is None or "-" in code[match.end("region") if match["region"] else len(code) :]:
+    if match is None:
         return _spelt_any_case(code)
     script, region = match["script"], match["region"]
+    if match.end("region" if region else "script" if script else "language") < len(code):
+        return _spelt_any_case(code)  # with variants: only the code itself
     pattern = _spelt_any_case(match["language"])
     if script:
         pattern += "[-_]" + _spelt_any_case(script)
