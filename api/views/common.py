@@ -1,4 +1,8 @@
-"""What the views share: the caller, and the blueprint flavour they are written with."""
+"""What the views share: the caller, the blueprint flavour, negotiation and paging.
+
+Negotiation and paging live in ``api.i18n`` and ``api.services.paging``, where the
+console finds them too; they are named here for the views' convenience.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,12 @@ from typing import Any
 import flask_smorest
 from flask import g, request
 
+from api.i18n import negotiate
 from api.models import User
 from api.security import authenticate
+from api.services.paging import paginate
+
+__all__ = ["BEARER", "Blueprint", "current_user", "negotiate", "paginate"]
 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
