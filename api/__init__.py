@@ -9,7 +9,7 @@ from flask import Flask
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app: config, extensions, i18n, errors, then the blueprints."""
-    from api import cli, console, errors, i18n, views
+    from api import cli, console, errors, i18n, security, views
     from api.config import Config, normalise_database_url
     from api.extensions import api, babel, db, limiter, migrate
     from api.services import changes, webhooks  # noqa: F401 - derivers and handlers register
@@ -38,6 +38,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     api.init_app(app)
     errors.init_app(app)
+    security.init_app(app)
     views.register(app, api)
     console.init_app(app)
     cli.register(app)

@@ -58,6 +58,12 @@ class Config:
     RATELIMIT_DEFAULT = "120 per minute"
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = True
+    # Invalid or revoked tokens one client may send before it is refused for a while.
+    AUTH_FAILURE_LIMIT = "20 per minute"
+
+    # Origins (``https://app.example.org``) whose pages may write and send tokens; public
+    # reads answer every origin.
+    CORS_ORIGINS: list[str] = []
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -106,6 +112,8 @@ class Config:
             settings["SECRET_KEY"] = value
         if value := env.get("TARJUMA_LOCALES"):
             settings["LOCALES"] = [code.strip() for code in value.split(",") if code.strip()]
+        if value := env.get("CORS_ORIGINS"):
+            settings["CORS_ORIGINS"] = [o.strip() for o in value.split(",") if o.strip()]
         if value := env.get("TARJUMA_FALLBACKS"):
             settings["FALLBACKS"] = _fallbacks(value)
         for key in (
@@ -114,6 +122,7 @@ class Config:
             "RATELIMIT_STORAGE_URI",
             "RATELIMIT_DEFAULT",
             "WEBHOOK_RETRY_SCHEDULE",
+            "AUTH_FAILURE_LIMIT",
         ):
             if value := env.get(key):
                 settings[key] = value

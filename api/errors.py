@@ -6,11 +6,9 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, has_request_context, json, request
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
-
-from api import i18n
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +117,8 @@ _HTTP_TITLES: dict[int, Any] = {
     500: _l("Internal server error"),
 }
 
-_HTTP_DETAILS: dict[int, Any] = {
+_HTTP_DETAILS: dict[int | str, Any] = {
+    "query": _l("Some query parameters are malformed or out of range."),
     404: _l("There is nothing at this address."),
     405: _l("This method is not allowed here."),
     413: _l("The request body is larger than this server accepts."),
@@ -151,7 +150,8 @@ def problem(
     response = Response(
         json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_MIMETYPE
     )
-    response.headers["Content-Language"] = i18n.message_locale()
+    locale = get_locale() if has_request_context() else None
+    response.headers["Content-Language"] = str(locale or "en").replace("_", "-")
     response.headers["Cache-Control"] = "no-store"
     for key, value in (headers or {}).items():
         response.headers[key] = value
@@ -214,8 +214,10 @@ def handle_http_exception(error: HTTPException) -> Response:
     extensions: dict[str, Any] = {}
     headers: dict[str, str] = {}
     data = getattr(error, "data", None) or {}
-    if status == 422 and "messages" in data:
+    if status in (400, 422) and "messages" in data:
         extensions["errors"] = _flatten_messages(data["messages"])
+        if status == 400:
+            detail = _HTTP_DETAILS["query"]
     if valid := getattr(error, "valid_methods", None):
         headers["Allow"] = ", ".join(sorted(valid))
     if status == 429:

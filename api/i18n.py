@@ -9,18 +9,31 @@ from functools import cached_property
 
 from babel import Locale, UnknownLocaleError
 from flask import Flask, current_app, g, has_request_context, request, session
+from flask_babel import gettext
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
+from api.errors import LocaleNotOfferedError, MalformedLocaleError
+
+# BCP 47 tags as the API takes them: language, script, region, variants. ASCII only, and
+# spelt out rather than left to IGNORECASE, which lets "K" (the Kelvin sign) pass as a "k".
+_LANGUAGE = "[A-Za-z]{2,3}"
+_SCRIPT = "[A-Za-z]{4}"
+_REGION = "(?:[A-Za-z]{2}|[0-9]{3})"
+_VARIANT = "(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3})"
 _TAG = re.compile(
-    r"^(?P<language>[a-z]{2,3})"
-    r"(?:-(?P<script>[a-z]{4}))?"
-    r"(?:-(?P<region>[a-z]{2}|[0-9]{3}))?"
-    r"(?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*$",
-    re.IGNORECASE,
+    rf"(?P<language>{_LANGUAGE})"
+    rf"(?:-(?P<script>{_SCRIPT}))?"
+    rf"(?:-(?P<region>{_REGION}))?"
+    rf"(?:-{_VARIANT})*"
 )
 _MAX_TAG_LENGTH = 64
 
+ALL_LOCALES = "*"
+# What a locale parameter takes, by kind (see ``LocaleRegistry.pattern``): any well-formed
+# tag; a tag served by an offered locale (or also ``*``); an offered locale exactly; an
+# offered locale other than the source, exactly.
+LOCALE_KINDS = ("well-formed", "offered", "readable", "offered-exact", "target")
 CONSOLE_BLUEPRINT = "console"
 INTERFACE_LOCALE_KEY = "interface_locale"
 
@@ -31,8 +44,8 @@ class MalformedLocale(ValueError):
 
 def normalise_tag(raw: str) -> str:
     """Return the canonical BCP 47 spelling: ``ar_EG`` and ``AR-eg`` become ``ar-EG``."""
-    text = raw.strip().replace("_", "-")
-    if not text or len(text) > _MAX_TAG_LENGTH or not _TAG.match(text):
+    text = raw.replace("_", "-")
+    if not text or len(text) > _MAX_TAG_LENGTH or not _TAG.fullmatch(text):
         raise MalformedLocale(raw)
     parts = text.split("-")
     out = [parts[0].lower()]
@@ -48,10 +61,10 @@ def normalise_tag(raw: str) -> str:
 
 def _candidates(tag: str) -> list[str]:
     """The tag, then ever shorter forms of it: ``zh-Hant-TW``, ``zh-Hant``, ``zh``."""
-    match = _TAG.match(tag)
+    match = _TAG.fullmatch(tag)
     if match is None:
         raise MalformedLocale(tag)
-    language, script, region = match["language"], match["script"], match["region"]
+    language, script, region = match["language"].lower(), match["script"], match["region"]
     out = [tag]
     for candidate in (
         "-".join(p for p in (language, script and script.title(), region and region.upper()) if p),
@@ -61,6 +74,64 @@ def _candidates(tag: str) -> list[str]:
         if candidate not in out:
             out.append(candidate)
     return out
+
+
+def _spelt_any_case(text: str) -> str:
+    """``pt-BR`` as a pattern for any case and either separator: ``[pP][tT][-_][bB][rR]``."""
+    return "".join(
+        f"[{ch.lower()}{ch.upper()}]" if ch.isalpha() else "[-_]" if ch == "-" else re.escape(ch)
+        for ch in text
+    )
+
+
+def _taken_for(code: str) -> str:
+    """A pattern for every tag that ``LocaleRegistry.resolve`` serves with ``code``.
+
+    ``resolve`` tries the tag, then language-script-region, language-script and language:
+    ``ar`` takes ``ar-Latn-EG``; ``pt-BR`` takes ``pt_br-x1234`` but not ``pt-Latn-BR``.
+    """
+    match = _TAG.fullmatch(code)
+    if match is None:
+        return _spelt_any_case(code)
+    script, region = match["script"], match["region"]
+    if match.end("region" if region else "script" if script else "language") < len(code):
+        return _spelt_any_case(code)  # with variants: only the code itself
+    pattern = _spelt_any_case(match["language"])
+    if script:
+        pattern += "[-_]" + _spelt_any_case(script)
+    elif not region:
+        pattern += f"(?:[-_]{_SCRIPT})?"
+    pattern += "[-_]" + _spelt_any_case(region) if region else f"(?:[-_]{_REGION})?"
+    return pattern + f"(?:[-_]{_VARIANT})*"
+
+
+def tag_pattern(codes: Iterable[str], *, exact: bool = False, allow_all: bool = False) -> str:
+    """A regular expression (ECMA 262 and Python read it alike) for the tags taken for ``codes``.
+
+    ``exact`` takes only the codes themselves (in any case, with ``-`` or ``_``); otherwise
+    every tag that resolves to one of them. ``allow_all`` adds ``*``. It documents in the
+    OpenAPI document exactly what the server accepts.
+    """
+    codes = list(codes)
+    languages = [code for code in codes if _TAG.fullmatch(code) and "-" not in code]
+    if exact or len(languages) < 2:
+        alternatives = [_spelt_any_case(code) if exact else _taken_for(code) for code in codes]
+    else:
+        # Bare languages share everything after the language: one group keeps it short.
+        alternatives = [
+            "(?:"
+            + "|".join(_spelt_any_case(code) for code in languages)
+            + ")"
+            + _taken_for(languages[0])[len(_spelt_any_case(languages[0])) :],
+            *(_taken_for(code) for code in codes if code not in languages),
+        ]
+    if allow_all:
+        alternatives.insert(0, re.escape(ALL_LOCALES))
+    return "^(?:" + "|".join(alternatives) + ")$"
+
+
+WELL_FORMED_PATTERN = f"^{_LANGUAGE}(?:[-_]{_SCRIPT})?(?:[-_]{_REGION})?(?:[-_]{_VARIANT})*$"
+MAX_TAG_LENGTH = _MAX_TAG_LENGTH
 
 
 @dataclass(frozen=True)
@@ -108,6 +179,8 @@ class LocaleRegistry:
             if unknown:
                 raise ValueError(f"Fallback chain names locales not offered: {unknown}")
         self._chains = {code: tuple(self._build_chain(code)) for code in self.offered}
+        self._patterns: dict[str, str] = {}
+        self._compiled: dict[str, re.Pattern[str]] = {}
 
     def _build_chain(self, code: str) -> list[str]:
         chain: list[str] = []
@@ -158,6 +231,38 @@ class LocaleRegistry:
             if (code := self.resolve(tag)) is not None:
                 return Negotiated(requested=tag, locale=code)
         return None
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """The offered locales that are translated into (all but the source)."""
+        return tuple(code for code in self.offered if code != self.source)
+
+    def pattern(self, kind: str) -> str:
+        """The pattern of the locale tags a parameter of this kind takes (``LOCALE_KINDS``)."""
+        found = self._patterns.get(kind)
+        if found is None:
+            found = self._patterns[kind] = self._pattern(kind)
+        return found
+
+    def _pattern(self, kind: str) -> str:
+        if kind == "well-formed":
+            return WELL_FORMED_PATTERN
+        if kind == "offered":
+            return tag_pattern(self.offered)
+        if kind == "readable":
+            return tag_pattern(self.offered, allow_all=True)
+        if kind == "offered-exact":
+            return tag_pattern(self.offered, exact=True)
+        if kind == "target":
+            return tag_pattern(self.targets, exact=True)
+        raise ValueError(f"Unknown kind of locale parameter {kind!r}")
+
+    def takes(self, kind: str, value: str) -> bool:
+        """Whether a parameter of this kind takes ``value``, as its pattern says."""
+        found = self._compiled.get(kind)
+        if found is None:
+            found = self._compiled[kind] = re.compile(self.pattern(kind)[1:-1])
+        return len(value) <= _MAX_TAG_LENGTH and found.fullmatch(value) is not None
 
     @cached_property
     def infos(self) -> dict[str, LocaleInfo]:
@@ -220,6 +325,27 @@ class LocaleNotOffered(LookupError):
     def __init__(self, tag: str) -> None:
         super().__init__(tag)
         self.tag = tag
+
+
+def negotiate(query_value: str | None, allow_all: bool = True) -> Negotiated:
+    """The request's locale, or a 400 problem for a malformed or unoffered ``?locale``.
+
+    ``*`` (every locale at once) is accepted when ``allow_all`` says so.
+    """
+    if allow_all and query_value == ALL_LOCALES:
+        return Negotiated(requested=ALL_LOCALES, locale=ALL_LOCALES)
+    try:
+        return negotiate_request(query_value)
+    except MalformedLocale:
+        raise MalformedLocaleError(
+            gettext("%(code)s is not a well-formed locale code.", code=query_value),
+            available_locales=list(registry().offered),
+        ) from None
+    except LocaleNotOffered as error:
+        raise LocaleNotOfferedError(
+            gettext("Locale %(code)s is not offered.", code=error.tag),
+            available_locales=list(registry().offered),
+        ) from None
 
 
 def message_locale() -> str:

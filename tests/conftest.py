@@ -12,6 +12,7 @@ import itertools
 import os
 import shutil
 import sqlite3
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.serving import make_server
 
 from api import create_app
 from api.extensions import db
@@ -212,3 +214,16 @@ def people(app: Flask) -> dict[str, Person]:
         "fr_reviewer": make_person(app, "florent", "reviewer", "fr"),
         "admin": make_person(app, "ada", "admin"),
     }
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """The app served over HTTP by werkzeug, on a free port, for clients outside the process."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)

@@ -261,10 +261,25 @@ def test_wrong_method_is_405_problem(client: FlaskClient) -> None:
 
 
 @pytest.mark.parametrize("per_page", ["0", "101", "x"])
-def test_bad_paging_is_422_problem(client: FlaskClient, per_page: str) -> None:
+def test_bad_paging_is_400_problem(client: FlaskClient, per_page: str) -> None:
     response = client.get("/api/v1/essays", query_string={"per_page": per_page})
-    assert response.status_code == 422
+    assert response.status_code == 400
+    assert response.headers["Content-Type"] == "application/problem+json"
     assert "per_page" in response.get_json()["errors"]
+
+
+@pytest.mark.parametrize(
+    "path", [ESSAY, f"{ESSAY}/sections/introduction", "/api/v1/essays", "/api/v1/reviews"]
+)
+def test_over_long_locale_is_400_problem(client: FlaskClient, path: str) -> None:
+    response = client.get(
+        path, query_string={"locale": "a" * 65}, headers={"Accept-Language": "fr"}
+    )
+    assert response.status_code == 400
+    problem = response.get_json()
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert problem["status"] == 400 and problem["errors"]["locale"]
+    assert response.headers["Content-Language"] == "fr"
 
 
 def test_health_and_readiness(client: FlaskClient) -> None:

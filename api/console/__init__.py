@@ -66,7 +66,6 @@ def init_app(app: Flask) -> None:
 def security_headers(response: Response) -> Response:
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response.headers["X-Frame-Options"] = "DENY"
-    response.headers["X-Content-Type-Options"] = "nosniff"
     # Same-origin referrers are kept: Flask-WTF checks them on HTTPS form posts.
     response.headers["Referrer-Policy"] = "same-origin"
     if request.endpoint != f"{CONSOLE_BLUEPRINT}.static":

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
 from flask import current_app, session
 
-from api.extensions import db
+from api import security
 from api.i18n import INTERFACE_LOCALE_KEY
-from api.models import ApiToken, User
 from api.services import identity
+
+if TYPE_CHECKING:
+    from api.models import User
 
 USER_KEY = "console_user"
 TOKEN_KEY = "console_token"  # noqa: S105 - the token's id, never the token
@@ -20,10 +22,8 @@ SINCE_KEY = "console_since"
 def sign_in(token: str) -> User:
     """Check the token as the API does and start a fresh session for its user."""
     token = token.strip()
-    user = identity.authenticate("Bearer " + token)
-    token_id = db.session.scalar(
-        sa.select(ApiToken.id).where(ApiToken.token_hash == identity.hash_token(token))
-    )
+    user = security.authenticate("Bearer " + token)
+    token_id = identity.token_id(token)
     interface = session.get(INTERFACE_LOCALE_KEY)
     session.clear()
     if interface:
@@ -47,14 +47,7 @@ def signed_in_user() -> User | None:
     if not (isinstance(user_id, int) and isinstance(token_id, int) and isinstance(since, int)):
         return None
     lifetime = current_app.config["CONSOLE_SESSION_LIFETIME"].total_seconds()
-    record = db.session.get(ApiToken, token_id)
-    if (
-        time.time() - since > lifetime
-        or record is None
-        or record.user_id != user_id
-        or record.revoked_at is not None
-        or not record.user.is_active
-    ):
+    user = None if time.time() - since > lifetime else identity.live_token_user(token_id, user_id)
+    if user is None:
         sign_out()
-        return None
-    return record.user
+    return user

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-import sqlalchemy.orm as so
 
 from api import i18n
 from api.console.forms import (
@@ -20,20 +18,12 @@ from api.console.forms import (
 from api.console.markup import render_markdown
 from api.extensions import db
 from api.models import Essay, EssayLocale, TranslationVersion, Unit, User
-from api.services import content, progress, reading, releases, workflow
+from api.services import content, paging, progress, reading, releases, workflow
 from api.services.checks import CheckResult
 from api.services.diff import word_diff
-from api.views.common import negotiate, paginate
 
 STATES = ("approved", "outdated", "submitted", "missing")
 REVIEW_PAGE_SIZE = 20
-
-
-def count(statement: sa.Select[Any]) -> int:
-    total = db.session.scalar(
-        sa.select(sa.func.count()).select_from(statement.order_by(None).subquery())
-    )
-    return total or 0
 
 
 def target_locales(user: User) -> list[str]:
@@ -95,22 +85,9 @@ def locale_progress(user: User, code: str) -> LocaleProgress:
         counts[unit["state"]] += 1
     waiting = None
     if user.may_review:
-        waiting = count(workflow.review_queue(user, code, "submitted"))
+        waiting = paging.count(workflow.review_queue(user, code, "submitted"))
     pending = sum(1 for unit in units if unit["submitted"])
     return LocaleProgress(code, counts, len(units), pending, waiting)
-
-
-def own_versions(user: User, statuses: tuple[str, ...] = ("submitted", "rejected")) -> list[Any]:
-    """The user's versions that still concern them: waiting for review, or rejected."""
-    return list(
-        db.session.scalars(
-            sa.select(TranslationVersion)
-            .options(so.joinedload(TranslationVersion.unit).joinedload(Unit.essay))
-            .where(TranslationVersion.author_id == user.id, TranslationVersion.status.in_(statuses))
-            .order_by(TranslationVersion.created_at.desc(), TranslationVersion.id.desc())
-            .limit(50)
-        )
-    )
 
 
 def dashboard(user: User) -> dict[str, Any]:
@@ -127,7 +104,7 @@ def dashboard(user: User) -> dict[str, Any]:
     return {
         "essays": essays,
         "locales": [locale_progress(user, code) for code in target_locales(user)],
-        "own": own_versions(user),
+        "own": workflow.own_versions(user),
         "staged": staged,
     }
 
@@ -229,7 +206,7 @@ def editor(
             if v.status == "approved" and reviews_here
             else None,
         )
-        for v in _versions(workflow.history(slug, key, code))
+        for v in workflow.versions(slug, key, code)
     ]
     units = _ordered_units(essay)
     index = next(i for i, u in enumerate(units) if u.id == unit.id)
@@ -249,23 +226,10 @@ def editor(
     )
 
 
-def _versions(statement: sa.Select[Any]) -> list[TranslationVersion]:
-    return list(db.session.scalars(statement))
-
-
 def _served_instead(slug: str, code: str, key: str) -> dict[str, Any] | None:
     """What readers of ``code`` get for a unit that has no published translation yet."""
-    document, _ = served(slug, i18n.Negotiated(code, code), key)
+    document, _ = reading.document(slug, i18n.Negotiated(code, code), key)
     return document if document["locale"] != code else None
-
-
-def served(
-    slug: str, negotiated: i18n.Negotiated, key: str | None = None
-) -> tuple[dict[str, Any], list[str]]:
-    """The document the reading API serves, and its ``Content-Language`` codes."""
-    stamps, etag, ready = reading.representation(slug, negotiated, key)
-    item = ready or reading.build(stamps, etag, negotiated, key)
-    return json.loads(item.body), [c for c in item.content_language.split(", ") if c]
 
 
 # --- review -----------------------------------------------------------------------------
@@ -295,7 +259,7 @@ def review(
     forms: dict[int, tuple[ApproveForm, RejectForm]] | None = None,
 ) -> dict[str, Any]:
     statement = workflow.review_queue(user, locale, "submitted")
-    listing = paginate(statement, page, REVIEW_PAGE_SIZE, prepare=workflow.review_items)
+    listing = paging.paginate(statement, page, REVIEW_PAGE_SIZE, prepare=workflow.review_items)
     entries = []
     for item in listing["items"]:
         approve, reject = (forms or {}).get(item.id) or review_forms(item.id)
@@ -317,7 +281,7 @@ def review(
         "total": listing["total"],
         "entries": entries,
         "filters": [
-            (code, count(workflow.review_queue(user, code, "submitted"))) for code in codes
+            (code, paging.count(workflow.review_queue(user, code, "submitted"))) for code in codes
         ],
     }
 
@@ -362,6 +326,6 @@ def reader(document: dict[str, Any]) -> dict[str, Any]:
 
 def preview(slug: str, raw_locale: str) -> dict[str, Any]:
     """The essay exactly as the API serves it to a reader asking for ``raw_locale``."""
-    negotiated = negotiate(raw_locale, allow_all=False)
-    document, languages = served(slug, negotiated)
+    negotiated = i18n.negotiate(raw_locale, allow_all=False)
+    document, languages = reading.document(slug, negotiated)
     return {**reader(document), "languages": languages}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from babel import Locale, UnknownLocaleError
@@ -37,9 +37,11 @@ from api.console.forms import (
 )
 from api.errors import DomainError, Unauthorized
 from api.extensions import limiter
-from api.models import Unit, User
 from api.services import preview as drafts
 from api.services import releases, workflow
+
+if TYPE_CHECKING:
+    from api.models import Unit, User
 
 log = logging.getLogger(__name__)
 
@@ -159,8 +161,8 @@ def error_page(title: Any, detail: Any, status: int) -> tuple[str, int]:
 
 
 @console.errorhandler(DomainError)
-def domain_error(error: DomainError) -> tuple[str, int]:
-    return error_page(error.title, error.detail or error.title, error.status)
+def domain_error(error: DomainError) -> tuple[str, int, dict[str, str]]:
+    return (*error_page(error.title, error.detail or error.title, error.status), error.headers)
 
 
 @console.errorhandler(CSRFError)

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load
 
-from api.schemas.validation import Length, OneOf, Range
+from api.schemas.validation import Length, OneOf, Range, locale_field
+
+# Marks a text field whose value must not be blank: the document gives its pattern.
+VISIBLE_TEXT = {"text": "visible"}
+# A reason or comment must have something besides whitespace.
+NOT_BLANK = {"pattern": r"\S"}
 
 
 def _has_nul(value: Any) -> bool:
     if isinstance(value, str):
         return "\x00" in value
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
     if isinstance(value, list | tuple):
         return any(_has_nul(v) for v in value)
@@ -28,25 +34,46 @@ class BaseSchema(Schema):
     @pre_load
     def refuse_nul(self, data: Any, **_: Any) -> Any:
         """NUL characters are never text: no database stores them, so no field takes them."""
-        if _has_nul(data if isinstance(data, dict) else {}):
+        if _has_nul(data if isinstance(data, Mapping) else {}):
             raise ValidationError(str(_l("Text must not contain NUL characters.")))
         return data
 
 
-class PageArgs(BaseSchema):
+class ArgsSchema(BaseSchema):
+    """Query parameters: one not named is ignored (a cache-buster, say)."""
+
+
+class InputSchema(BaseSchema):
+    """A request body: a member the schema does not name is refused, not ignored."""
+
+    class Meta(BaseSchema.Meta):
+        unknown = RAISE
+
+
+class PageArgs(ArgsSchema):
     page = fields.Integer(load_default=1, validate=Range(min=1, max=1_000_000))
     per_page = fields.Integer(load_default=20, validate=Range(min=1, max=100))
 
 
-class LocaleArgs(BaseSchema):
-    locale = fields.String(
-        metadata={"description": "BCP 47 locale (``ar``, ``ar-EG``, ``ar_EG``) or ``*``."},
-        validate=Length(max=64),
+class LocaleArgs(ArgsSchema):
+    locale = locale_field(
+        "readable",
+        check=False,
+        metadata={
+            "description": (
+                "BCP 47 locale (``ar``, ``ar-EG``, ``ar_EG``) served by an offered locale,"
+                " or ``*`` for every locale."
+            )
+        },
     )
 
 
-class EssayListArgs(PageArgs, LocaleArgs):
-    pass
+class EssayListArgs(PageArgs):
+    locale = locale_field(
+        "offered",
+        check=False,
+        metadata={"description": "BCP 47 locale served by an offered locale (``ar``, ``ar-EG``)."},
+    )
 
 
 class PageSchema(BaseSchema):
@@ -128,7 +155,9 @@ class SectionSchema(BaseSchema):
     position = fields.Integer(required=True)
     heading = fields.String(allow_none=True)
     body = fields.String()
-    locale = fields.String(required=True)
+    locale = fields.String(
+        metadata={"description": "The locale served (absent with ?locale=*, see translations)."}
+    )
     fallback = fields.Boolean()
     outdated = fields.Boolean()
     version = fields.Integer()
@@ -172,9 +201,13 @@ class SectionDocumentSchema(SectionSchema):
     revision = fields.Integer(required=True)
 
 
-class SourceEditSchema(BaseSchema):
+class SourceEditSchema(InputSchema):
     heading = fields.String(allow_none=True, validate=Length(max=2000))
-    body = fields.String(required=True, validate=Length(max=200_000))
+    body = fields.String(
+        required=True,
+        validate=Length(min=1, max=200_000),
+        metadata={**VISIBLE_TEXT, "max_length": "MAX_TRANSLATION_LENGTH"},
+    )
 
 
 class MeSchema(BaseSchema):

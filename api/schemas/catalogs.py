@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from marshmallow import fields, validate
 
-from api.schemas import BaseSchema
+from api.schemas import ArgsSchema, BaseSchema
 
 
-class CatalogUploadArgs(BaseSchema):
+class CatalogUploadArgs(ArgsSchema):
     approve = fields.Boolean(
         load_default=False,
         metadata={

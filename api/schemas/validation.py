@@ -13,6 +13,8 @@ from flask_babel import format_decimal, gettext
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
 
+from api import i18n
+
 FIELD_MESSAGES: dict[type[fields.Field[Any]], dict[str, Any]] = {
     fields.Field: {
         "required": _l("Missing data for required field."),
@@ -111,3 +113,34 @@ class OneOf(validate.OneOf):
 
 
 localize_marshmallow()
+
+
+class LocaleTag(validate.Validator):
+    """A locale tag of one of ``i18n.LOCALE_KINDS``, exactly as the document's pattern says."""
+
+    def __init__(self, kind: str) -> None:
+        if kind not in i18n.LOCALE_KINDS:
+            raise ValueError(f"Unknown kind of locale parameter {kind!r}")
+        self.kind = kind
+
+    def __call__(self, value: Any) -> Any:
+        registry = i18n.registry()
+        if isinstance(value, str) and registry.takes(self.kind, value):
+            return value
+        if self.kind == "well-formed":
+            raise ValidationError(gettext("%(code)s is not a well-formed locale code.", code=value))
+        codes = registry.targets if self.kind == "target" else registry.offered
+        raise ValidationError(gettext("Must be one of: %(choices)s.", choices=", ".join(codes)))
+
+
+def locale_field(kind: str, *, check: bool = True, **kwargs: Any) -> fields.String:
+    """A locale parameter or member of one of ``i18n.LOCALE_KINDS``.
+
+    The document states its pattern (``metadata["locale"]`` tells which); ``check=False``
+    leaves the checking to the code that negotiates the locale, with its own problems.
+    """
+    validators: list[Any] = [Length(min=1, max=i18n.MAX_TAG_LENGTH)]
+    if check:
+        validators.append(LocaleTag(kind))
+    metadata = {"locale": kind, **kwargs.pop("metadata", {})}
+    return fields.String(validate=validators, metadata=metadata, **kwargs)

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
+from api import i18n
 from api.extensions import db
 from api.models import Essay, Event, TranslationVersion, Unit, User
 from api.services import effects
@@ -71,7 +72,7 @@ def query(
         .order_by(Event.id.desc())
     )
     if locale:
-        statement = statement.where(Event.locale == locale)
+        statement = statement.where(Event.locale == i18n.normalise_tag(locale))
     if unit:
         statement = statement.where(Event.unit_id.in_(sa.select(Unit.id).where(Unit.key == unit)))
     if user:

@@ -19,9 +19,11 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
 from babel.numbers import format_decimal, get_decimal_symbol, get_group_symbol
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
+
+from api.errors import Unprocessable
 
 __all__ = [
     "BLOCKING",
@@ -31,6 +33,7 @@ __all__ = [
     "CheckInput",
     "CheckResult",
     "check",
+    "refuse_blocking",
     "run_checks",
 ]
 
@@ -249,6 +252,28 @@ def _present(text: str | None) -> bool:
 
 def _blank(text: str) -> bool:
     return all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in text)
+
+
+@functools.cache
+def blank_characters() -> str:
+    """What the ``empty`` check calls blank, as the inside of a regular expression's class.
+
+    Blank is whitespace and format characters (``Cf``: zero-width spaces, direction marks);
+    they live in the Basic Multilingual Plane and planes 1 and 14.
+    """
+    blank = [
+        code
+        for plane in (0, 1, 14)
+        for code in range(plane * 0x10000, (plane + 1) * 0x10000)
+        if _blank(chr(code))
+    ]
+    ranges: list[tuple[int, int]] = []
+    for code in blank:
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1] = (ranges[-1][0], code)
+        else:
+            ranges.append((code, code))
+    return "".join(chr(low) if low == high else f"{chr(low)}-{chr(high)}" for low, high in ranges)
 
 
 def _normalized(text: str) -> str:
@@ -732,3 +757,21 @@ def _check_punctuation(data: CheckInput) -> Iterator[Finding]:
         expected, actual = _end_mark(source), _end_mark(text)
         if _MARK_CLASS.get(expected) != _MARK_CLASS.get(actual):
             yield where, {"mark": actual, "source_mark": expected}
+
+
+def refuse_blocking(results: Iterable[CheckResult]) -> None:
+    """422 with per-field messages when any check blocks."""
+    errors: dict[str, list[str]] = {}
+    blocking = [r for r in results if r.severity == BLOCKING]
+    for result in blocking:
+        errors.setdefault(result.field or "body", []).append(result.message)
+    if blocking:
+        raise Unprocessable(
+            ngettext(
+                "%(num)d quality check blocked this translation.",
+                "%(num)d quality checks blocked this translation.",
+                len(blocking),
+            ),
+            errors=errors,
+            checks=[r.to_dict() | {"message": r.message} for r in blocking],
+        )

@@ -23,10 +23,13 @@ from api.errors import (
     Unprocessable,
 )
 from api.extensions import db
+from api.i18n import Negotiated
 from api.models import Essay, SourceRevision, Unit, User, content_hash
 from api.models.types import utcnow
 from api.services import audit, publication
+from api.services.checks import CheckInput, refuse_blocking, run_checks
 from api.services.markdown_essay import EssayFormatError, ParsedEssay, parse_essay, slugify
+from api.services.reading import ESSAY_SCOPE, etag_for, read_stamps
 
 _SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,199}")
 
@@ -308,9 +311,6 @@ def create_essay(data: bytes, slug: str | None, actor: User) -> Essay:
 
 def essay_source_etag(slug: str, source_locale: str) -> str:
     """The ETag of the essay read in its source locale: it changes only with the source."""
-    from api.i18n import Negotiated
-    from api.services.reading import ESSAY_SCOPE, etag_for, read_stamps
-
     negotiated = Negotiated(requested=source_locale, locale=source_locale)
     return etag_for(read_stamps(slug, ESSAY_SCOPE, (source_locale,)), ESSAY_SCOPE, negotiated)
 
@@ -365,9 +365,6 @@ def archive_essay(slug: str, actor: User) -> None:
 
 def source_etag(slug: str, key: str, source_locale: str) -> str:
     """The ETag of a section read in the source locale: it changes only with the source."""
-    from api.i18n import Negotiated
-    from api.services.reading import etag_for, read_stamps
-
     negotiated = Negotiated(requested=source_locale, locale=source_locale)
     return etag_for(read_stamps(slug, key, (source_locale,)), key, negotiated)
 
@@ -376,8 +373,6 @@ def edit_source(
     slug: str, key: str, heading: str | None, body: str, *, actor: User, if_match: str | None
 ) -> Unit:
     """An admin's edit of a unit's source text: a new source revision, the old one kept."""
-    from api.services.checks import CheckInput, run_checks
-
     if actor.role != "admin":
         raise Forbidden(gettext("Only admins may edit the source text."))
     if not if_match:
@@ -407,8 +402,6 @@ def edit_source(
             if r.severity == "error"
             and r.code in {"empty", "markup", "too_long", "heading_missing", "heading_extra"}
         ]
-        from api.services.workflow import refuse_blocking
-
         refuse_blocking(results)
         if content_hash(heading, body) == unit.source_hash:
             return unit

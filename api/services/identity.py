@@ -137,5 +137,23 @@ def authenticate(header: str | None) -> User:
     return record.user
 
 
+def token_id(token: str) -> int | None:
+    """The id of the token record behind a token, if there is one."""
+    return db.session.scalar(sa.select(ApiToken.id).where(ApiToken.token_hash == hash_token(token)))
+
+
+def live_token_user(token_id: int, user_id: int) -> User | None:
+    """The user of a token that is still live and still theirs, and active; None otherwise."""
+    record = db.session.get(ApiToken, token_id)
+    if (
+        record is None
+        or record.user_id != user_id
+        or record.revoked_at is not None
+        or not record.user.is_active
+    ):
+        return None
+    return record.user
+
+
 def list_users() -> list[User]:
     return list(db.session.scalars(sa.select(User).order_by(User.name)))

@@ -32,10 +32,10 @@ from sqlalchemy.dialects import postgresql
 from api import i18n
 from api.errors import NotFound
 from api.extensions import db
+from api.i18n import ALL_LOCALES
 from api.models import Essay, EssayLocale, PublicationStamp, TranslationVersion, Unit
 from api.services.publication import ESSAY_SCOPE
 
-ALL_LOCALES = "*"
 # Part of every ETag: a change in how bodies are written makes old validators stale.
 _FORMAT = "1"
 
@@ -317,6 +317,15 @@ def build(
     )
     _cache().put(item)
     return item
+
+
+def document(
+    slug: str, negotiated: i18n.Negotiated, key: str | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """The document readers get, decoded, and the codes of its ``Content-Language``."""
+    stamps, etag, ready = representation(slug, negotiated, key)
+    item = ready or build(stamps, etag, negotiated, key)
+    return json.loads(item.body), [code for code in item.content_language.split(", ") if code]
 
 
 def _iso(value: datetime | None) -> str | None:

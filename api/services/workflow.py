@@ -7,14 +7,14 @@ commit together or not at all. What may follow what is the ``TRANSITIONS`` table
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app
-from flask_babel import format_datetime, format_decimal, gettext, lazy_gettext, ngettext
+from flask_babel import format_datetime, format_decimal, gettext, lazy_gettext
 
 from api import i18n
 from api.database import lock_for_update, transaction
@@ -23,7 +23,7 @@ from api.extensions import db
 from api.models import Comment, Essay, SourceRevision, TranslationVersion, Unit, User
 from api.models.types import utcnow
 from api.services import audit, publication
-from api.services.checks import BLOCKING, CheckInput, CheckResult, run_checks
+from api.services.checks import CheckInput, CheckResult, refuse_blocking, run_checks
 from api.services.content import get_essay, get_unit
 from api.services.diff import word_diff
 
@@ -112,24 +112,6 @@ def translatable_locale(raw: str, essay: Essay) -> str:
 def ensure_may_work_in(actor: User, locale: str) -> None:
     if not actor.may_work_in(locale):
         raise Forbidden(gettext("You may not work in locale %(code)s.", code=locale))
-
-
-def refuse_blocking(results: Iterable[CheckResult]) -> None:
-    """422 with per-field messages when any check blocks."""
-    errors: dict[str, list[str]] = {}
-    blocking = [r for r in results if r.severity == BLOCKING]
-    for result in blocking:
-        errors.setdefault(result.field or "body", []).append(result.message)
-    if blocking:
-        raise Unprocessable(
-            ngettext(
-                "%(num)d quality check blocked this translation.",
-                "%(num)d quality checks blocked this translation.",
-                len(blocking),
-            ),
-            errors=errors,
-            checks=[r.to_dict() | {"message": r.message} for r in blocking],
-        )
 
 
 def source_text(unit_id: int, revision: int) -> SourceRevision:
@@ -441,6 +423,29 @@ def history(slug: str, key: str, locale: str | None) -> sa.Select[tuple[Translat
     if locale:
         statement = statement.where(TranslationVersion.locale == translatable_locale(locale, essay))
     return statement.order_by(TranslationVersion.created_at.desc(), TranslationVersion.id.desc())
+
+
+def versions(slug: str, key: str, locale: str | None) -> list[TranslationVersion]:
+    """``history`` as a list."""
+    return list(db.session.scalars(history(slug, key, locale)))
+
+
+def own_versions(
+    author: User, statuses: tuple[str, ...] = ("submitted", "rejected"), limit: int = 50
+) -> list[TranslationVersion]:
+    """The author's newest versions in these states (by default: what still concerns them)."""
+    return list(
+        db.session.scalars(
+            sa.select(TranslationVersion)
+            .options(so.joinedload(TranslationVersion.unit).joinedload(Unit.essay))
+            .where(
+                TranslationVersion.author_id == author.id,
+                TranslationVersion.status.in_(statuses),
+            )
+            .order_by(TranslationVersion.created_at.desc(), TranslationVersion.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def review_queue(actor: User, locale: str | None, status: str | None) -> sa.Select[Any]:

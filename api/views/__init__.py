@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 from flask_smorest import Api
+from marshmallow import fields
+
+from api import i18n
+from api.schemas import NOT_BLANK, ArgsSchema, InputSchema
+from api.services.checks import blank_characters
+
+# Locale schemas that hand-written parameters refer to, by kind (``i18n.LOCALE_KINDS``).
+LOCALE_COMPONENTS = {
+    "ReadableLocale": "readable",
+    "OfferedLocale": "offered-exact",
+    "TargetLocale": "target",
+}
+
+
+NUL = "\x00"
+TAKEN = (InputSchema, ArgsSchema)
 
 
 def register(app: Flask, api: Api) -> None:
+    from api.schemas.workflow import BulkApproveSchema, BulkRejectSchema
     from api.views import catalogs, delivery, operations, reading, releases, workflow
     from api.views.converters import KeyConverter
 
@@ -14,6 +33,9 @@ def register(app: Flask, api: Api) -> None:
     api.register_converter(
         KeyConverter, lambda _: {"type": "string", "pattern": f"^{KeyConverter.regex}$"}
     )
+    document_constraints(app, api)
+    api.spec.components.schema("BulkApprove", schema=BulkApproveSchema)
+    api.spec.components.schema("BulkReject", schema=BulkRejectSchema)
 
     for blueprint in (
         operations.blp,
@@ -24,3 +46,40 @@ def register(app: Flask, api: Api) -> None:
         delivery.blp,
     ):
         api.register_blueprint(blueprint)
+
+
+def document_constraints(app: Flask, api: Api) -> None:
+    """Put in the document the constraints that depend on this deployment.
+
+    Locale parameters take the offered locales of this app's configuration, and a text's
+    length limit may be a setting: the schemas mark such fields in their metadata.
+    """
+    registry: i18n.LocaleRegistry = app.extensions["tarjuma.locales"]
+    for name, kind in LOCALE_COMPONENTS.items():
+        api.spec.components.schema(
+            name,
+            {"type": "string", "maxLength": i18n.MAX_TAG_LENGTH, "pattern": registry.pattern(kind)},
+        )
+
+    def deployment_constraints(
+        converter: Any, field: fields.Field[Any], ret: dict[str, Any], **kwargs: Any
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if kind := field.metadata.get("locale"):
+            out["pattern"] = registry.pattern(kind)
+        elif isinstance(field, fields.String) and isinstance(
+            field.parent, InputSchema | ArgsSchema
+        ):
+            # No text the API takes may hold NUL (see ``BaseSchema.refuse_nul``); a text
+            # that must not be blank needs one character that is neither blank nor NUL.
+            if field.metadata.get("text") == "visible":
+                out["pattern"] = f"^[^{NUL}]*[^{blank_characters()}{NUL}][^{NUL}]*$"
+            elif ret.get("pattern") == NOT_BLANK["pattern"]:
+                out["pattern"] = rf"^[^{NUL}]*[^\s{NUL}][^{NUL}]*$"
+            else:
+                out["pattern"] = f"^[^{NUL}]*$"
+        if setting := field.metadata.get("max_length"):
+            out["maxLength"] = app.config[setting]
+        return out
+
+    api.ma_plugin.converter.add_attribute_function(deployment_constraints)

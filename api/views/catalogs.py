@@ -8,12 +8,11 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from flask_smorest import Blueprint
 
 from api.errors import DomainError, Unprocessable
 from api.schemas.catalogs import CatalogImportSchema, CatalogProblemSchema, CatalogUploadArgs
 from api.services import catalogs
-from api.views.common import BEARER, current_user
+from api.views.common import BEARER, Blueprint, current_user
 
 blp = Blueprint(
     "catalogs",
@@ -35,6 +34,7 @@ LOCALE_PARAMETER = {
     "in": "path",
     "name": "locale",
     "description": "A translated locale, spelt ``ar``, ``pt-BR`` or ``pt_BR``.",
+    "schema": {"$ref": "#/components/schemas/TargetLocale"},
 }
 DOWNLOAD_HEADERS = {
     "ETag": {"schema": {"type": "string"}},

@@ -9,10 +9,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api.extensions import db
 from api.schemas import HealthSchema
+from api.views.common import Blueprint
 
 blp = Blueprint("operations", __name__, description="Health of the service.")
 

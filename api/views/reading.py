@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import Response, json, request, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from werkzeug.exceptions import UnsupportedMediaType
 
+from api import i18n
 from api.schemas import (
     EssayListArgs,
     EssayListSchema,
@@ -22,7 +22,7 @@ from api.schemas import (
 from api.schemas.releases import AuthoringArgs, PreviewArgs
 from api.services import content, progress, reading
 from api.services import preview as drafts
-from api.views.common import BEARER, current_user, negotiate
+from api.views.common import BEARER, Blueprint, current_user
 
 blp = Blueprint("reading", __name__, url_prefix="/api/v1", description="Reading content.")
 
@@ -38,7 +38,7 @@ LOCALE_PARAMETER = {
     "name": "locale",
     "required": False,
     "description": _LOCALE_FIELD.metadata["description"],
-    "schema": {"type": "string", "maxLength": _LOCALE_MAX},
+    "schema": {"$ref": "#/components/schemas/ReadableLocale"},
 }
 
 
@@ -46,14 +46,14 @@ def locale_args() -> dict[str, Any]:
     """``?locale`` as ``LocaleArgs`` reads it.
 
     The delivery path is hot, so a plain value is taken as it is; only a value the schema
-    would refuse goes through it, to be refused with the usual 422 problem.
+    would refuse goes through it, to be refused with the usual 400 problem.
     """
     value = request.args.get("locale")
     if value is None:
         return {}
     if len(value) <= _LOCALE_MAX:
         return {"locale": value}
-    return dict(blp.ARGUMENTS_PARSER.parse(LOCALE_ARGS, location="query"))
+    return dict(blp.ARGUMENTS_PARSER.parse(LOCALE_ARGS, location="query", error_status_code=400))
 
 
 def _vary(response: Response) -> Response:
@@ -64,7 +64,7 @@ def _vary(response: Response) -> Response:
 
 def serve(slug: str, key: str | None, args: dict[str, Any]) -> Response:
     """A prepared representation: 304 on a matching validator, cached bytes otherwise."""
-    negotiated = negotiate(args.get("locale"))
+    negotiated = i18n.negotiate(args.get("locale"))
     stamps, etag, ready = reading.representation(slug, negotiated, key)
     if request.if_none_match.contains_weak(etag.strip('"')) or request.if_none_match.star_tag:
         response = Response(status=304)
@@ -85,7 +85,17 @@ class Locales(MethodView):
         return progress.locales_document()
 
 
-@blp.route("/locales/<string:code>/progress")
+@blp.route(
+    "/locales/<string:code>/progress",
+    parameters=[
+        {
+            "in": "path",
+            "name": "code",
+            "description": "An offered locale.",
+            "schema": {"$ref": "#/components/schemas/OfferedLocale"},
+        }
+    ],
+)
 class LocaleProgress(MethodView):
     @blp.response(200, LocaleProgressSchema)
     def get(self, code: str) -> dict[str, Any]:
@@ -128,7 +138,7 @@ def essay_created(slug: str, source_locale: str, status: int) -> Response:
 def preview(slug: str) -> Response:
     """The preview of an essay: built for the caller, cached nowhere."""
     actor = current_user()
-    negotiated = negotiate(locale_args().get("locale"), allow_all=False)
+    negotiated = i18n.negotiate(locale_args().get("locale"), allow_all=False)
     document = drafts.preview_for(slug, negotiated.locale, actor)
     response = Response(json.dumps(document, ensure_ascii=False), status=200, content_type=JSON)
     response.headers["Cache-Control"] = "private, no-store"
@@ -143,7 +153,7 @@ class Essays(MethodView):
     @blp.response(200, EssayListSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Essays, with their titles in the negotiated locale."""
-        negotiated = negotiate(args.get("locale"), allow_all=False)
+        negotiated = i18n.negotiate(args.get("locale"), allow_all=False)
         return reading.essay_list(negotiated, args["page"], args["per_page"])
 
     @blp.arguments(AuthoringArgs, location="query")
@@ -161,7 +171,7 @@ class EssayResource(MethodView):
     @blp.doc(parameters=[LOCALE_PARAMETER, PREVIEW_PARAMETER])
     @blp.response(200, EssaySchema, headers={"ETag": {"schema": {"type": "string"}}})
     @blp.alt_response(304, description="Not modified")
-    @blp.alt_response(422, "UNPROCESSABLE_ENTITY")
+    @blp.alt_response(400, "BAD_REQUEST")
     def get(self, slug: str) -> Response:
         """An essay in one locale, each section in the first locale of the chain that has it."""
         if request.args.get("preview") in PREVIEW_ON:
@@ -196,7 +206,7 @@ class SectionResource(MethodView):
     @blp.doc(parameters=[LOCALE_PARAMETER])
     @blp.response(200, SectionDocumentSchema)
     @blp.alt_response(304, description="Not modified")
-    @blp.alt_response(422, "UNPROCESSABLE_ENTITY")
+    @blp.alt_response(400, "BAD_REQUEST")
     def get(self, slug: str, key: str) -> Response:
         """One section (or ``title``) of an essay in one locale."""
         return serve(slug, key, locale_args())

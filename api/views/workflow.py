@@ -7,13 +7,13 @@ from typing import Any
 from flask import url_for
 from flask.views import MethodView
 from flask_babel import gettext
-from flask_smorest import Blueprint
 
 from api.errors import Forbidden, problem_body
 from api.extensions import db
 from api.models import TranslationVersion
 from api.schemas import MeSchema
 from api.schemas.workflow import (
+    BULK_BODY,
     ApproveSchema,
     BulkOutSchema,
     BulkSchema,
@@ -32,7 +32,8 @@ from api.schemas.workflow import (
     UnpublishSchema,
 )
 from api.services import audit, workflow
-from api.views.common import BEARER, current_user, paginate
+from api.services.paging import paginate
+from api.views.common import BEARER, Blueprint, current_user
 
 blp = Blueprint(
     "workflow",
@@ -163,7 +164,7 @@ class Reviews(MethodView):
 class BulkReview(MethodView):
     @blp.arguments(BulkSchema)
     @blp.response(200, BulkOutSchema)
-    @blp.doc(security=BEARER)
+    @blp.doc(security=BEARER, requestBody=BULK_BODY)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Approve or reject several versions; each follows the usual rules, reported per id."""
         text = data.get("comment") if data["action"] == "approve" else data.get("reason")

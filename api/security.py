@@ -1,0 +1,185 @@
+"""Protections every response and every caller gets: CORS, nosniff, throttled failed logins.
+
+CORS is decided per request by Flask-CORS, with one of two policies:
+
+- a public read (``GET``/``HEAD`` of a public path, sent without credentials) answers any
+  origin with ``Access-Control-Allow-Origin: *`` and exposes ``ETag`` and
+  ``Content-Language``, so a browser client can revalidate and see the served language;
+  the same bytes go to every origin, so caches keep one copy;
+- everything else under ``/api/`` (writes, and any request that carries a token) answers
+  only the origins listed in ``CORS_ORIGINS`` (none by default), preflight included.
+
+Flask-CORS's own resources are chosen by path alone; here a path such as a section
+(public ``GET``, admin ``PUT``) needs both, so the policy is picked by path and method
+(the preflight's ``Access-Control-Request-Method``), then Flask-CORS writes the headers.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from functools import lru_cache
+from typing import Any
+
+from flask import Flask, Response, current_app, request
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from flask_cors.core import get_cors_headers, get_cors_options, set_cors_headers
+from flask_limiter.util import get_remote_address
+from limits import RateLimitItem, parse
+from werkzeug.datastructures import Headers
+
+from api.errors import DomainError, Unauthorized
+from api.extensions import limiter
+from api.models import User
+from api.services import identity
+
+# Public reads, by path. Patterns rather than a list of routes, so that public reads
+# added later (the change feed, badges) are covered the day they are served.
+PUBLIC_READ_PATHS = (
+    r"/api/v1/openapi\.json",
+    r"/api/v1/locales(?:/.*)?",
+    r"/api/v1/essays",
+    r"/api/v1/essays/[^/]+",
+    r"/api/v1/essays/[^/]+/sections/[^/]+",
+    r"/api/v1/essays/[^/]+/catalogs/[^/]+",
+    r"/api/v1/essays/[^/]+/badge\.svg",
+    r"/api/v1/changes",
+)
+_PUBLIC = re.compile("|".join(f"(?:{path})" for path in PUBLIC_READ_PATHS))
+READ_METHODS = frozenset({"GET", "HEAD"})
+API_PREFIX = "/api/"
+
+PUBLIC_CORS = {
+    "origins": "*",
+    "send_wildcard": True,
+    "methods": ["GET", "HEAD", "OPTIONS"],
+    "allow_headers": ["Accept-Language", "If-None-Match", "If-Modified-Since"],
+    "expose_headers": ["ETag", "Content-Language"],
+    "max_age": 86400,
+}
+TRUSTED_CORS = {
+    "send_wildcard": False,
+    "always_send": False,
+    "methods": ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    "allow_headers": [
+        "Authorization",
+        "Content-Type",
+        "Accept-Language",
+        "If-Match",
+        "If-None-Match",
+    ],
+    "expose_headers": ["ETag", "Content-Language", "Location", "Retry-After"],
+    "max_age": 600,
+}
+
+
+def _is_public_read() -> bool:
+    environ = request.environ
+    method = request.method
+    if method == "OPTIONS":
+        method = environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD", "").upper()
+        asked = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", "")
+        if any(name.strip().lower() == "authorization" for name in asked.split(",")):
+            return False
+    return (
+        method in READ_METHODS
+        and "HTTP_AUTHORIZATION" not in environ
+        and _PUBLIC.fullmatch(request.path) is not None
+    )
+
+
+def cors(response: Response) -> Response:
+    """Answer cross-origin requests to the API as the policy of the request says."""
+    if not request.path.startswith(API_PREFIX):
+        return response
+    policies = current_app.extensions["tarjuma.cors"]
+    if _is_public_read():
+        if request.method == "OPTIONS":
+            return set_cors_headers(response, policies["public"])
+        # The same two headers for every origin and none: Flask-CORS worked them out once.
+        response.headers.extend(policies["public_headers"])
+        return response
+    if policies["trusted"] is None:
+        return response
+    response.vary.add("Origin")
+    return set_cors_headers(response, policies["trusted"])
+
+
+def nosniff(response: Response) -> Response:
+    """Browsers must take every body for the media type it is sent as."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- failed authentication --------------------------------------------------------------
+
+FAILED_AUTHENTICATION = "failed-authentication"
+
+
+class TooManyFailedAttempts(DomainError):
+    status = 429
+    slug = "too-many-failed-authentications"
+    title = _l("Too many requests")
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            gettext(
+                "Too many failed sign-ins from your address. Try again in %(seconds)s seconds.",
+                seconds=retry_after,
+            ),
+            retry_after=retry_after,
+        )
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+@lru_cache(maxsize=8)
+def _limit(text: str) -> RateLimitItem:
+    return parse(text)
+
+
+def _throttle() -> tuple[RateLimitItem, str] | None:
+    """The failed-authentication limit and this client's key, when limits are on."""
+    config = current_app.config
+    if not (config.get("RATELIMIT_ENABLED") and limiter.enabled):
+        return None
+    return _limit(config["AUTH_FAILURE_LIMIT"]), get_remote_address()
+
+
+def authenticate(header: str | None) -> User:
+    """The user behind an ``Authorization`` header, with failed attempts throttled.
+
+    Every invalid or revoked token counts against the client's address. Past the limit,
+    every token it sends is refused with 429 until the window ends, before any lookup,
+    so guessing gains nothing. A request without credentials, and a valid token from a
+    client under the limit, cost one check of the counter; anonymous reads never come here.
+    """
+    if not header:
+        return identity.authenticate(header)
+    throttle = _throttle()
+    if throttle is not None:
+        item, key = throttle
+        if not limiter.limiter.test(item, FAILED_AUTHENTICATION, key):
+            reset = limiter.limiter.get_window_stats(item, FAILED_AUTHENTICATION, key).reset_time
+            raise TooManyFailedAttempts(max(1, math.ceil(reset - time.time())))
+    try:
+        return identity.authenticate(header)
+    except Unauthorized:
+        if throttle is not None:
+            limiter.limiter.hit(throttle[0], FAILED_AUTHENTICATION, throttle[1])
+        raise
+
+
+def init_app(app: Flask) -> None:
+    origins = list(app.config.get("CORS_ORIGINS") or [])
+    trusted: Any = get_cors_options(app, TRUSTED_CORS, {"origins": origins}) if origins else None
+    public = get_cors_options(app, PUBLIC_CORS)
+    app.extensions["tarjuma.cors"] = {
+        "public": public,
+        # A public read's answer does not depend on the request (wildcard, always sent).
+        "public_headers": list(get_cors_headers(public, Headers(), "GET").items()),
+        "trusted": trusted,
+    }
+    app.after_request(cors)
+    app.after_request(nosniff)

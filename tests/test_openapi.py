@@ -1,0 +1,306 @@
+"""The OpenAPI document states what the server enforces, and standard tools can build on it.
+
+Against a live server (werkzeug, on a free port, over a real database):
+
+- ``schemathesis run --checks all`` with a reviewer's token, positive and negative data,
+  finds nothing: no schema-valid request refused except for what depends on data (401,
+  403, 404, 409 and the refusals ``tests/schemathesis_hooks.py`` lists), no invalid
+  request accepted, every response as documented;
+- ``openapi-python-client generate`` builds a whole client, which submits, approves and
+  reads a translation.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from api import i18n
+from tests.conftest import ROOT, SLUG, Person, make_person
+from tests.schemathesis_hooks import refused_for_data
+
+BIN = Path(sys.executable).parent
+EXAMPLES = os.environ.get("TARJUMA_OPENAPI_EXAMPLES", "5")
+
+
+def _tool_env() -> dict[str, str]:
+    return {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
+# --- the document itself ----------------------------------------------------------------
+
+
+@pytest.fixture
+def spec(app: Flask) -> dict[str, Any]:
+    document: dict[str, Any] = app.test_client().get("/api/v1/openapi.json").get_json()
+    return document
+
+
+def test_request_bodies_name_every_member(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    for name in ("Submission", "Approve", "Reject", "CommentIn", "BulkApprove", "BulkReject"):
+        assert schemas[name]["additionalProperties"] is False, name
+    assert schemas["Reject"]["properties"]["reason"]["minLength"] == 1
+    assert schemas["Translation"]["properties"]["checks"]["items"] == {
+        "$ref": "#/components/schemas/Check"
+    }
+    assert schemas["Check"]["properties"]["severity"]["enum"] == ["error", "warning"]
+
+
+def test_locale_parameters_state_their_pattern(spec: dict[str, Any]) -> None:
+    essays = spec["paths"]["/api/v1/essays"]["get"]["parameters"]
+    locale = next(p for p in essays if p["name"] == "locale")["schema"]
+    assert locale["maxLength"] == 64 and locale["pattern"].startswith("^")
+    submission = spec["components"]["schemas"]["Submission"]["properties"]["locale"]
+    assert re.search(submission["pattern"], "ar_eg") is None
+    assert re.search(submission["pattern"], "AR") and not re.search(submission["pattern"], "en")
+    assert spec["components"]["schemas"]["ReadableLocale"]["pattern"].startswith(r"^(?:\*|")
+
+
+def ecma(pattern: str) -> re.Pattern[str]:
+    """A document's pattern as ECMA 262 reads it: its ``$`` is Python's ``\\Z``."""
+    assert pattern.endswith("$")
+    return re.compile(pattern[:-1] + r"\Z")
+
+
+def _resolves(registry: i18n.LocaleRegistry, tag: str) -> bool:
+    try:
+        return registry.resolve(i18n.normalise_tag(tag)) is not None
+    except i18n.MalformedLocale:
+        return False
+
+
+def test_locale_patterns_take_exactly_what_negotiation_takes() -> None:
+    registry = i18n.LocaleRegistry(
+        ["en", "ar", "ms", "pt-BR", "zh-Hant", "sr-Latn-RS", "ca-valencia"],
+        source="en",
+        default="en",
+        fallbacks={},
+    )
+    offered, exact = (ecma(registry.pattern(kind)) for kind in ("offered", "offered-exact"))
+    spellings = itertools.product(
+        ["ar", "AR", "pt", "zh", "sr", "en", "xx", "msa", "e", "ａｒ", "ca"],
+        [None, "Latn", "hant", "abcd"],
+        [None, "BR", "eg", "RS", "419", "1"],
+        [[], ["x1234"], ["1abc"], ["abcd"], ["valencia"]],
+        ["-", "_"],
+    )
+    for language, script, region, variants, separator in spellings:
+        tag = separator.join([p for p in (language, script, region) if p] + variants)
+        assert bool(offered.search(tag)) == _resolves(registry, tag), tag
+        try:
+            is_offered = i18n.normalise_tag(tag) in registry.offered
+        except i18n.MalformedLocale:
+            is_offered = False
+        assert bool(exact.search(tag)) == is_offered, tag
+    for odd in ("ar\n", " ar", "\u212a", "ar-\u212aa", "*", ""):
+        assert not offered.search(odd) and not _resolves(registry, odd), repr(odd)
+
+
+# --- schemathesis -----------------------------------------------------------------------
+
+
+def test_schemathesis_finds_nothing(app: Flask, live_server: str, tmp_path: Path) -> None:
+    reviewer = make_person(app, "schemathesis", "reviewer", "ms", "ar")
+    command = [
+        str(BIN / "schemathesis"),
+        "run",
+        f"{live_server}/api/v1/openapi.json",
+        "--checks",
+        "all",
+        "--exclude-checks",
+        "positive_data_acceptance",
+        "--mode",
+        "all",
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--max-examples",
+        EXAMPLES,
+        "--seed",
+        "1",
+        "--workers",
+        "1",
+        "--continue-on-failure",
+        "--header",
+        f"Authorization: Bearer {reviewer.token}",
+    ]
+    env = {
+        **_tool_env(),
+        "SCHEMATHESIS_HOOKS": "tests.schemathesis_hooks",
+        "PYTHONPATH": str(ROOT),
+        "NO_COLOR": "1",
+    }
+    run = subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900, check=False
+    )
+    output = run.stdout + run.stderr
+    assert run.returncode == 0, output[-20000:]
+    tested = re.search(r"Tested:\s+(\d+)", output)
+    assert tested and int(tested.group(1)) >= 20, output[-3000:]
+    counts = re.search(r"(\d+) generated, (\d+) passed", output)
+    assert counts and int(counts.group(1)) > 200, output[-3000:]
+
+
+class _Response:
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        self.status_code = status
+        self.content = json.dumps(body).encode()
+
+
+class _Case:
+    def __init__(self, method: str, path: str) -> None:
+        self.method = method
+        self.operation = type("Operation", (), {"path": path})()
+
+
+SUBMIT = "/api/v1/essays/{slug}/sections/{key}/translations"
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "body", "excused"),
+    [
+        (_Case("POST", SUBMIT), 422, {"errors": {"source_revision": ["…"]}}, True),
+        (
+            _Case("POST", SUBMIT),
+            422,
+            {
+                "errors": {"heading": ["…"]},
+                "checks": [{"code": "heading_extra", "field": "heading"}],
+            },
+            True,
+        ),
+        (
+            _Case("POST", SUBMIT),
+            422,
+            {"errors": {"body": ["…"]}, "checks": [{"code": "empty", "field": "body"}]},
+            False,
+        ),
+        (_Case("POST", SUBMIT), 422, {"errors": {"locale": ["…"]}}, False),
+        (_Case("POST", SUBMIT), 400, {}, False),
+        (_Case("POST", "/api/v1/essays/{slug}/catalogs/{locale}.po"), 422, {}, True),
+        (_Case("POST", "/api/v1/reviews/bulk"), 422, {"errors": {"reason": ["…"]}}, False),
+    ],
+)
+def test_only_refusals_about_data_are_excused(
+    case: _Case, status: int, body: dict[str, Any], excused: bool
+) -> None:
+    assert refused_for_data(case, _Response(status, body)) is excused
+
+
+# --- a generated client -----------------------------------------------------------------
+
+
+def _generate_client(document: dict[str, Any], directory: Path) -> Any:
+    (directory / "openapi.json").write_text(json.dumps(document), encoding="utf-8")
+    # The generator has no PO type of its own: a PO body is bytes, as the document says.
+    (directory / "config.json").write_text(
+        json.dumps(
+            {"content_type_overrides": {"text/x-gettext-translation": "application/octet-stream"}}
+        ),
+        encoding="utf-8",
+    )
+    run = subprocess.run(
+        [
+            str(BIN / "openapi-python-client"),
+            "generate",
+            "--path",
+            "openapi.json",
+            "--config",
+            "config.json",
+            "--meta",
+            "none",
+            "--output-path",
+            "tarjuma_client",
+            "--fail-on-warning",
+        ],
+        cwd=directory,
+        env=_tool_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    sys.path.insert(0, str(directory))
+    importlib.invalidate_caches()
+    return importlib.import_module("tarjuma_client")
+
+
+@pytest.fixture
+def generated(app: Flask, tmp_path: Path) -> Iterator[Any]:
+    document = app.test_client().get("/api/v1/openapi.json").get_json()
+    try:
+        yield _generate_client(document, tmp_path)
+    finally:
+        sys.path.remove(str(tmp_path))
+        for name in [n for n in sys.modules if n.split(".")[0] == "tarjuma_client"]:
+            del sys.modules[name]
+
+
+def test_a_generated_client_submits_approves_and_reads(
+    generated: Any, live_server: str, people: dict[str, Person]
+) -> None:
+    models = importlib.import_module("tarjuma_client.models")
+    for name in ("Translation", "TranslationPage", "ReviewItem", "TranslationDetail", "Check"):
+        assert hasattr(models, name), name
+    workflow = "tarjuma_client.api.workflow."
+    submit = importlib.import_module(workflow + "post_api_v1_essays_slug_sections_key_translations")
+    approve = importlib.import_module(workflow + "post_api_v1_translations_version_id_approve")
+    queue = importlib.import_module(workflow + "get_api_v1_reviews")
+    detail = importlib.import_module(workflow + "get_api_v1_translations_version_id")
+    read = importlib.import_module("tarjuma_client.api.reading.get_api_v1_essays_slug")
+
+    def client(person: Person) -> Any:
+        return generated.AuthenticatedClient(base_url=live_server, token=person.token)
+
+    text = "Pengenalan ini diterjemahkan dengan klien yang dijana."
+    version = submit.sync(
+        slug=SLUG,
+        key="introduction",
+        client=client(people["translator"]),
+        body=models.Submission(locale="ms", body=text),
+    )
+    assert isinstance(version, models.Translation), version
+    assert version.status == models.TranslationStatus.SUBMITTED
+    assert all(isinstance(check, models.Check) for check in version.checks)
+
+    waiting = queue.sync(client=client(people["reviewer"]), locale="ms")
+    assert isinstance(waiting, models.ReviewPage)
+    assert [item.id for item in waiting.items if isinstance(item, models.ReviewItem)] == [
+        version.id
+    ]
+
+    approved = approve.sync(
+        version_id=version.id,
+        client=client(people["reviewer"]),
+        body=models.Approve(comment="Baik."),
+    )
+    assert isinstance(approved, models.Translation)
+    assert approved.status == models.TranslationStatus.APPROVED
+    history = detail.sync(version_id=version.id, client=client(people["reviewer"]))
+    assert isinstance(history, models.TranslationDetail)
+    assert {"translation.submitted", "translation.approved"} <= {e.action for e in history.events}
+
+    essay = read.sync(slug=SLUG, client=generated.Client(base_url=live_server), locale="ms")
+    assert isinstance(essay, models.Essay)
+    section = next(s for s in essay.sections if s.key == "introduction")
+    assert (section.body, section.locale, section.fallback) == (text, "ms", False)
+
+    refused = submit.sync_detailed(
+        slug=SLUG,
+        key="introduction",
+        client=client(people["translator"]),
+        body=models.Submission(locale="ms", body="   "),
+    )
+    assert refused.status_code == 422
