@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING, Any
 
 from api import i18n
 from api.console.forms import (
@@ -16,11 +14,12 @@ from api.console.forms import (
     UnpublishForm,
 )
 from api.console.markup import render_markdown
-from api.extensions import db
-from api.models import Essay, EssayLocale, TranslationVersion, Unit, User
 from api.services import content, paging, progress, reading, releases, workflow
 from api.services.checks import CheckResult
 from api.services.diff import word_diff
+
+if TYPE_CHECKING:
+    from api.models import Essay, TranslationVersion, Unit, User
 
 STATES = ("approved", "outdated", "submitted", "missing")
 REVIEW_PAGE_SIZE = 20
@@ -93,19 +92,11 @@ def locale_progress(user: User, code: str) -> LocaleProgress:
 def dashboard(user: User) -> dict[str, Any]:
     ui = i18n.message_locale()
     essays = reading.essay_list(i18n.Negotiated(ui, ui), 1, 100)["items"]
-    staged = {
-        (slug, code)
-        for slug, code in db.session.execute(
-            sa.select(Essay.slug, EssayLocale.locale)
-            .join(EssayLocale, EssayLocale.essay_id == Essay.id)
-            .where(EssayLocale.state == "staged")
-        )
-    }
     return {
         "essays": essays,
         "locales": [locale_progress(user, code) for code in target_locales(user)],
         "own": workflow.own_versions(user),
-        "staged": staged,
+        "staged": releases.staged_everywhere(),
     }
 
 

@@ -43,6 +43,18 @@ def staged_locales(essay_id: int) -> set[str]:
     )
 
 
+def staged_everywhere() -> set[tuple[str, str]]:
+    """Every (essay slug, locale) whose locale is staged: translated, not yet released."""
+    return {
+        (slug, code)
+        for slug, code in db.session.execute(
+            sa.select(Essay.slug, EssayLocale.locale)
+            .join(EssayLocale, EssayLocale.essay_id == Essay.id)
+            .where(EssayLocale.state == "staged")
+        )
+    }
+
+
 def _essay_progress(essay: Essay) -> dict[str, tuple[int, int, int]]:
     """(approved, outdated, units with a submission) per locale, for one essay's units."""
     approved = TranslationVersion.status == "approved"
