@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, Response, has_request_context, json, request
 from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -167,7 +168,7 @@ def _flatten_messages(messages: Any) -> dict[str, list[str]]:
             for key, inner in value.items():
                 add(f"{prefix}.{key}" if prefix else str(key), inner)
         elif isinstance(value, list | tuple):
-            if all(isinstance(item, str) for item in value):
+            if all(isinstance(item, str | LazyString) for item in value):
                 out.setdefault(prefix or "_schema", []).extend(str(v) for v in value)
             else:
                 for index, inner in enumerate(value):
