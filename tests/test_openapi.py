@@ -24,9 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
+from flask.testing import FlaskClient
 
 from api import i18n
+from api.extensions import db
+from api.models import Event
 from tests.conftest import ROOT, SLUG, Person, make_person
 from tests.schemathesis_hooks import refused_for_data
 
@@ -56,6 +60,99 @@ def test_request_bodies_name_every_member(spec: dict[str, Any]) -> None:
         "$ref": "#/components/schemas/Check"
     }
     assert schemas["Check"]["properties"]["severity"]["enum"] == ["error", "warning"]
+
+
+def _bodies(spec: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every JSON request body's schema (each branch of a ``oneOf``), by operation."""
+    schemas = spec["components"]["schemas"]
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            content = (operation.get("requestBody") or {}).get("content") or {}
+            body = (content.get("application/json") or {}).get("schema")
+            if body is None:
+                continue
+            for branch in body.get("oneOf", [body]):
+                yield f"{method.upper()} {path}", schemas[branch["$ref"].rsplit("/", 1)[1]]
+
+
+def test_every_json_body_refuses_unknown_members(spec: dict[str, Any]) -> None:
+    bodies = list(_bodies(spec))
+    for operation, schema in bodies:
+        assert schema.get("additionalProperties") is False, operation
+    operations = {operation for operation, _ in bodies}
+    assert {
+        "POST /api/v1/webhooks",
+        "PATCH /api/v1/webhooks/{webhook_id}",
+        "POST /api/v1/essays/{slug}/preview-links",
+        "PUT /api/v1/essays/{slug}/locales/{locale}",
+        "POST /api/v1/translations/{version_id}/unpublish",
+    } <= operations
+
+
+def test_new_locale_members_and_parameters_state_their_pattern(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    offered_exact = schemas["OfferedLocale"]["pattern"]
+    for name in ("WebhookIn", "WebhookPatch"):
+        assert schemas[name]["properties"]["locales"]["items"]["pattern"] == offered_exact
+    assert schemas["PreviewLinkIn"]["properties"]["locale"]["pattern"] == offered_exact
+    assert schemas["Unpublish"]["properties"]["reason"]["minLength"] == 1
+    feed = {p["name"]: p for p in spec["paths"]["/api/v1/changes"]["get"]["parameters"]}
+    assert feed["locale"]["schema"]["items"]["pattern"] == offered_exact
+    assert re.search(feed["cursor"]["schema"]["pattern"], "c_00000000000000ff")
+    release = spec["paths"]["/api/v1/essays/{slug}/locales/{locale}"]
+    locale = next(p for p in release["parameters"] if p["name"] == "locale")
+    assert locale["schema"] == {"$ref": "#/components/schemas/TargetLocale"}
+    authoring = spec["paths"]["/api/v1/essays"]["post"]["parameters"]
+    slug = next(p for p in authoring if p["name"] == "slug")["schema"]
+    assert re.search(slug["pattern"], "my-essay.v2") and not re.search(slug["pattern"], "-x")
+
+
+ESSAY = f"/api/v1/essays/{SLUG}"
+WEBHOOK = {"url": "https://hooks.example.org/tarjuma", "events": ["essay.created"]}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "field"),
+    [
+        ("GET", "/api/v1/changes?per_page=0", None, 400, "per_page"),
+        ("GET", "/api/v1/changes?locale=" + "a" * 65, None, 400, "locale.0"),
+        ("GET", "/api/v1/webhooks?page=0", None, 400, "page"),
+        ("GET", "/api/v1/webhooks/1/deliveries?per_page=101", None, 400, "per_page"),
+        ("POST", "/api/v1/essays?slug=" + "a" * 201, None, 400, "slug"),
+        ("POST", "/api/v1/webhooks", {**WEBHOOK, "secret": "mine"}, 422, "secret"),
+        ("PATCH", "/api/v1/webhooks/1", {"colour": "red"}, 422, "colour"),
+        (
+            "POST",
+            f"{ESSAY}/preview-links",
+            {"locale": "ms", "expires_in": 3600, "to": 1},
+            422,
+            "to",
+        ),
+        ("PUT", f"{ESSAY}/locales/ms", {"state": "staged", "when": "now"}, 422, "when"),
+        ("POST", "/api/v1/translations/1/unpublish", {"reason": "Wrong.", "x": 1}, 422, "x"),
+    ],
+)
+def test_the_server_refuses_what_the_document_refuses(
+    app: Flask,
+    client: FlaskClient,
+    people: dict[str, Person],
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    status: int,
+    field: str,
+) -> None:
+    """Malformed query strings are 400, unknown members 422; nothing changes either way."""
+    with app.app_context():
+        before = db.session.scalar(sa.select(sa.func.count(Event.id)))
+    response = client.open(path, method=method, json=body, headers=people["admin"].headers)
+    assert response.status_code == status, response.get_json()
+    assert response.mimetype == "application/problem+json"
+    assert field in response.get_json()["errors"]
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Event.id))) == before
 
 
 def test_locale_parameters_state_their_pattern(spec: dict[str, Any]) -> None:
@@ -159,9 +256,10 @@ class _Response:
 
 
 class _Case:
-    def __init__(self, method: str, path: str) -> None:
+    def __init__(self, method: str, path: str, query: dict[str, Any] | None = None) -> None:
         self.method = method
         self.operation = type("Operation", (), {"path": path})()
+        self.query = query
 
 
 SUBMIT = "/api/v1/essays/{slug}/sections/{key}/translations"
@@ -190,6 +288,36 @@ SUBMIT = "/api/v1/essays/{slug}/sections/{key}/translations"
         (_Case("POST", SUBMIT), 400, {}, False),
         (_Case("POST", "/api/v1/essays/{slug}/catalogs/{locale}.po"), 422, {}, True),
         (_Case("POST", "/api/v1/reviews/bulk"), 422, {"errors": {"reason": ["…"]}}, False),
+        (
+            _Case("GET", "/api/v1/changes", {"cursor": "c_00000000000000ff"}),
+            400,
+            {"errors": {"cursor": ["…"]}},
+            True,
+        ),
+        (
+            _Case("GET", "/api/v1/changes", {"cursor": "c_1", "locale": ["ar"]}),
+            400,
+            {"errors": {"cursor": ["…"]}},
+            False,
+        ),
+        (
+            _Case("GET", "/api/v1/changes", {"locale": ["xx"]}),
+            400,
+            {"type": "urn:tarjuma:problem:locale-not-offered"},
+            False,
+        ),
+        (
+            _Case("GET", "/api/v1/essays/{slug}", {"locale": "*", "preview": True}),
+            400,
+            {"type": "urn:tarjuma:problem:malformed-locale"},
+            True,
+        ),
+        (
+            _Case("GET", "/api/v1/essays/{slug}", {"locale": "*"}),
+            400,
+            {"type": "urn:tarjuma:problem:malformed-locale"},
+            False,
+        ),
     ],
 )
 def test_only_refusals_about_data_are_excused(

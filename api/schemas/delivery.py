@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from api.schemas import BaseSchema, PageArgs, PageSchema
-from api.schemas.validation import Length, OneOf, Range
+from api.schemas import ArgsSchema, BaseSchema, InputSchema, PageArgs, PageSchema
+from api.schemas.validation import Length, OneOf, Range, locale_field
 from api.schemas.workflow import UTCDateTime
 from api.services.changes import PUBLIC_TYPES
 from api.services.webhooks import EVENT_TYPES
@@ -13,16 +13,20 @@ from api.services.webhooks import EVENT_TYPES
 CURSOR_PATTERN = "^c_[0-9a-f]{16}$"
 
 
-class ChangeArgs(BaseSchema):
+class ChangeArgs(ArgsSchema):
     cursor = fields.String(
         validate=Length(max=40),
         metadata={
-            "description": "Resume after this item (``next_cursor`` of the last page).",
-            "pattern": CURSOR_PATTERN,
+            "description": (
+                "Resume after this item (``next_cursor`` of the last page); empty or absent:"
+                " from the start."
+            ),
+            # An empty cursor is the start, as no cursor is.
+            "pattern": "^(?:c_[0-9a-f]{16})?$",
         },
     )
     locale = fields.List(
-        fields.String(validate=Length(max=64)),
+        locale_field("offered-exact", check=False),
         validate=Length(max=20),
         metadata={"description": "Only these locales (repeatable), plus essay-wide changes."},
     )
@@ -61,24 +65,32 @@ _EVENTS = fields.List(
 )
 
 
-class WebhookInSchema(BaseSchema):
+def _locales() -> fields.List:
+    return fields.List(
+        locale_field("offered-exact", check=False),
+        validate=Length(max=50),
+        metadata={"description": "Only changes in these locales, plus essay-wide ones."},
+    )
+
+
+class WebhookInSchema(InputSchema):
     url = fields.String(required=True, validate=Length(min=1, max=2000))
     events = fields.List(
         fields.String(validate=OneOf(list(EVENT_TYPES))),
         required=True,
         validate=Length(min=1, max=len(EVENT_TYPES)),
     )
-    locales = fields.List(fields.String(validate=Length(max=64)), validate=Length(max=50))
+    locales = _locales()
     description = fields.String(allow_none=True, validate=Length(max=500))
 
 
-class WebhookPatchSchema(BaseSchema):
+class WebhookPatchSchema(InputSchema):
     url = fields.String(validate=Length(min=1, max=2000))
     events = fields.List(
         fields.String(validate=OneOf(list(EVENT_TYPES))),
         validate=Length(min=1, max=len(EVENT_TYPES)),
     )
-    locales = fields.List(fields.String(validate=Length(max=64)), validate=Length(max=50))
+    locales = _locales()
     description = fields.String(allow_none=True, validate=Length(max=500))
     enabled = fields.Boolean()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from marshmallow import fields
 
 from api.models import RELEASE_STATES
-from api.schemas import BaseSchema, LocaleArgs, ProgressSchema
-from api.schemas.validation import Length, OneOf, Range
+from api.schemas import ArgsSchema, BaseSchema, InputSchema, LocaleArgs, ProgressSchema
+from api.schemas.validation import Length, OneOf, Range, locale_field
 from api.schemas.workflow import UTCDateTime
 from api.services.preview import MAX_EXPIRY, MIN_EXPIRY
 
@@ -16,14 +16,20 @@ class PreviewArgs(LocaleArgs):
         metadata={
             "description": (
                 "With a token allowed in the locale: the essay as it would read if the newest"
-                " submitted version of each unit were approved (never cached)."
+                " submitted version of each unit were approved (never cached). A preview is of"
+                " one locale: with ``locale=*`` it is a 400 problem."
             )
         }
     )
 
 
-class PreviewLinkInSchema(BaseSchema):
-    locale = fields.String(required=True, validate=Length(min=1, max=64))
+class PreviewLinkInSchema(InputSchema):
+    locale = locale_field(
+        "offered-exact",
+        check=False,
+        required=True,
+        metadata={"description": "The locale previewed, one the caller works in."},
+    )
     expires_in = fields.Integer(
         required=True,
         validate=Range(min=MIN_EXPIRY, max=MAX_EXPIRY),
@@ -56,7 +62,7 @@ class EssayLocalesSchema(BaseSchema):
     locales = fields.List(fields.Nested(LocaleStateSchema), required=True)
 
 
-class LocaleStateInSchema(BaseSchema):
+class LocaleStateInSchema(InputSchema):
     state = fields.String(required=True, validate=OneOf(list(RELEASE_STATES)))
     at = fields.AwareDateTime(
         default_timezone=None,
@@ -64,8 +70,15 @@ class LocaleStateInSchema(BaseSchema):
     )
 
 
-class AuthoringArgs(BaseSchema):
+# What ``content.create_essay`` takes as a slug.
+SLUG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,199}$"
+
+
+class AuthoringArgs(ArgsSchema):
     slug = fields.String(
         validate=Length(min=1, max=200),
-        metadata={"description": "The new essay's slug (default: made from its title)."},
+        metadata={
+            "description": "The new essay's slug (default: made from its title).",
+            "pattern": SLUG_PATTERN,
+        },
     )

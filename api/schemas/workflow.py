@@ -78,8 +78,8 @@ class RejectSchema(InputSchema):
     reason = _reason()
 
 
-class UnpublishSchema(BaseSchema):
-    reason = fields.String(required=True, validate=Length(min=1, max=5000))
+class UnpublishSchema(InputSchema):
+    reason = _reason()
 
 
 class CommentInSchema(InputSchema):

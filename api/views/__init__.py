@@ -76,6 +76,8 @@ def document_constraints(app: Flask, api: Api) -> None:
                 out["pattern"] = f"^[^{NUL}]*[^{blank_characters()}{NUL}][^{NUL}]*$"
             elif ret.get("pattern") == NOT_BLANK["pattern"]:
                 out["pattern"] = rf"^[^{NUL}]*[^\s{NUL}][^{NUL}]*$"
+            elif "pattern" in ret:
+                pass  # the field's own pattern (a cursor, a slug) takes no NUL either
             else:
                 out["pattern"] = f"^[^{NUL}]*$"
         if setting := field.metadata.get("max_length"):

@@ -7,7 +7,6 @@ from typing import Any
 from flask import Response, request
 from flask.views import MethodView
 from flask_babel import gettext
-from flask_smorest import Blueprint
 
 from api import i18n
 from api.errors import LocaleNotOfferedError, MalformedLocaleError
@@ -26,7 +25,8 @@ from api.schemas.delivery import (
     WebhookSchema,
 )
 from api.services import changes, webhooks
-from api.views.common import BEARER, current_user, paginate
+from api.services.paging import paginate
+from api.views.common import BEARER, Blueprint, current_user
 
 blp = Blueprint(
     "delivery",

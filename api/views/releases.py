@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api.schemas.releases import (
     EssayLocalesSchema,
@@ -16,7 +15,7 @@ from api.schemas.releases import (
     PreviewLinkSchema,
 )
 from api.services import preview, releases
-from api.views.common import BEARER, current_user
+from api.views.common import BEARER, Blueprint, current_user
 
 blp = Blueprint(
     "releases",
@@ -58,7 +57,17 @@ class EssayLocales(MethodView):
         return releases.locale_states(slug)
 
 
-@blp.route("/essays/<key:slug>/locales/<string:locale>")
+@blp.route(
+    "/essays/<key:slug>/locales/<string:locale>",
+    parameters=[
+        {
+            "in": "path",
+            "name": "locale",
+            "description": "A translated locale (the source is always live).",
+            "schema": {"$ref": "#/components/schemas/TargetLocale"},
+        }
+    ],
+)
 class EssayLocaleResource(MethodView):
     @blp.arguments(LocaleStateInSchema)
     @blp.response(200, LocaleStateSchema)
