@@ -2,8 +2,8 @@
 
 CORS is decided per request by Flask-CORS, with one of two policies:
 
-- a public read (``GET``/``HEAD`` of a public path, sent without credentials) answers any
-  origin with ``Access-Control-Allow-Origin: *`` and exposes ``ETag`` and
+- a public read (``GET``/``HEAD`` of a public path, sent without credentials, and not a
+  preview) answers any origin with ``Access-Control-Allow-Origin: *`` and exposes ``ETag`` and
   ``Content-Language``, so a browser client can revalidate and see the served language;
   the same bytes go to every origin, so caches keep one copy;
 - everything else under ``/api/`` (writes, and any request that carries a token) answers
@@ -45,8 +45,11 @@ PUBLIC_READ_PATHS = (
     r"/api/v1/essays/[^/]+/sections/[^/]+",
     r"/api/v1/essays/[^/]+/catalogs/[^/]+",
     r"/api/v1/essays/[^/]+/badge\.svg",
+    r"/api/v1/essays/[^/]+/locales",
     r"/api/v1/changes",
 )
+# ``?preview=`` values that ask for a preview: built for its caller, never a public read.
+PREVIEW_ON = frozenset({"true", "1"})
 _PUBLIC = re.compile("|".join(f"(?:{path})" for path in PUBLIC_READ_PATHS))
 READ_METHODS = frozenset({"GET", "HEAD"})
 API_PREFIX = "/api/"
@@ -87,6 +90,10 @@ def _is_public_read() -> bool:
         method in READ_METHODS
         and "HTTP_AUTHORIZATION" not in environ
         and _PUBLIC.fullmatch(request.path) is not None
+        and not (
+            "preview" in environ.get("QUERY_STRING", "")
+            and request.args.get("preview") in PREVIEW_ON
+        )
     )
 
 

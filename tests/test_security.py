@@ -46,6 +46,10 @@ def listed(value: str | None) -> set[str]:
         SECTION,
         f"{ESSAY}/catalogs/ar.po",
         "/api/v1/locales/ar/progress",
+        "/api/v1/changes",
+        "/api/v1/changes?locale=ar",
+        f"{ESSAY}/locales",
+        f"{ESSAY}?preview=false",
     ],
 )
 def test_public_reads_answer_any_origin(client: FlaskClient, path: str) -> None:
@@ -72,6 +76,55 @@ def test_a_browser_may_revalidate_a_public_read(client: FlaskClient) -> None:
     assert again.headers["Access-Control-Allow-Origin"] == "*"
 
 
+def test_a_browser_may_revalidate_the_change_feed(client: FlaskClient) -> None:
+    first = client.get("/api/v1/changes", headers={"Origin": OTHER_ORIGIN})
+    assert first.headers["Access-Control-Allow-Origin"] == "*"
+    assert "etag" in listed(first.headers["Access-Control-Expose-Headers"])
+    again = client.get(
+        "/api/v1/changes", headers={"Origin": OTHER_ORIGIN, "If-None-Match": first.headers["ETag"]}
+    )
+    assert again.status_code == 304
+    assert again.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_previews_are_not_public_reads(
+    app: Flask, client: FlaskClient, people: dict[str, Person]
+) -> None:
+    for query in ("preview=true", "locale=ms&preview=1"):
+        with app.test_request_context(f"{ESSAY}?{query}", headers={"Origin": OTHER_ORIGIN}):
+            assert not security._is_public_read()
+    answer = preflight(client, f"{ESSAY}?preview=true&locale=ms", "GET", OTHER_ORIGIN)
+    assert "Access-Control-Allow-Origin" not in answer.headers
+    response = client.get(
+        ESSAY,
+        query_string={"preview": "true", "locale": "ms"},
+        headers={"Origin": OTHER_ORIGIN, **people["reviewer"].headers},
+    )
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "private, no-store"
+    assert "Access-Control-Allow-Origin" not in response.headers
+    anonymous = client.get(f"{ESSAY}?preview=true", headers={"Origin": OTHER_ORIGIN})
+    assert anonymous.status_code == 401
+    assert "Access-Control-Allow-Origin" not in anonymous.headers
+
+
+def test_a_preview_link_page_is_for_its_holder_only(
+    client: FlaskClient, people: dict[str, Person]
+) -> None:
+    link = client.post(
+        f"{ESSAY}/preview-links",
+        json={"locale": "ms", "expires_in": 3600},
+        headers=people["reviewer"].headers,
+    ).get_json()
+    path = link["url"].replace("http://localhost", "")
+    for accept in ("application/json", "text/html"):
+        page = client.get(path, headers={"Origin": OTHER_ORIGIN, "Accept": accept})
+        assert page.status_code == 200
+        assert "Access-Control-Allow-Origin" not in page.headers
+        assert page.headers["Cache-Control"] == "private, no-store"
+        assert page.headers["X-Content-Type-Options"] == "nosniff"
+
+
 def test_public_problems_are_readable_cross_origin(client: FlaskClient) -> None:
     response = client.get(f"{ESSAY}?locale=xx", headers={"Origin": OTHER_ORIGIN})
     assert response.status_code == 400
@@ -95,7 +148,16 @@ def test_public_read_paths_are_patterns(app: Flask, path: str) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/api/v1/me", "/api/v1/reviews", "/api/v1/events", SUBMIT, "/api/v1/translations/1"],
+    [
+        "/api/v1/me",
+        "/api/v1/reviews",
+        "/api/v1/events",
+        SUBMIT,
+        "/api/v1/translations/1",
+        "/api/v1/webhooks",
+        "/api/v1/webhooks/1",
+        "/api/v1/webhooks/1/deliveries",
+    ],
 )
 def test_authenticated_reads_are_not_public(app: Flask, path: str) -> None:
     with app.test_request_context(path, headers={"Origin": OTHER_ORIGIN}):
@@ -107,7 +169,21 @@ def test_authenticated_reads_are_not_public(app: Flask, path: str) -> None:
 
 @pytest.mark.parametrize(
     ("path", "method"),
-    [(SUBMIT, "POST"), (SECTION, "PUT"), (f"{ESSAY}/catalogs/ar.po", "POST"), (ESSAY, "DELETE")],
+    [
+        (SUBMIT, "POST"),
+        (SECTION, "PUT"),
+        (f"{ESSAY}/catalogs/ar.po", "POST"),
+        (ESSAY, "DELETE"),
+        (ESSAY, "PUT"),
+        ("/api/v1/essays", "POST"),
+        (f"{ESSAY}/locales/ms", "PUT"),
+        (f"{ESSAY}/preview-links", "POST"),
+        ("/api/v1/preview-links/1", "DELETE"),
+        ("/api/v1/translations/1/unpublish", "POST"),
+        ("/api/v1/webhooks", "POST"),
+        ("/api/v1/webhooks/1", "PATCH"),
+        ("/api/v1/webhooks/1/deliveries/1/redeliver", "POST"),
+    ],
 )
 def test_writes_answer_no_origin_by_default(client: FlaskClient, path: str, method: str) -> None:
     answer = preflight(client, path, method, OTHER_ORIGIN, "authorization, content-type")
@@ -143,6 +219,11 @@ class TestTrustedOrigins:
             answer.headers["Access-Control-Allow-Headers"]
         )
         assert "Origin" in answer.headers["Vary"]
+
+    def test_listed_origins_may_manage_webhooks(self, client: FlaskClient) -> None:
+        answer = preflight(client, "/api/v1/webhooks", "POST", APP_ORIGIN, "authorization")
+        assert answer.headers["Access-Control-Allow-Origin"] == APP_ORIGIN
+        assert "POST" in answer.headers["Access-Control-Allow-Methods"]
 
     def test_other_origins_still_may_not(self, client: FlaskClient) -> None:
         answer = preflight(client, SUBMIT, "POST", OTHER_ORIGIN, "authorization, content-type")
@@ -197,6 +278,10 @@ def test_cors_origins_from_the_environment() -> None:
         ("GET", "/console/"),
         ("GET", "/console/static/console.css"),
         ("OPTIONS", ESSAY),
+        ("GET", "/api/v1/changes"),
+        ("GET", "/api/v1/webhooks"),
+        ("GET", f"{ESSAY}/locales"),
+        ("GET", "/preview/no-such-link"),
     ],
 )
 def test_every_response_is_nosniff(client: FlaskClient, method: str, path: str) -> None:

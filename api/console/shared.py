@@ -26,7 +26,6 @@ def _private(response: Response) -> Response:
     response.headers["Vary"] = "Accept, Accept-Language"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
-    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 

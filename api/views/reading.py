@@ -20,6 +20,7 @@ from api.schemas import (
     SourceEditSchema,
 )
 from api.schemas.releases import AuthoringArgs, PreviewArgs
+from api.security import PREVIEW_ON
 from api.services import content, progress, reading
 from api.services import preview as drafts
 from api.views.common import BEARER, Blueprint, current_user
@@ -28,7 +29,6 @@ blp = Blueprint("reading", __name__, url_prefix="/api/v1", description="Reading 
 
 JSON = "application/json; charset=utf-8"
 CACHE_CONTROL = "public, max-age=0, must-revalidate"
-PREVIEW_ON = frozenset({"true", "1"})
 
 LOCALE_ARGS = LocaleArgs()
 _LOCALE_FIELD = LOCALE_ARGS.fields["locale"]
