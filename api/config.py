@@ -77,6 +77,17 @@ class Config:
         },
     }
 
+    # The edge (deploy/varnish): where to purge, how long it keeps objects, who may purge.
+    EDGE_PURGE_URLS: list[str] = []
+    EDGE_PURGE_TIMEOUT = 2.0
+    EDGE_TTL = 300
+    EDGE_GRACE = 3600
+    EDGE_FETCH_TIMEOUT = 30
+    EDGE_PURGERS: list[str] = ["127.0.0.1", "::1"]
+    EDGE_HOST = ""
+    # Tests only: seconds a reader's body waits after being built (a fetch held in flight).
+    READ_BUILD_DELAY = 0.0
+
     MIGRATIONS_DIR = str(ROOT / "migrations")
     ESSAY_SOURCE_DIR = str(ROOT / "content" / "essays")
     CATALOG_DIR = str(ROOT / "translations")
@@ -110,6 +121,18 @@ class Config:
         ):
             if value := env.get(key):
                 settings[key] = int(value)
+        if (value := env.get("EDGE_PURGE_URLS")) is not None:
+            settings["EDGE_PURGE_URLS"] = [u.strip() for u in value.split(",") if u.strip()]
+        if value := env.get("EDGE_PURGERS"):
+            settings["EDGE_PURGERS"] = [a.strip() for a in value.split(",") if a.strip()]
+        for key in ("EDGE_TTL", "EDGE_GRACE", "EDGE_FETCH_TIMEOUT"):
+            if value := env.get(key):
+                settings[key] = int(value)
+        for key in ("EDGE_PURGE_TIMEOUT", "READ_BUILD_DELAY"):
+            if value := env.get(key):
+                settings[key] = float(value)
+        if value := env.get("EDGE_HOST"):
+            settings["EDGE_HOST"] = value
         settings["ALLOW_SELF_REVIEW"] = _bool(env.get("ALLOW_SELF_REVIEW"))
         settings["RATELIMIT_ENABLED"] = _bool(env.get("RATELIMIT_ENABLED"), True)
         settings["SESSION_COOKIE_SECURE"] = _bool(env.get("SESSION_COOKIE_SECURE"))
