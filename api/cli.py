@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import click
@@ -9,11 +10,11 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from api import edge_runner
 from api.errors import DomainError
 from api.extensions import db
 from api.models import ApiToken, Essay
-from api import edge_runner
-from api.services import catalogs, content, identity
+from api.services import catalogs, content, identity, jobs
 
 essays_cli = AppGroup("essays", help="Import and list essays.")
 users_cli = AppGroup("users", help="Create and list users.")
@@ -202,11 +203,32 @@ def edge_vcl(backend: str, out: Path) -> None:
     help="Varnish's working directory (default: instance/edge).",
 )
 def edge_run(host: str, port: int, edge_port: int, workdir: Path | None) -> None:
-    """Serve the app on PORT, Varnish in front of it on EDGE_PORT, and the worker; Ctrl-C stops all."""
+    """Serve the app, Varnish in front of it and the worker; Ctrl-C stops them all."""
     directory = workdir or Path(current_app.instance_path) / "edge"
     raise SystemExit(edge_runner.run(current_app, host, port, edge_port, directory))
 
 
+@click.command("worker")
+@click.option("--threads", type=click.IntRange(1, 64), default=None, help="Jobs run at once.")
+@click.option("--once", is_flag=True, help="Run the jobs due now, then stop.")
+@with_appcontext
+def worker(threads: int | None, once: bool) -> None:
+    """Do the work changes leave behind: webhooks, retried purges, scheduled releases."""
+    if once:
+        click.echo(f"{jobs.run_due()} job(s) run")
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    runner = jobs.Worker(
+        app,
+        threads=threads or app.config["WORKER_THREADS"],
+        poll=app.config["WORKER_POLL_INTERVAL"],
+    )
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: runner.stop())
+    click.echo(f"Worker started with {runner.threads} thread(s); Ctrl-C stops it.", err=True)
+    runner.run()
+
+
 def register(app: Flask) -> None:
-    for command in (essays_cli, users_cli, tokens_cli, seed, catalogs_cli, edge_cli):
+    for command in (essays_cli, users_cli, tokens_cli, seed, catalogs_cli, worker, edge_cli):
         app.cli.add_command(command)

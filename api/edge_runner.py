@@ -56,9 +56,7 @@ def varnishd_command(vcl: Path, workdir: Path, listen: str, *extra: str) -> list
 def run(app: Flask, host: str, port: int, edge_port: int, directory: Path) -> int:
     """Start gunicorn, varnishd and the worker; stop them all on Ctrl-C or when one ends."""
     if shutil.which("varnishd") is None and not Path("/usr/sbin/varnishd").exists():
-        print(
-            "varnishd is not installed: apt-get install varnish varnish-modules", file=sys.stderr
-        )
+        print("varnishd is not installed: apt-get install varnish varnish-modules", file=sys.stderr)
         return 1
     vcl = write_vcl(app, f"{host}:{port}", directory)
     env = {
@@ -74,7 +72,7 @@ def run(app: Flask, host: str, port: int, edge_port: int, directory: Path) -> in
     if "worker" in app.cli.list_commands(None):  # type: ignore[arg-type]
         commands.append([sys.executable, "-m", "flask", "--app", "wsgi", "worker"])
     processes = [
-        subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+        subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
         for command in commands
     ]
     print(f"Tarjuma on http://{host}:{port}, its edge on http://{host}:{edge_port}", flush=True)

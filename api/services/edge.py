@@ -30,9 +30,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, g, has_request_context, request
 
 from api import i18n
+from api.models import Event, Job
+from api.models.types import utcnow
+from api.services import effects, jobs
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +186,79 @@ def fresh_by(committed_at: datetime, ttl: int) -> datetime:
 
 def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- the purge, derived from a change's events --------------------------------------------
+
+_STATE_KEY = "edge.purge"
+
+
+@effects.deriver
+def _derive(event: Event) -> None:
+    """Gather what each event of the change affects; one purge job sums them up."""
+    if not current_app.config["EDGE_PURGE_URLS"]:
+        return
+    purge = effects.state().get(_STATE_KEY)
+    if purge is None:
+        purge = effects.state()[_STATE_KEY] = Purge()
+        effects.before_commit(_STATE_KEY, _enqueue)
+    essay, unit = event.essay, event.unit
+    purge.add_event(
+        event.essay_id, essay.slug if essay else None, unit.key if unit else None, event.locale
+    )
+
+
+def _enqueue() -> None:
+    """Just before the commit: the change's one purge job, the safety net of the attempt."""
+    purge: Purge | None = effects.state().get(_STATE_KEY)
+    if purge is None or purge.empty:
+        return
+    config = current_app.config
+    # The worker leaves it alone while the writer's own attempt may still be under way.
+    run_at = utcnow() + timedelta(seconds=float(config["EDGE_PURGE_TIMEOUT"]) + 1)
+    job = jobs.enqueue(JOB_KIND, purge.payload(), run_at=run_at)
+    job_id, urls = job.id, edges()
+    timeout, ttl = float(config["EDGE_PURGE_TIMEOUT"]), int(config["EDGE_TTL"])
+
+    def attempt() -> None:
+        committed_at = utcnow()
+        errors = send(urls, purge, timeout)
+        if not errors:
+            jobs.mark_done(job_id)
+            return
+        log.warning("edge purge failed, left to the worker (job %s): %s", job_id, errors)
+        _remember_deadline(job_id, committed_at + timedelta(seconds=ttl))
+        if has_request_context():
+            g.edge_purge = f"failed; fresh-by={iso(fresh_by(committed_at, ttl))}"
+
+    effects.after_commit(attempt)
+
+
+def _remember_deadline(job_id: int, deadline: datetime) -> None:
+    from api.database import transaction
+
+    with transaction() as session:
+        job = session.get(Job, job_id)
+        if job is not None and job.state == "pending":
+            job.payload = {**job.payload, "fresh_by": iso(deadline)}
+
+
+def _retry(attempts: int) -> float:
+    return float(min(2 ** max(attempts - 1, 0), 30))
+
+
+@jobs.handler(JOB_KIND, retry=_retry, lease=30.0)
+def _purge_job(job: Job) -> None:
+    """The worker's retry: purge every edge; past the edge TTL there is nothing left to do."""
+    purge = Purge.from_payload(job.payload)
+    deadline = job.payload.get("fresh_by")
+    if deadline and datetime.fromisoformat(deadline.replace("Z", "+00:00")) <= utcnow():
+        log.info("edge purge job %s: past fresh-by, the edges' TTL has done it", job.id)
+        return
+    config = current_app.config
+    errors = send(edges(), purge, float(config["EDGE_PURGE_TIMEOUT"]))
+    if errors:
+        raise ConnectionError("; ".join(errors))
 
 
 # --- the site VCL --------------------------------------------------------------------------
