@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -53,6 +54,16 @@ def varnishd_command(vcl: Path, workdir: Path, listen: str, *extra: str) -> list
     ]
 
 
+def _wait_for(host: str, port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+
+
 def run(app: Flask, host: str, port: int, edge_port: int, directory: Path) -> int:
     """Start gunicorn, varnishd and the worker; stop them all on Ctrl-C or when one ends."""
     if shutil.which("varnishd") is None and not Path("/usr/sbin/varnishd").exists():
@@ -67,14 +78,17 @@ def run(app: Flask, host: str, port: int, edge_port: int, directory: Path) -> in
     }
     commands = [
         [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
+        [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
         varnishd_command(vcl, directory / "varnish", f"{host}:{edge_port}"),
     ]
-    if "worker" in app.cli.list_commands(None):  # type: ignore[arg-type]
-        commands.append([sys.executable, "-m", "flask", "--app", "wsgi", "worker"])
-    processes = [
-        subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
-        for command in commands
-    ]
+    processes: list[subprocess.Popen[bytes]] = []
+    for command in commands:
+        if command[0] != sys.executable:
+            # Varnish's health probe should find the app answering from the start.
+            _wait_for(host, port, processes[0])
+        processes.append(
+            subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
+        )
     print(f"Tarjuma on http://{host}:{port}, its edge on http://{host}:{edge_port}", flush=True)
     stopping = False
 
