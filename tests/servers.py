@@ -144,11 +144,13 @@ def require_varnish() -> None:
 class Edge(Client):
     """varnishd with the shipped VCL in front of ``backend``, in its own directory."""
 
-    def __init__(self, app: Flask, backend_port: int, directory: Path) -> None:
+    def __init__(
+        self, app: Flask, backend_port: int, directory: Path, port: int | None = None
+    ) -> None:
         from api.edge_runner import varnishd_command, write_vcl
 
         require_varnish()
-        self.port = free_port()
+        self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.directory = directory
         vcl = write_vcl(app, f"127.0.0.1:{backend_port}", directory)
@@ -192,3 +194,53 @@ class Edge(Client):
 
     def stop(self) -> None:
         _stop(self.process)
+
+
+class PurgeProxy:
+    """Stands between the app and an edge for purges: counts them, and can stop answering.
+
+    ``paused``: purges are held without an answer (an edge that cannot be purged in time).
+    """
+
+    def __init__(self, edge_port: int) -> None:
+        import http.client
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.purges: list[dict[str, str]] = []
+        self.paused = threading.Event()
+        self._release = threading.Event()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_PURGE(self) -> None:  # noqa: N802 - the HTTP method's name
+                proxy.purges.append(dict(self.headers))
+                if proxy.paused.is_set():
+                    proxy._release.wait(30)
+                    self.close_connection = True
+                    return
+                connection = http.client.HTTPConnection("127.0.0.1", edge_port, timeout=10)
+                try:
+                    connection.request("PURGE", self.path, headers=dict(self.headers))
+                    response = connection.getresponse()
+                    body = response.read()
+                finally:
+                    connection.close()
+                self.send_response(response.status, response.reason)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self._release.set()
+        self.server.shutdown()
+        self.server.server_close()

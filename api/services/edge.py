@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Flask, Response, current_app, g, has_request_context, request
+from flask import Flask, Response, current_app, g, has_request_context
 
 from api import i18n
 from api.models import Event, Job
@@ -68,15 +68,7 @@ def tag_lists() -> None:
 
 def _after_request(response: Response) -> Response:
     tags = g.pop("edge_tags", None)
-    if (
-        tags is None
-        and response.status_code == 404
-        and request.blueprint == "reading"
-        and request.method in ("GET", "HEAD")
-    ):
-        # An essay or section that does not exist (yet): its creation purges the lists.
-        tags = f"{ALL} {LISTS}"
-    if tags is not None and response.status_code in (200, 404):
+    if tags is not None and response.status_code == 200:
         response.headers[HEADER] = tags
     outcome = g.pop("edge_purge", None)
     if outcome is not None:
@@ -180,8 +172,14 @@ def send(urls: Sequence[str], purge: Purge, timeout: float) -> list[str]:
 
 
 def fresh_by(committed_at: datetime, ttl: int) -> datetime:
-    """When an edge that was not purged has let go of everything older than a change."""
-    return committed_at + timedelta(seconds=ttl)
+    """When an edge that was not purged has let go of everything older than a change.
+
+    Rounded up to a whole second, since the header says it to the second.
+    """
+    moment = committed_at + timedelta(seconds=ttl)
+    if moment.microsecond:
+        moment = moment.replace(microsecond=0) + timedelta(seconds=1)
+    return moment
 
 
 def iso(moment: datetime) -> str:
@@ -227,9 +225,10 @@ def _enqueue() -> None:
             jobs.mark_done(job_id)
             return
         log.warning("edge purge failed, left to the worker (job %s): %s", job_id, errors)
-        _remember_deadline(job_id, committed_at + timedelta(seconds=ttl))
+        deadline = fresh_by(committed_at, ttl)
+        _remember_deadline(job_id, deadline)
         if has_request_context():
-            g.edge_purge = f"failed; fresh-by={iso(fresh_by(committed_at, ttl))}"
+            g.edge_purge = f"failed; fresh-by={iso(deadline)}"
 
     effects.after_commit(attempt)
 
@@ -302,10 +301,10 @@ def site_vcl(app: Flask, backend_host: str, backend_port: int) -> str:
     ttl = int(config["EDGE_TTL"])
     grace = int(config["EDGE_GRACE"])
     regional = [code for code in registry.offered if "-" in code]
-    keep = "".join(f"(?!{code}(?![A-Za-z0-9-]))" for code in regional)
+    keep = "".join(f"(?!{code}(?![A-Za-z0-9_-]))" for code in regional)
     # Regions and scripts are dropped, unless the app offers that very tag: ``ar-EG``
     # negotiates to ``ar`` in the app, and so at the edge.
-    strip = f"(?i)(?<![A-Za-z0-9-]){keep}([a-z]{{1,8}})-[^,;\\s]*"
+    strip = f"(?i)(?<![A-Za-z0-9_-]){keep}([a-z]{{1,8}})[-_][^,;\\s]*"
     params = "|".join(query_parameters(app))
     backend = f"{backend_host}:{int(backend_port)}"
     lines = [
