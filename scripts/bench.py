@@ -397,7 +397,7 @@ def bench_dataset(name: str, scaled: bool, options: argparse.Namespace, out: Pat
                 "scripts.bench_baseline:app", baseline_env, work / "baseline.log", ESSAY
             ) as baseline:
                 results = []
-                for scenario in items:
+                for scenario in [] if options.edge_only else items:
                     result = measure(scenario, app, baseline, options, work)
                     results.append(result)
                     print(_row(result), flush=True)
@@ -506,6 +506,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--no-edge", dest="edge", action="store_false", help="skip the Varnish edge runs"
     )
+    parser.add_argument("--edge-only", action="store_true", help="only the edge runs")
     parser.add_argument("--edge-rounds", type=int, default=3, help="rounds of the edge targets")
     parser.add_argument("--edge-duration", type=int, default=5, help="seconds per edge run")
     parser.add_argument("--edge-connections", type=int, default=32)

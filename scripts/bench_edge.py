@@ -285,7 +285,7 @@ def run(env: dict[str, str], plain_base: str, options: Any, work: Path) -> dict[
                         + ", ".join(f"{name} {run.rps:,.0f}/s" for name, run in runs.items()),
                         flush=True,
                     )
-        approvals = _approvals(env, origin.base, plain_base, options.purge_samples)
+            approvals = _approvals(env, origin.base, plain_base, options.purge_samples)
     finally:
         origin.stop()
     return _report(targets, rounds, approvals)

@@ -73,7 +73,24 @@ def _after_request(response: Response) -> Response:
     outcome = g.pop("edge_purge", None)
     if outcome is not None:
         response.headers[PURGE_HEADER] = outcome
+    done = g.pop("edge_done", None)
+    if done is not None:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        response.call_on_close(lambda: _close_job(app, done))
     return response
+
+
+def _close_job(app: Flask, job_id: int) -> None:
+    from api.extensions import db
+
+    with app.app_context():
+        try:
+            jobs.mark_done(job_id)
+        except Exception:
+            # The worker finds it pending and purges once more: harmless.
+            log.exception("could not close edge purge job %s", job_id)
+        finally:
+            db.session.remove()
 
 
 def init_app(app: Flask) -> None:
@@ -222,7 +239,11 @@ def _enqueue() -> None:
         committed_at = utcnow()
         errors = send(urls, purge, timeout)
         if not errors:
-            jobs.mark_done(job_id)
+            if has_request_context():
+                # Closing the job is bookkeeping: it waits until the response is sent.
+                g.edge_done = job_id
+            else:
+                jobs.mark_done(job_id)
             return
         log.warning("edge purge failed, left to the worker (job %s): %s", job_id, errors)
         deadline = fresh_by(committed_at, ttl)
