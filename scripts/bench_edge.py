@@ -216,6 +216,21 @@ def _approvals(env: dict[str, str], purging: str, plain: str, count: int) -> dic
     return times
 
 
+def _purge_requests(edge: str, count: int) -> list[float]:
+    """The purge the writer waits for, alone: one PURGE to the edge, as the app sends it."""
+    from api.services.edge import Purge, send
+
+    purge = Purge({"bench-nothing"}, {"bench-nothing"})
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        errors = send([edge], purge, 2.0)
+        times.append((time.perf_counter() - started) * 1000)
+        if errors:
+            raise SystemExit(f"purge failed: {errors}")
+    return times
+
+
 def _p99(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
@@ -286,6 +301,7 @@ def run(env: dict[str, str], plain_base: str, options: Any, work: Path) -> dict[
                         flush=True,
                     )
             approvals = _approvals(env, origin.base, plain_base, options.purge_samples)
+            approvals["purge request"] = _purge_requests(edge, options.purge_samples)
     finally:
         origin.stop()
     return _report(targets, rounds, approvals)
@@ -339,6 +355,11 @@ def table(report: dict[str, Any]) -> list[str]:
             f" {per_round:>20} {item['p50_ms_median']:7.2f} {item['p99_ms_median']:7.2f}{errors}"
         )
     purge = report["purge"]
+    alone = purge["purge request"]
+    lines.append(
+        f"one PURGE request as the writer sends it: p50 {alone['p50_ms']} ms,"
+        f" p99 {alone['p99_ms']} ms ({alone['samples']} requests)"
+    )
     lines.append(
         f"approval, writer's latency: with purge p50 {purge['purge']['p50_ms']} ms,"
         f" p99 {purge['purge']['p99_ms']} ms; without p50 {purge['plain']['p50_ms']} ms,"
