@@ -9,13 +9,15 @@ Every public representation carries ``xkey`` tags naming what it depends on:
 ``e{id}/{scope}/{locale}``    ... of one publication-stamp scope ("" is the whole essay,
                               a unit key one section) in that locale
 
-Every change derives its purge from the events it records (``purge_for``): tags and the
-essays it touched accumulate per transaction in one outbox job; right after the commit the
-app sends one PURGE to each edge in ``EDGE_PURGE_URLS`` and marks the job done, or, when an
-edge does not answer within ``EDGE_PURGE_TIMEOUT``, leaves the job to the worker's retries
-and tells the writer ``Edge-Purge: failed; fresh-by=…`` (the edge TTL bounds the staleness
-of an edge that stays unreachable). The PURGE also gives the touched essays a new
-generation in the edge's hash: the revision fence described in ``deploy/varnish``.
+Every change derives its purge from the events it records (a deriver on the effects
+spine): the tags and essays of all its events accumulate per transaction into one outbox
+job, written just before the commit; right after the commit, in the writer's request, the
+app sends one PURGE to each edge in ``EDGE_PURGE_URLS`` and closes the job once the
+response is sent, or, when an edge does not answer within ``EDGE_PURGE_TIMEOUT``, leaves
+the job to the worker's retries and tells the writer ``Edge-Purge: failed; fresh-by=…``
+(the edge TTL bounds the staleness of an edge that stays unreachable). The PURGE also
+gives each touched essay a new generation in the edge's hash: the revision fence of
+``deploy/varnish/tarjuma.vcl`` (see docs/deploy.md).
 """
 
 from __future__ import annotations
