@@ -96,6 +96,7 @@ def test_public_reads_are_cached_normalised_and_answered_304(stack: Stack) -> No
         (f"{ESSAY}?locale=ar", {}),
         (f"{ESSAY}?utm_source=x&locale=ar", {}),
         (f"{ESSAY}?locale=ar&cb=1&cb=2", {"Host": "evil.example"}),
+        (f"{ESSAY}?locale=ar", {"Accept-Language": "fr"}),  # ?locale= decides alone
     ):
         again, headers = stack.text(path, **extra)
         assert _hit(headers) and again == first
