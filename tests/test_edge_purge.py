@@ -81,3 +81,17 @@ def test_representation_tags_name_every_stamp_scope() -> None:
         "e7/en",
         "e7//en",
     ]
+
+
+def test_a_release_purges_what_depends_on_its_locale(app: Flask) -> None:
+    admin = make_person(app, "ada", "admin")
+    client = app.test_client()
+    staged = client.put(
+        f"/api/v1/essays/{SLUG}/locales/id", json={"state": "staged"}, headers=admin.headers
+    )
+    assert staged.status_code == 200, staged.get_json()
+    assert staged.headers["Edge-Purge"].startswith("failed; fresh-by=")
+    (job,) = _jobs(app)
+    # Indonesian, and Malay which falls back to it: every representation tagged e1/id.
+    assert set(job.payload["tags"]) == {"essays", "e1/id"}
+    assert job.payload["essays"] == [SLUG]
