@@ -100,6 +100,11 @@ def test_public_reads_are_cached_normalised_and_answered_304(stack: Stack) -> No
     ):
         again, headers = stack.text(path, **extra)
         assert _hit(headers) and again == first
+    # A browser of any origin gets the one stored copy, readable cross-origin and nosniff.
+    again, headers = stack.text(f"{ESSAY}?locale=ar", Origin="https://elsewhere.example.net")
+    assert _hit(headers) and again == first
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    assert headers["X-Content-Type-Options"] == "nosniff"
     etag = headers["ETag"]
     status, headers, body = stack.edge.get(f"{ESSAY}?locale=ar", **{"If-None-Match": etag})
     assert (status, body, headers["ETag"]) == (304, b"", etag)
