@@ -331,10 +331,16 @@ def test_only_refusals_about_data_are_excused(
 
 def _generate_client(document: dict[str, Any], directory: Path) -> Any:
     (directory / "openapi.json").write_text(json.dumps(document), encoding="utf-8")
-    # The generator has no PO type of its own: a PO body is bytes, as the document says.
+    # The generator has no PO or Markdown type of its own: such a body is bytes, sent with
+    # the media type the document names.
     (directory / "config.json").write_text(
         json.dumps(
-            {"content_type_overrides": {"text/x-gettext-translation": "application/octet-stream"}}
+            {
+                "content_type_overrides": {
+                    "text/x-gettext-translation": "application/octet-stream",
+                    "text/markdown": "application/octet-stream",
+                }
+            }
         ),
         encoding="utf-8",
     )
@@ -371,7 +377,8 @@ def generated(app: Flask, tmp_path: Path) -> Iterator[Any]:
     try:
         yield _generate_client(document, tmp_path)
     finally:
-        sys.path.remove(str(tmp_path))
+        if str(tmp_path) in sys.path:
+            sys.path.remove(str(tmp_path))
         for name in [n for n in sys.modules if n.split(".")[0] == "tarjuma_client"]:
             del sys.modules[name]
 
@@ -424,6 +431,11 @@ def test_a_generated_client_submits_approves_and_reads(
     assert isinstance(essay, models.Essay)
     section = next(s for s in essay.sections if s.key == "introduction")
     assert (section.body, section.locale, section.fallback) == (text, "ms", False)
+
+    feed = importlib.import_module("tarjuma_client.api.delivery.get_api_v1_changes")
+    changes = feed.sync(client=generated.Client(base_url=live_server), locale=["ms"])
+    assert isinstance(changes, models.ChangePage)
+    assert ("introduction", "ms", text) in {(c.unit, c.locale, c.body) for c in changes.items}
 
     refused = submit.sync_detailed(
         slug=SLUG,
