@@ -43,6 +43,7 @@ class Config:
     MAX_CATALOG_BYTES = 512 * 1024
     MAX_ACCEPT_LANGUAGE = 1024
     REPRESENTATION_CACHE_SIZE = 512
+    TM_MIN_SCORE = 70
 
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
@@ -79,6 +80,7 @@ class Config:
 
     MIGRATIONS_DIR = str(ROOT / "migrations")
     ESSAY_SOURCE_DIR = str(ROOT / "content" / "essays")
+    GLOSSARY_FILE = str(ROOT / "content" / "glossary.yaml")
     CATALOG_DIR = str(ROOT / "translations")
 
     @classmethod
@@ -107,6 +109,7 @@ class Config:
             "MAX_TRANSLATION_LENGTH",
             "MAX_CATALOG_BYTES",
             "REPRESENTATION_CACHE_SIZE",
+            "TM_MIN_SCORE",
         ):
             if value := env.get(key):
                 settings[key] = int(value)

@@ -10,6 +10,7 @@ import sqlalchemy.orm as so
 
 from api.extensions import db
 from api.models import Essay, Event, TranslationVersion, Unit, User
+from api.services import effects
 
 
 def record(
@@ -40,6 +41,8 @@ def record(
         after=after,
     )
     db.session.add(event)
+    db.session.flush()
+    effects.derive(event)
     return event
 
 
