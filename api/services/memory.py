@@ -327,9 +327,13 @@ def _candidates(
     return [{i: found[i] for i in ids if i in found} for ids in chosen]
 
 
+def min_score() -> int:
+    return int(current_app.config["TM_MIN_SCORE"])
+
+
 def match(queries: Sequence[str], source_locale: str, locale: str) -> list[Suggestion]:
     """The best stored pairs for each sentence, own units before imported ones."""
-    minimum = int(current_app.config["TM_MIN_SCORE"])
+    minimum = min_score()
     results: list[Suggestion] = []
     for position, (query, candidates) in enumerate(
         zip(queries, _candidates(queries, source_locale, locale), strict=True)
