@@ -322,3 +322,61 @@ def test_tmx_upload_as_multipart(client: FlaskClient, people: dict[str, Person])
     )
     assert response.status_code == 200, response.json
     assert response.json["created"] == 1
+
+
+def test_locale_badge_is_public_cacheable_and_right_to_left(client: FlaskClient) -> None:
+    response = client.get("/api/v1/locales/ar/badge.svg")
+    assert response.status_code == 200
+    assert response.mimetype == "image/svg+xml"
+    svg = response.data.decode()
+    assert "العربية" in svg and 'direction="rtl"' in svg and "100" in svg
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "public" in response.headers["Cache-Control"]
+    etag = response.headers["ETag"]
+    again = client.get("/api/v1/locales/ar/badge.svg", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    french = client.get("/api/v1/locales/fr/badge.svg").data.decode()
+    assert "français" in french and "direction" not in french
+    assert client.get("/api/v1/locales/zz/badge.svg").status_code == 404
+
+
+def test_essay_badge_follows_publication(
+    app: Flask, client: FlaskClient, people: dict[str, Person]
+) -> None:
+    url = f"/api/v1/essays/{SLUG}/badge.svg?locale=ms"
+    before = client.get(url)
+    assert before.status_code == 200
+    assert "Melayu" in before.data.decode() and ">0%<" in before.data.decode()
+    version = submit(client, people["translator"], "conclusion", "ms", "Kesimpulannya, ia penting.")
+    approve(client, people["reviewer"], version)
+    after = client.get(url, headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == 200
+    assert ">14%<" in after.data.decode()
+    persian = client.get(f"/api/v1/essays/{SLUG}/badge.svg?locale=fa").data.decode()
+    assert "فارسی" in persian and "57" in persian
+
+
+@pytest.mark.parametrize("query", ["", "?locale=zz", "?locale=%3Cx%3E", "?locale=" + "a" * 70])
+def test_essay_badge_refuses_bad_locales(client: FlaskClient, query: str) -> None:
+    response = client.get(f"/api/v1/essays/{SLUG}/badge.svg{query}")
+    assert 400 <= response.status_code < 500
+    assert response.mimetype == "application/problem+json"
+    assert client.get("/api/v1/essays/nope/badge.svg?locale=ar").status_code == 404
+
+
+def test_badge_text_is_escaped(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    from dataclasses import replace
+
+    from api import i18n
+    from api.services import badges
+
+    with app.app_context():
+        registry = i18n.registry()
+        hostile = replace(registry.infos["ar"], native_name='<script>alert("x")</script>&')
+        monkeypatch.setattr(type(registry), "infos", property(lambda _: {"ar": hostile}))
+        svg = badges.render("ar", 50.0).svg.decode()
+    assert "<script>" not in svg
+    assert "&lt;script&gt;" in svg and "&amp;" in svg
+    from lxml import etree
+
+    etree.fromstring(svg.encode(), etree.XMLParser(resolve_entities=False, no_network=True))
