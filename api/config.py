@@ -45,6 +45,9 @@ class Config:
     REPRESENTATION_CACHE_SIZE = 512
     TM_MIN_SCORE = 70
 
+    WORKER_THREADS = 4
+    WORKER_POLL_INTERVAL = 0.2
+
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
     BABEL_DOMAIN = "messages"
@@ -110,9 +113,12 @@ class Config:
             "MAX_CATALOG_BYTES",
             "REPRESENTATION_CACHE_SIZE",
             "TM_MIN_SCORE",
+            "WORKER_THREADS",
         ):
             if value := env.get(key):
                 settings[key] = int(value)
+        if value := env.get("WORKER_POLL_INTERVAL"):
+            settings["WORKER_POLL_INTERVAL"] = float(value)
         settings["ALLOW_SELF_REVIEW"] = _bool(env.get("ALLOW_SELF_REVIEW"))
         settings["RATELIMIT_ENABLED"] = _bool(env.get("RATELIMIT_ENABLED"), True)
         settings["SESSION_COOKIE_SECURE"] = _bool(env.get("SESSION_COOKIE_SECURE"))

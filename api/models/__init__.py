@@ -4,11 +4,13 @@ from api.models.aids import GlossaryTerm, MemorySource, MemoryUnit, MemoryWord
 from api.models.audit import Event
 from api.models.content import Essay, PublicationStamp, SourceRevision, Unit, content_hash
 from api.models.identity import ROLES, ApiToken, User, UserLocale
+from api.models.jobs import JOB_STATES, Job
 from api.models.translation import STATUSES, Comment, TranslationVersion
 
 __all__ = [
     "ROLES",
     "STATUSES",
+    "JOB_STATES",
     "ApiToken",
     "Comment",
     "Essay",
@@ -17,6 +19,7 @@ __all__ = [
     "MemorySource",
     "MemoryUnit",
     "MemoryWord",
+    "Job",
     "PublicationStamp",
     "SourceRevision",
     "TranslationVersion",

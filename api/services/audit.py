@@ -24,7 +24,11 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> Event:
-    """Append an event to the log, inside the caller's transaction."""
+    """Append an event to the log, inside the caller's transaction.
+
+    The event is the one source of everything that follows the change: the derivers of
+    ``api.services.effects`` run on it here, in the same transaction.
+    """
     if translation is not None:
         unit = unit or translation.unit
         locale = locale or translation.locale

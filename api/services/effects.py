@@ -1,50 +1,91 @@
-"""What follows a change, derived from its event (the one spine for after-commit effects).
+"""What follows a change: one spine from the event a change writes to everything after it.
 
-``audit.record`` hands every event to the registered derivers inside the writer's
-transaction, after flush; ``after_commit`` callbacks run once that transaction commits.
+Every change records its event with ``audit.record`` inside the writer's transaction. The
+derivers registered here turn that event into whatever else must happen, so that no service
+calls a feed writer, a webhook sender or a cache purge by hand:
+
+- inside the same transaction, rows that commit with the change or not at all (a feed
+  position, webhook deliveries, an outbox job for the edge's purge);
+- ``before_commit``: once per transaction and key, just before it commits, for work that
+  sums up several events (one purge for a bulk review, however many events it wrote);
+- ``after_commit``: once the change is durable, in the writer's request, before its
+  response (the edge's purge is tried there; the outbox job is its safety net).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-import sqlalchemy.orm as so
+from api.extensions import db
 
 if TYPE_CHECKING:
     from api.models import Event
 
-Deriver = Callable[["Event"], None]
+log = logging.getLogger(__name__)
 
-DERIVERS: list[Deriver] = []
-_PENDING = "tarjuma_after_commit"
+Deriver = Callable[["Event"], None]
+_derivers: list[Deriver] = []
+
+_STATE = "effects.state"
+_BEFORE = "effects.before_commit"
+_AFTER = "effects.after_commit"
 
 
 def deriver(fn: Deriver) -> Deriver:
-    """Register ``fn(event)``, called for every event inside the writer's transaction."""
-    DERIVERS.append(fn)
+    """Register ``fn(event)``: called for every recorded event, inside its transaction."""
+    _derivers.append(fn)
     return fn
 
 
 def derive(event: Event) -> None:
-    for fn in DERIVERS:
+    """Run every deriver on a freshly recorded (and flushed) event."""
+    for fn in _derivers:
         fn(event)
 
 
-def after_commit(callback: Callable[[], None]) -> None:
-    """Run ``callback`` right after the current transaction commits (dropped on rollback)."""
-    from api.extensions import db
-
-    db.session().info.setdefault(_PENDING, []).append(callback)
+def state() -> dict[str, Any]:
+    """Scratch space that lives as long as the current transaction (for derivers)."""
+    return db.session().info.setdefault(_STATE, {})
 
 
-@sa.event.listens_for(so.Session, "after_commit")
-def _run_pending(session: so.Session) -> None:
-    for callback in session.info.pop(_PENDING, []):
-        callback()
+def before_commit(key: str, fn: Callable[[], None]) -> None:
+    """Run ``fn`` once, just before the current transaction commits (inside it)."""
+    db.session().info.setdefault(_BEFORE, {}).setdefault(key, fn)
 
 
-@sa.event.listens_for(so.Session, "after_rollback")
-def _drop_pending(session: so.Session) -> None:
-    session.info.pop(_PENDING, None)
+def after_commit(fn: Callable[[], None]) -> None:
+    """Run ``fn`` once the current transaction has committed; dropped on rollback."""
+    db.session().info.setdefault(_AFTER, []).append(fn)
+
+
+def run_before_commit() -> None:
+    """Called by ``transaction()`` before it commits; a failure aborts the change."""
+    info = db.session().info
+    while pending := info.pop(_BEFORE, None):
+        for fn in pending.values():
+            fn()
+
+
+def run_after_commit() -> None:
+    """Called by ``transaction()`` after it committed.
+
+    The change is durable by now, so a failing callback is logged and never turns the
+    writer's success into an error: whatever it did must also be safe in the outbox.
+    """
+    info = db.session().info
+    info.pop(_STATE, None)
+    callbacks = info.pop(_AFTER, [])
+    for fn in callbacks:
+        try:
+            fn()
+        except Exception:
+            log.exception("after-commit effect %r failed", fn)
+
+
+def discard() -> None:
+    """Forget everything the rolled-back transaction asked for."""
+    info = db.session().info
+    for key in (_STATE, _BEFORE, _AFTER):
+        info.pop(key, None)
