@@ -15,6 +15,7 @@ from wtforms import (
 from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
 from api.errors import DomainError
+from api.services.glossary import TermData
 from api.services.workflow import Submission
 
 
@@ -69,3 +70,27 @@ class BulkForm(ConsoleForm):
     ids = SelectMultipleField(coerce=int, validate_choice=False)
     action = StringField(_l("Action"), validators=[AnyOf(["approve", "reject"])])
     text = TextAreaField(_l("Comment, or the reason when rejecting"), validators=[Length(max=5000)])
+
+
+def _lines(text: str | None) -> list[str]:
+    return [line.strip() for line in (text or "").replace(",", "\n").splitlines() if line.strip()]
+
+
+class GlossaryForm(ConsoleForm):
+    term = StringField(_l("Term"), validators=[InputRequired(), Length(max=200)])
+    translations = TextAreaField(
+        _l("Renderings (one a line)"), validators=[InputRequired(), Length(max=5000)]
+    )
+    forbidden = TextAreaField(
+        _l("Forbidden renderings (one a line)"), validators=[Length(max=5000)]
+    )
+    note = StringField(_l("Note (optional)"), validators=[Length(max=2000)])
+
+    def term_data(self, locale: str) -> TermData:
+        return TermData(
+            term=self.term.data or "",
+            locale=locale,
+            translations=_lines(self.translations.data),
+            forbidden=_lines(self.forbidden.data),
+            note=self.note.data or None,
+        )
