@@ -19,7 +19,7 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -222,13 +222,12 @@ class Suggestion:
         return (self.imported, -self.score, self.position, -self.unit_id)
 
 
-@dataclass
-class _Candidate:
-    source_id: int
+@dataclass(frozen=True)
+class _Source:
+    id: int
     text: str
     folded: str
     length: int
-    units: list[Any] = field(default_factory=list)
 
 
 def score(query: str, folded_query: str, candidate: str, folded_candidate: str) -> int:
@@ -238,20 +237,8 @@ def score(query: str, folded_query: str, candidate: str, folded_candidate: str) 
     return min(99, round(fuzz.ratio(folded_query, folded_candidate)))
 
 
-def _origin(row: Any) -> dict[str, Any]:
-    return {
-        "essay": row.slug,
-        "unit": row.key,
-        "version": row.version,
-        "imported": bool(row.imported),
-    }
-
-
-def _candidates(
-    queries: Sequence[str], source_locale: str, locale: str
-) -> list[dict[int, _Candidate]]:
-    """Per query sentence, the stored sentences worth scoring, with their units in locale."""
-    folded = [fold(q) for q in queries]
+def _retrieve(folded: Sequence[str], source_locale: str) -> list[list[int]]:
+    """Per query sentence, the ids of stored sentences sharing its rarest words."""
     words = [_words(f) for f in folded]
     every = sorted({w for ws in words for w in ws})
     frequency: dict[str, int] = {}
@@ -276,15 +263,14 @@ def _candidates(
             sa.select(MemoryWord.word, MemoryWord.source_id).where(MemoryWord.word.in_(wanted))
         ):
             postings[word].append(source_id)
-    exact = {
-        digest: source_id
-        for digest, source_id in db.session.execute(
+    exact = dict(
+        db.session.execute(
             sa.select(MemorySource.digest, MemorySource.id).where(
                 MemorySource.locale == source_locale,
                 MemorySource.digest.in_({_digest(f) for f in folded}),
             )
-        )
-    }
+        ).all()
+    )
     chosen: list[list[int]] = []
     for f, ws in zip(folded, rare, strict=True):
         hits = Counter(source_id for w in ws for source_id in postings[w])
@@ -292,39 +278,69 @@ def _candidates(
         if (same := exact.get(_digest(f))) is not None:
             ids.insert(0, same)
         chosen.append(list(dict.fromkeys(ids))[:CANDIDATES])
-    every_id = sorted({i for ids in chosen for i in ids})
-    found: dict[int, _Candidate] = {}
-    if every_id:
-        rows = db.session.execute(
-            sa.select(
-                MemorySource.id.label("source_id"),
-                MemorySource.text,
-                MemorySource.folded,
-                MemorySource.length,
-                MemoryUnit.id.label("unit_id"),
-                MemoryUnit.target,
-                MemoryUnit.imported,
-                TranslationVersion.version,
-                Unit.key,
-                Essay.slug,
-            )
-            .join(MemoryUnit, MemoryUnit.source_id == MemorySource.id)
+    return chosen
+
+
+def _sources(ids: Iterable[int], source_locale: str, locale: str) -> dict[int, _Source]:
+    """The stored sentences among ``ids`` that have a unit in the locale."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    has_unit = (
+        sa.select(MemoryUnit.id)
+        .where(MemoryUnit.source_id == MemorySource.id, MemoryUnit.locale == locale)
+        .exists()
+    )
+    rows = db.session.execute(
+        sa.select(
+            MemorySource.id, MemorySource.text, MemorySource.folded, MemorySource.length
+        ).where(MemorySource.id.in_(wanted), MemorySource.locale == source_locale, has_unit)
+    )
+    return {row.id: _Source(row.id, row.text, row.folded, row.length) for row in rows}
+
+
+def _renderings(ids: Iterable[int], locale: str) -> dict[int, list[Any]]:
+    """Each source's distinct renderings in the locale, with the newest unit of each."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    grouped = db.session.execute(
+        sa.select(
+            MemoryUnit.source_id,
+            MemoryUnit.target,
+            MemoryUnit.imported,
+            sa.func.max(MemoryUnit.id).label("unit_id"),
+        )
+        .where(MemoryUnit.source_id.in_(wanted), MemoryUnit.locale == locale)
+        .group_by(MemoryUnit.source_id, MemoryUnit.target, MemoryUnit.imported)
+    ).all()
+    origins = {
+        row.id: row
+        for row in db.session.execute(
+            sa.select(MemoryUnit.id, TranslationVersion.version, Unit.key, Essay.slug)
             .outerjoin(TranslationVersion, TranslationVersion.id == MemoryUnit.translation_id)
             .outerjoin(Unit, Unit.id == TranslationVersion.unit_id)
             .outerjoin(Essay, Essay.id == Unit.essay_id)
-            .where(
-                MemorySource.id.in_(every_id),
-                MemorySource.locale == source_locale,
-                MemoryUnit.locale == locale,
-            )
-            .order_by(MemoryUnit.id)
+            .where(MemoryUnit.id.in_([g.unit_id for g in grouped]))
         )
-        for row in rows:
-            candidate = found.setdefault(
-                row.source_id, _Candidate(row.source_id, row.text, row.folded, row.length)
+    }
+    found: dict[int, list[Any]] = defaultdict(list)
+    for row in grouped:
+        origin = origins[row.unit_id]
+        found[row.source_id].append(
+            (
+                row.target,
+                bool(row.imported),
+                row.unit_id,
+                {
+                    "essay": origin.slug,
+                    "unit": origin.key,
+                    "version": origin.version,
+                    "imported": bool(row.imported),
+                },
             )
-            candidate.units.append(row)
-    return [{i: found[i] for i in ids if i in found} for ids in chosen]
+        )
+    return found
 
 
 def min_score() -> int:
@@ -334,32 +350,39 @@ def min_score() -> int:
 def match(queries: Sequence[str], source_locale: str, locale: str) -> list[Suggestion]:
     """The best stored pairs for each sentence, own units before imported ones."""
     minimum = min_score()
-    results: list[Suggestion] = []
-    for position, (query, candidates) in enumerate(
-        zip(queries, _candidates(queries, source_locale, locale), strict=True)
-    ):
-        folded = fold(query)
-        best: dict[tuple[str, str], Suggestion] = {}
-        for candidate in candidates.values():
-            shorter, longer = sorted((len(folded), candidate.length))
+    folded = [fold(q) for q in queries]
+    chosen = _retrieve(folded, source_locale)
+    sources = _sources((i for ids in chosen for i in ids), source_locale, locale)
+    scored: list[list[tuple[int, _Source]]] = []
+    for query, folded_query, ids in zip(queries, folded, chosen, strict=True):
+        kept: list[tuple[int, _Source]] = []
+        for source in (sources[i] for i in ids if i in sources):
+            shorter, longer = sorted((len(folded_query), source.length))
             # fuzz.ratio is at most 200 * shorter / (shorter + longer).
             if 400 * shorter < (2 * minimum - 1) * (shorter + longer):
                 continue
-            value = score(query, folded, candidate.text, candidate.folded)
-            if value < minimum:
-                continue
-            for row in candidate.units:
+            value = score(query, folded_query, source.text, source.folded)
+            if value >= minimum:
+                kept.append((value, source))
+        kept.sort(key=lambda k: (-k[0], k[1].id))
+        scored.append(kept[: 2 * PER_SEGMENT])
+    renderings = _renderings((s.id for kept in scored for _, s in kept), locale)
+    results: list[Suggestion] = []
+    for position, (query, kept) in enumerate(zip(queries, scored, strict=True)):
+        best: dict[tuple[str, str], Suggestion] = {}
+        for value, source in kept:
+            for target, imported, unit_id, origin in renderings.get(source.id, []):
                 suggestion = Suggestion(
                     segment=query,
-                    source=candidate.text,
-                    translation=row.target,
+                    source=source.text,
+                    translation=target,
                     score=value,
-                    imported=bool(row.imported),
-                    origin=_origin(row),
+                    imported=imported,
+                    origin=origin,
                     position=position,
-                    unit_id=row.unit_id,
+                    unit_id=unit_id,
                 )
-                key = (candidate.text, row.target)
+                key = (source.text, target)
                 if key not in best or suggestion.sort_key() < best[key].sort_key():
                     best[key] = suggestion
         results.extend(sorted(best.values(), key=Suggestion.sort_key)[:PER_SEGMENT])
