@@ -79,7 +79,13 @@ def fill_memory(app: Any) -> int:
             with transaction():
                 for event in events[start : start + 500]:
                     memory.follow(db.session.merge(event))
-        return int(db.session.scalar(sa.select(sa.func.count(MemoryUnit.id))) or 0)
+        count = int(db.session.scalar(sa.select(sa.func.count(MemoryUnit.id))) or 0)
+        db.session.commit()
+        with db.engine.connect() as connection:
+            # As scale_data.py does after its bulk load: statistics for the planner.
+            connection.execute(sa.text("ANALYZE"))
+            connection.commit()
+        return count
 
 
 def token(app: Any) -> str:

@@ -52,7 +52,9 @@ class MemoryUnit(db.Model):  # type: ignore[name-defined]
     translation_id: the approved version it comes from (its rows go when that version
         is unpublished); None for units imported from a TMX file (``imported``).
     position: the pair's place in its version, from 0.
-    target_folded: the rendering's search form, as ``MemorySource.folded``.
+    target_folded: the rendering's search form, as ``MemorySource.folded``;
+        ``target_digest`` the SHA-256 of the rendering itself, to tell renderings apart
+        from the index alone (one sentence may be stored for many essays).
     """
 
     __tablename__ = "memory_units"
@@ -64,6 +66,7 @@ class MemoryUnit(db.Model):  # type: ignore[name-defined]
     locale: so.Mapped[str] = so.mapped_column(sa.String(35))
     target: so.Mapped[str] = so.mapped_column(sa.Text)
     target_folded: so.Mapped[str] = so.mapped_column(sa.Text)
+    target_digest: so.Mapped[str] = so.mapped_column(sa.String(64))
     translation_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("translation_versions.id", ondelete="CASCADE"), index=True
     )
@@ -74,7 +77,7 @@ class MemoryUnit(db.Model):  # type: ignore[name-defined]
     source: so.Mapped[MemorySource] = so.relationship()
 
     __table_args__ = (
-        sa.Index("ix_memory_units_locale_source", "locale", "source_id"),
+        sa.Index("ix_memory_units_locale_source", "locale", "source_id", "target_digest", "id"),
         sa.CheckConstraint("imported OR translation_id IS NOT NULL", name="origin_known"),
         sa.CheckConstraint("position >= 0", name="position_not_negative"),
     )

@@ -177,6 +177,7 @@ def remember(version: TranslationVersion) -> int:
             "locale": version.locale,
             "target": tgt,
             "target_folded": fold(tgt),
+            "target_digest": _digest(tgt),
             "translation_id": version.id,
             "position": position,
             "imported": False,
@@ -304,38 +305,38 @@ def _renderings(ids: Iterable[int], locale: str) -> dict[int, list[Any]]:
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    grouped = db.session.execute(
+    newest = db.session.scalars(
+        sa.select(sa.func.max(MemoryUnit.id))
+        .where(MemoryUnit.locale == locale, MemoryUnit.source_id.in_(wanted))
+        .group_by(MemoryUnit.source_id, MemoryUnit.target_digest, MemoryUnit.imported)
+    ).all()
+    # Two plain queries: the planner cannot tell how few rows the grouping leaves.
+    rows = db.session.execute(
         sa.select(
             MemoryUnit.source_id,
+            MemoryUnit.id.label("unit_id"),
             MemoryUnit.target,
             MemoryUnit.imported,
-            sa.func.max(MemoryUnit.id).label("unit_id"),
+            TranslationVersion.version,
+            Unit.key,
+            Essay.slug,
         )
-        .where(MemoryUnit.source_id.in_(wanted), MemoryUnit.locale == locale)
-        .group_by(MemoryUnit.source_id, MemoryUnit.target, MemoryUnit.imported)
+        .outerjoin(TranslationVersion, TranslationVersion.id == MemoryUnit.translation_id)
+        .outerjoin(Unit, Unit.id == TranslationVersion.unit_id)
+        .outerjoin(Essay, Essay.id == Unit.essay_id)
+        .where(MemoryUnit.id.in_(sorted(newest)))
     ).all()
-    origins = {
-        row.id: row
-        for row in db.session.execute(
-            sa.select(MemoryUnit.id, TranslationVersion.version, Unit.key, Essay.slug)
-            .outerjoin(TranslationVersion, TranslationVersion.id == MemoryUnit.translation_id)
-            .outerjoin(Unit, Unit.id == TranslationVersion.unit_id)
-            .outerjoin(Essay, Essay.id == Unit.essay_id)
-            .where(MemoryUnit.id.in_([g.unit_id for g in grouped]))
-        )
-    }
     found: dict[int, list[Any]] = defaultdict(list)
-    for row in grouped:
-        origin = origins[row.unit_id]
+    for row in rows:
         found[row.source_id].append(
             (
                 row.target,
                 bool(row.imported),
                 row.unit_id,
                 {
-                    "essay": origin.slug,
-                    "unit": origin.key,
-                    "version": origin.version,
+                    "essay": row.slug,
+                    "unit": row.key,
+                    "version": row.version,
                     "imported": bool(row.imported),
                 },
             )
@@ -574,9 +575,9 @@ def import_tmx(data: bytes, raw_locale: str | None, actor: User) -> ImportReport
             source_id = _source_id(source, source_locale)
             exists = db.session.scalar(
                 sa.select(MemoryUnit.id).where(
-                    MemoryUnit.source_id == source_id,
                     MemoryUnit.locale == locale,
-                    MemoryUnit.target == target,
+                    MemoryUnit.source_id == source_id,
+                    MemoryUnit.target_digest == _digest(target),
                 )
             )
             if exists is not None:
@@ -588,6 +589,7 @@ def import_tmx(data: bytes, raw_locale: str | None, actor: User) -> ImportReport
                     locale=locale,
                     target=target,
                     target_folded=fold(target),
+                    target_digest=_digest(target),
                     translation_id=None,
                     position=0,
                     imported=True,
@@ -601,15 +603,6 @@ def import_tmx(data: bytes, raw_locale: str | None, actor: User) -> ImportReport
             after={"created": created, "unchanged": unchanged},
         )
     return ImportReport(created, unchanged)
-
-
-def counts(locale: str) -> int:
-    return int(
-        db.session.scalar(
-            sa.select(sa.func.count()).select_from(MemoryUnit).where(MemoryUnit.locale == locale)
-        )
-        or 0
-    )
 
 
 def texts(items: Iterable[Suggestion]) -> list[dict[str, Any]]:

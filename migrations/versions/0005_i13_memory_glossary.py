@@ -55,6 +55,7 @@ def upgrade():
     sa.Column('locale', sa.String(length=35), nullable=False),
     sa.Column('target', sa.Text(), nullable=False),
     sa.Column('target_folded', sa.Text(), nullable=False),
+    sa.Column('target_digest', sa.String(length=64), nullable=False),
     sa.Column('translation_id', sa.Integer(), nullable=True),
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('imported', sa.Boolean(), nullable=False),
@@ -66,7 +67,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_memory_units'))
     )
     with op.batch_alter_table('memory_units', schema=None) as batch_op:
-        batch_op.create_index('ix_memory_units_locale_source', ['locale', 'source_id'], unique=False)
+        batch_op.create_index('ix_memory_units_locale_source', ['locale', 'source_id', 'target_digest', 'imported', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_memory_units_translation_id'), ['translation_id'], unique=False)
 
 
