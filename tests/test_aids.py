@@ -337,7 +337,11 @@ def test_locale_badge_is_public_cacheable_and_right_to_left(client: FlaskClient)
     assert again.status_code == 304 and again.data == b""
     french = client.get("/api/v1/locales/fr/badge.svg").data.decode()
     assert "français" in french and "direction" not in french
-    assert client.get("/api/v1/locales/zz/badge.svg").status_code == 404
+    assert client.get("/api/v1/locales/ar-EG/badge.svg").status_code == 200
+    for code in ("zz", "line", "a" * 300, "%3Cb%3E"):
+        response = client.get(f"/api/v1/locales/{code}/badge.svg")
+        assert response.status_code == 404
+        assert response.mimetype == "application/problem+json"
 
 
 def test_essay_badge_follows_publication(

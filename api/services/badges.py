@@ -38,9 +38,9 @@ def _locale(raw: str) -> str:
     registry = i18n.registry()
     try:
         code = i18n.normalise_tag(raw)
+        resolved = code if code in registry.offered else registry.resolve(code)
     except i18n.MalformedLocale:
-        code = raw
-    resolved = registry.resolve(code) if code not in registry.offered else code
+        resolved = None
     if resolved is None:
         raise NotFound(gettext("Locale %(code)s is not offered.", code=raw[:64]))
     return resolved
