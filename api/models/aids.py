@@ -77,7 +77,14 @@ class MemoryUnit(db.Model):  # type: ignore[name-defined]
     source: so.Mapped[MemorySource] = so.relationship()
 
     __table_args__ = (
-        sa.Index("ix_memory_units_locale_source", "locale", "source_id", "target_digest", "id"),
+        sa.Index(
+            "ix_memory_units_locale_source",
+            "locale",
+            "source_id",
+            "target_digest",
+            "imported",
+            "id",
+        ),
         sa.CheckConstraint("imported OR translation_id IS NOT NULL", name="origin_known"),
         sa.CheckConstraint("position >= 0", name="position_not_negative"),
     )
