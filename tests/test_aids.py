@@ -113,14 +113,16 @@ def test_approval_adds_superseding_keeps_unpublishing_removes(
     approve(client, people["reviewer"], old)  # restored: stored once, not twice
     assert [(r.source_id, r.target) for r in memory_rows(app, translation_id=old)] == old_rows
 
-    from api.database import transaction
-    from api.services import audit
-
-    with app.app_context(), transaction():
-        version = db.session.get(TranslationVersion, old)
-        audit.record("translation.unpublished", actor=None, translation=version)
+    response = client.post(
+        f"/api/v1/translations/{old}/unpublish",
+        json={"reason": "Withdrawn for a legal review."},
+        headers=people["reviewer"].headers,
+    )
+    assert response.status_code == 200, response.json
     assert memory_rows(app, translation_id=old) == []
     assert memory_rows(app, translation_id=new)
+    approve(client, people["reviewer"], old)  # approving it again brings its pairs back
+    assert [(r.source_id, r.target) for r in memory_rows(app, translation_id=old)] == old_rows
 
 
 def test_rejected_and_withdrawn_versions_never_reach_the_memory(
