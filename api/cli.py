@@ -12,12 +12,13 @@ from flask.cli import AppGroup, with_appcontext
 
 from api.errors import DomainError
 from api.extensions import db
-from api.models import ApiToken, Essay
-from api.services import catalogs, content, glossary, identity, jobs
+from api.models import ApiToken, Essay, Webhook
+from api.services import catalogs, content, glossary, identity, jobs, webhooks
 
 essays_cli = AppGroup("essays", help="Import and list essays.")
 users_cli = AppGroup("users", help="Create and list users.")
 tokens_cli = AppGroup("tokens", help="Issue, list and revoke API tokens.")
+webhooks_cli = AppGroup("webhooks", help="Create, list and remove webhooks.")
 
 
 def _fail(error: DomainError) -> None:
@@ -202,6 +203,51 @@ def worker(threads: int | None, once: bool) -> None:
     runner.run()
 
 
+@webhooks_cli.command("create")
+@click.argument("url")
+@click.option("--event", "events", multiple=True, required=True, help="An event type to send.")
+@click.option("--locale", "locales", multiple=True, help="Only changes in this locale.")
+@click.option("--description", default=None, help="What the webhook is for.")
+def create_webhook(
+    url: str, events: tuple[str, ...], locales: tuple[str, ...], description: str | None
+) -> None:
+    """Subscribe URL to event types. The signing secret is shown once, on the last line."""
+    try:
+        created = webhooks.create(url, events, locales, description, actor=None)
+    except DomainError as error:
+        problems = error.extensions.get("errors") or {}
+        lines = [f"{name}: {message}" for name, items in problems.items() for message in items]
+        raise click.ClickException("\n".join(lines or [str(error.detail or error.title)])) from None
+    hook = created.webhook
+    click.echo(
+        f"Webhook {hook.id} for {hook.url} ({', '.join(hook.events)}). Keep the secret safe:"
+        " it is not shown again."
+    )
+    click.echo(created.secret)
+
+
+@webhooks_cli.command("list")
+def list_webhooks() -> None:
+    """List webhooks (never their secrets)."""
+    for hook in db.session.scalars(sa.select(Webhook).order_by(Webhook.id)):
+        state = "enabled" if hook.enabled else f"disabled ({hook.disabled_reason})"
+        click.echo(
+            f"{hook.id}\t{hook.url}\t{','.join(hook.events)}\t{','.join(hook.locales) or '*'}"
+            f"\t{state}"
+        )
+
+
+@webhooks_cli.command("delete")
+@click.argument("webhook_id", type=int)
+def delete_webhook(webhook_id: int) -> None:
+    """Remove a webhook and its delivery log."""
+    try:
+        webhooks.delete(webhook_id, actor=None)
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"Deleted webhook {webhook_id}")
+
+
 def register(app: Flask) -> None:
-    for command in (essays_cli, users_cli, tokens_cli, seed, catalogs_cli, worker):
+    for command in (essays_cli, users_cli, tokens_cli, seed, catalogs_cli, worker, webhooks_cli):
         app.cli.add_command(command)

@@ -45,6 +45,7 @@ class Config:
     MAX_ESSAY_SECTIONS = 100
     MAX_ACCEPT_LANGUAGE = 1024
     REPRESENTATION_CACHE_SIZE = 512
+    FEED_PAGE_CACHE_SIZE = 128  # full feed pages kept serialised per process (0: none)
     TM_MIN_SCORE = 70
 
     WORKER_THREADS = 4
@@ -83,6 +84,14 @@ class Config:
         },
     }
 
+    # Webhooks: seconds between attempts (the Standard Webhooks guidance: 5 s, 5 min,
+    # 30 min, 2 h, 5 h, 10 h, 10 h), the timeout of one attempt, how much of an answer is
+    # kept, and whether targets on loopback or private networks are allowed (tests, labs).
+    WEBHOOK_RETRY_SCHEDULE = "5,300,1800,7200,18000,36000,36000"
+    WEBHOOK_TIMEOUT = 10.0
+    WEBHOOK_RESPONSE_BODY_LIMIT = 2048
+    WEBHOOK_ALLOW_PRIVATE = False
+
     MIGRATIONS_DIR = str(ROOT / "migrations")
     ESSAY_SOURCE_DIR = str(ROOT / "content" / "essays")
     GLOSSARY_FILE = str(ROOT / "content" / "glossary.yaml")
@@ -106,6 +115,7 @@ class Config:
             "DEFAULT_LOCALE",
             "RATELIMIT_STORAGE_URI",
             "RATELIMIT_DEFAULT",
+            "WEBHOOK_RETRY_SCHEDULE",
         ):
             if value := env.get(key):
                 settings[key] = value
@@ -116,16 +126,21 @@ class Config:
             "MAX_ESSAY_BYTES",
             "MAX_ESSAY_SECTIONS",
             "REPRESENTATION_CACHE_SIZE",
+            "FEED_PAGE_CACHE_SIZE",
             "TM_MIN_SCORE",
             "WORKER_THREADS",
+            "WEBHOOK_RESPONSE_BODY_LIMIT",
         ):
             if value := env.get(key):
                 settings[key] = int(value)
         if value := env.get("WORKER_POLL_INTERVAL"):
             settings["WORKER_POLL_INTERVAL"] = float(value)
+        if value := env.get("WEBHOOK_TIMEOUT"):
+            settings["WEBHOOK_TIMEOUT"] = float(value)
         settings["ALLOW_SELF_REVIEW"] = _bool(env.get("ALLOW_SELF_REVIEW"))
         settings["RATELIMIT_ENABLED"] = _bool(env.get("RATELIMIT_ENABLED"), True)
         settings["SESSION_COOKIE_SECURE"] = _bool(env.get("SESSION_COOKIE_SECURE"))
+        settings["WEBHOOK_ALLOW_PRIVATE"] = _bool(env.get("WEBHOOK_ALLOW_PRIVATE"))
         return settings
 
 

@@ -1,7 +1,7 @@
 """Translators' aids: the sentence-level translation memory and the glossary
 
 Revision ID: 0005_i13_memory_glossary
-Revises: 0004_i12_releases
+Revises: 0003_i11_feed_webhooks
 Create Date: 2026-12-05 12:52:55.241528
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0005_i13_memory_glossary'
-down_revision = '0004_i12_releases'
+down_revision = '0003_i11_feed_webhooks'
 branch_labels = None
 depends_on = None
 
