@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from api import edge_runner
 from api.errors import DomainError
 from api.extensions import db
 from api.models import ApiToken, Essay, Webhook
@@ -182,6 +183,39 @@ def import_catalog(slug: str, locale: str, path: Path, user_name: str, approve: 
         click.echo(f"  {warning['key']}: {warning['message']}")
 
 
+edge_cli = AppGroup("edge", help="The Varnish edge: its configuration, and serving behind it.")
+
+
+@edge_cli.command("vcl")
+@click.option("--backend", default="127.0.0.1:5000", show_default=True, help="The app's address.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=True, file_okay=False, path_type=Path),
+    required=True,
+    help="Directory for tarjuma.vcl and the site include written from the app's settings.",
+)
+def edge_vcl(backend: str, out: Path) -> None:
+    """Write the edge's VCL (the shipped logic plus this app's locales, TTL and ACL)."""
+    path = edge_runner.write_vcl(current_app, backend, out)
+    click.echo(str(path))
+
+
+@edge_cli.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, help="The app's port.")
+@click.option("--edge-port", default=5080, show_default=True, help="Varnish's port.")
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Varnish's working directory (default: instance/edge).",
+)
+def edge_run(host: str, port: int, edge_port: int, workdir: Path | None) -> None:
+    """Serve the app, Varnish in front of it and the worker; Ctrl-C stops them all."""
+    directory = workdir or Path(current_app.instance_path) / "edge"
+    raise SystemExit(edge_runner.run(current_app, host, port, edge_port, directory))
+
+
 @click.command("worker")
 @click.option("--threads", type=click.IntRange(1, 64), default=None, help="Jobs run at once.")
 @click.option("--once", is_flag=True, help="Run the jobs due now, then stop.")
@@ -249,5 +283,14 @@ def delete_webhook(webhook_id: int) -> None:
 
 
 def register(app: Flask) -> None:
-    for command in (essays_cli, users_cli, tokens_cli, seed, catalogs_cli, worker, webhooks_cli):
+    for command in (
+        essays_cli,
+        users_cli,
+        tokens_cli,
+        seed,
+        catalogs_cli,
+        worker,
+        webhooks_cli,
+        edge_cli,
+    ):
         app.cli.add_command(command)

@@ -92,6 +92,17 @@ class Config:
     WEBHOOK_RESPONSE_BODY_LIMIT = 2048
     WEBHOOK_ALLOW_PRIVATE = False
 
+    # The edge (deploy/varnish): where to purge, how long it keeps objects, who may purge.
+    EDGE_PURGE_URLS: list[str] = []
+    EDGE_PURGE_TIMEOUT = 2.0
+    EDGE_TTL = 300
+    EDGE_GRACE = 3600
+    EDGE_FETCH_TIMEOUT = 30
+    EDGE_PURGERS: list[str] = ["127.0.0.1", "::1"]
+    EDGE_HOST = ""
+    # Tests only: seconds a reader's body waits after being built (a fetch held in flight).
+    READ_BUILD_DELAY = 0.0
+
     MIGRATIONS_DIR = str(ROOT / "migrations")
     ESSAY_SOURCE_DIR = str(ROOT / "content" / "essays")
     GLOSSARY_FILE = str(ROOT / "content" / "glossary.yaml")
@@ -133,6 +144,18 @@ class Config:
         ):
             if value := env.get(key):
                 settings[key] = int(value)
+        if (value := env.get("EDGE_PURGE_URLS")) is not None:
+            settings["EDGE_PURGE_URLS"] = [u.strip() for u in value.split(",") if u.strip()]
+        if value := env.get("EDGE_PURGERS"):
+            settings["EDGE_PURGERS"] = [a.strip() for a in value.split(",") if a.strip()]
+        for key in ("EDGE_TTL", "EDGE_GRACE", "EDGE_FETCH_TIMEOUT"):
+            if value := env.get(key):
+                settings[key] = int(value)
+        for key in ("EDGE_PURGE_TIMEOUT", "READ_BUILD_DELAY"):
+            if value := env.get(key):
+                settings[key] = float(value)
+        if value := env.get("EDGE_HOST"):
+            settings["EDGE_HOST"] = value
         if value := env.get("WORKER_POLL_INTERVAL"):
             settings["WORKER_POLL_INTERVAL"] = float(value)
         if value := env.get("WEBHOOK_TIMEOUT"):

@@ -334,6 +334,7 @@ def test_locale_badge_is_public_cacheable_and_right_to_left(client: FlaskClient)
     assert "العربية" in svg and 'direction="rtl"' in svg and "100" in svg
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert "public" in response.headers["Cache-Control"]
+    assert set(response.headers["xkey"].split()) == {"all", "essays"}
     etag = response.headers["ETag"]
     again = client.get("/api/v1/locales/ar/badge.svg", headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.data == b""
@@ -358,6 +359,12 @@ def test_essay_badge_follows_publication(
     after = client.get(url, headers={"If-None-Match": before.headers["ETag"]})
     assert after.status_code == 200
     assert ">14%<" in after.data.decode()
+    with app.app_context():
+        from api.services.content import get_essay
+
+        essay_id = get_essay(SLUG).id
+    # An approval in Malay purges the tag e{id}//ms; the badge carries it.
+    assert f"e{essay_id}//ms" in after.headers["xkey"].split()
     persian = client.get(f"/api/v1/essays/{SLUG}/badge.svg?locale=fa").data.decode()
     assert "فارسی" in persian and "57" in persian
 

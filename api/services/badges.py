@@ -22,7 +22,7 @@ from api import i18n
 from api.errors import NotFound
 from api.extensions import db
 from api.models import TranslationVersion, Unit
-from api.services import progress
+from api.services import edge, progress
 from api.services.content import get_essay
 
 LABEL_COLOUR = "#555"
@@ -32,6 +32,7 @@ LABEL_COLOUR = "#555"
 class Badge:
     svg: bytes
     etag: str
+    tags: str = f"{edge.ALL} {edge.LISTS}"
 
 
 def _locale(raw: str) -> str:
@@ -121,4 +122,6 @@ def essay_badge(slug: str, code: str) -> Badge:
             )
             or 0
         )
-    return render(code, round(100.0 * published / total, 1) if total else 0.0)
+    badge = render(code, round(100.0 * published / total, 1) if total else 0.0)
+    tags = edge.representation_tags(essay.id, "", [code])
+    return Badge(badge.svg, badge.etag, tags)

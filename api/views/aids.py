@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request
+from flask import Response, g, request
 from flask.views import MethodView
 from flask_babel import gettext
 from flask_smorest import Blueprint
@@ -176,6 +176,7 @@ class GlossaryTermResource(MethodView):
 
 
 def _badge(badge: badges.Badge) -> Response:
+    g.edge_tags = badge.tags  # what the edge purges it with, like the other public reads
     if request.if_none_match.contains_weak(badge.etag.strip('"')):
         response = Response(status=304)
     else:
