@@ -21,6 +21,7 @@ from api.services.checks import (
     WARNING,
     CheckInput,
     CheckResult,
+    GlossaryEntry,
     run_checks,
 )
 
@@ -86,6 +87,7 @@ def make(
     source_heading: str | None = None,
     source_locale: str = "en",
     max_length: int = 20000,
+    glossary: tuple[GlossaryEntry, ...] = (),
 ) -> CheckInput:
     return CheckInput(
         locale=locale,
@@ -95,6 +97,7 @@ def make(
         heading=heading,
         body=body,
         max_length=max_length,
+        glossary=glossary,
     )
 
 
@@ -117,6 +120,11 @@ TRIGGERS: dict[str, CheckInput] = {
     "length_ratio": make("Oui."),
     "script": make("سلامتی کا فروغ فوری سرحدوں سے آگے جاتا ہے."),
     "punctuation": make("La promotion de la sécurité dépasse les frontières immédiates"),
+    "glossary": make(
+        "La sécurité de l’État islamique dépasse ses frontières.",
+        source_body="The security of the Islamic Nation goes beyond its borders.",
+        glossary=(GlossaryEntry("Islamic Nation", ("Nation islamique",), ("État islamique",)),),
+    ),
 }
 
 
@@ -147,6 +155,7 @@ def test_registry_codes_severities_and_order() -> None:
         ("length_ratio", WARNING),
         ("script", WARNING),
         ("punctuation", WARNING),
+        ("glossary", WARNING),
     ]
     for spec in CHECKS.values():
         assert "%s" not in spec.msgid and "%d" not in spec.msgid

@@ -26,7 +26,7 @@ TAKEN = (InputSchema, ArgsSchema)
 
 def register(app: Flask, api: Api) -> None:
     from api.schemas.workflow import BulkApproveSchema, BulkRejectSchema
-    from api.views import catalogs, delivery, operations, reading, releases, workflow
+    from api.views import aids, catalogs, delivery, operations, reading, releases, workflow
     from api.views.converters import KeyConverter
 
     app.url_map.converters["key"] = KeyConverter
@@ -44,6 +44,7 @@ def register(app: Flask, api: Api) -> None:
         releases.blp,
         catalogs.blp,
         delivery.blp,
+        aids.blp,
     ):
         api.register_blueprint(blueprint)
 
