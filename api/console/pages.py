@@ -14,8 +14,6 @@ from api.console.forms import (
     UnpublishForm,
 )
 from api.console.markup import render_markdown
-from api.extensions import db
-from api.models import GlossaryTerm
 from api.services import (
     content,
     glossary,
@@ -30,7 +28,7 @@ from api.services.checks import CheckResult
 from api.services.diff import word_diff
 
 if TYPE_CHECKING:
-    from api.models import Essay, TranslationVersion, Unit, User
+    from api.models import Essay, GlossaryTerm, TranslationVersion, Unit, User
 
 STATES = ("approved", "outdated", "submitted", "missing")
 REVIEW_PAGE_SIZE = 20
@@ -356,8 +354,6 @@ def glossary_page(user: User, raw_locale: str | None) -> GlossaryPage:
     locale = glossary.target_locale(raw_locale) if raw_locale else None
     if locale is None and locales:
         locale = locales[0]
-    terms: list[GlossaryTerm] = (
-        list(db.session.scalars(glossary.query(locale, None))) if locale else []
-    )
+    terms = glossary.terms(locale) if locale else []
     editable = {code for code in targets if user.may_review and user.may_work_in(code)}
     return GlossaryPage(locale, locales or targets, terms, editable)

@@ -137,6 +137,11 @@ def query(locale: str | None, text: str | None) -> sa.Select[tuple[GlossaryTerm]
     return statement
 
 
+def terms(locale: str) -> list[GlossaryTerm]:
+    """Every term of one locale, by term."""
+    return list(db.session.scalars(query(locale, None)))
+
+
 def create(data: TermData, actor: User) -> GlossaryTerm:
     """Add a term in one locale (reviewers of that locale, admins)."""
     data = validate(data)
