@@ -11,7 +11,10 @@ request rejected":
 - a change-feed cursor that is well formed but was never handed out (the feed is not
   that long yet);
 - a preview of every locale at once (``?preview=true&locale=*``): each parameter is valid,
-  the pair is not, and OpenAPI cannot say so.
+  the pair is not, and OpenAPI cannot say so;
+- a glossary term refused by the glossary's own rules on its term and renderings: a term
+  or rendering must hold a word of its language, and no rendering may be both allowed and
+  forbidden; a schema can say neither.
 
 Every other refusal of schema-valid data is still a failure.
 """
@@ -27,6 +30,10 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 HEADING_CODES = {"heading_missing", "heading_extra", "empty"}
 CURSOR = re.compile(r"c_[0-9a-f]{16}")
+GLOSSARY = {"/api/v1/glossary", "/api/v1/glossary/{term_id}"}
+GLOSSARY_RULES = {"term", "translations", "forbidden"}
+# What a service's refusal is typed as; a schema's own refusal is ``about:blank``.
+UNPROCESSABLE = "urn:tarjuma:problem:unprocessable"
 
 
 def _problem(response: Any) -> dict[str, Any]:
@@ -67,6 +74,10 @@ def refused_for_data(case: Any, response: Any) -> bool:
     path, method = case.operation.path, case.method.upper()
     if method == "POST" and path.endswith("/catalogs/{locale}.po"):
         return True
+    if path in GLOSSARY and method in {"POST", "PUT"}:
+        problem = _problem(response)
+        errors = set(problem.get("errors") or {})
+        return problem.get("type") == UNPROCESSABLE and bool(errors) and errors <= GLOSSARY_RULES
     if method == "POST" and path.endswith("/sections/{key}/translations"):
         problem = _problem(response)
         errors = problem.get("errors") or {}

@@ -132,6 +132,16 @@ WEBHOOK = {"url": "https://hooks.example.org/tarjuma", "events": ["essay.created
         ),
         ("PUT", f"{ESSAY}/locales/ms", {"state": "staged", "when": "now"}, 422, "when"),
         ("POST", "/api/v1/translations/1/unpublish", {"reason": "Wrong.", "x": 1}, 422, "x"),
+        ("GET", "/api/v1/glossary?locale=zz", None, 400, "locale"),
+        ("GET", "/api/v1/memory?q=x", None, 400, "locale"),
+        ("GET", f"{ESSAY}/sections/introduction/suggestions?locale=en", None, 400, "locale"),
+        (
+            "POST",
+            "/api/v1/glossary",
+            {"term": "x", "locale": "ar", "translations": ["y"], "z": 1},
+            422,
+            "z",
+        ),
     ],
 )
 def test_the_server_refuses_what_the_document_refuses(
@@ -289,6 +299,24 @@ SUBMIT = "/api/v1/essays/{slug}/sections/{key}/translations"
         (_Case("POST", "/api/v1/essays/{slug}/catalogs/{locale}.po"), 422, {}, True),
         (_Case("POST", "/api/v1/reviews/bulk"), 422, {"errors": {"reason": ["…"]}}, False),
         (
+            _Case("POST", "/api/v1/glossary"),
+            422,
+            {"type": "urn:tarjuma:problem:unprocessable", "errors": {"forbidden": ["…"]}},
+            True,
+        ),
+        (
+            _Case("PUT", "/api/v1/glossary/{term_id}"),
+            422,
+            {"type": "about:blank", "errors": {"term": ["…"]}},
+            False,
+        ),
+        (
+            _Case("POST", "/api/v1/glossary"),
+            422,
+            {"type": "urn:tarjuma:problem:unprocessable", "errors": {"locale": ["…"]}},
+            False,
+        ),
+        (
             _Case("GET", "/api/v1/changes", {"cursor": "c_00000000000000ff"}),
             400,
             {"errors": {"cursor": ["…"]}},
@@ -331,17 +359,12 @@ def test_only_refusals_about_data_are_excused(
 
 def _generate_client(document: dict[str, Any], directory: Path) -> Any:
     (directory / "openapi.json").write_text(json.dumps(document), encoding="utf-8")
-    # The generator has no PO or Markdown type of its own: such a body is bytes, sent with
-    # the media type the document names.
+    # The generator has no PO, Markdown, TMX or XML type of its own: such a body is bytes,
+    # sent with the media type the document names.
+    as_bytes = ["text/x-gettext-translation", "text/markdown", "application/x-tmx+xml"]
+    as_bytes += ["application/xml", "text/xml", "image/svg+xml"]
     (directory / "config.json").write_text(
-        json.dumps(
-            {
-                "content_type_overrides": {
-                    "text/x-gettext-translation": "application/octet-stream",
-                    "text/markdown": "application/octet-stream",
-                }
-            }
-        ),
+        json.dumps({"content_type_overrides": dict.fromkeys(as_bytes, "application/octet-stream")}),
         encoding="utf-8",
     )
     run = subprocess.run(

@@ -50,6 +50,8 @@ def listed(value: str | None) -> set[str]:
         "/api/v1/changes?locale=ar",
         f"{ESSAY}/locales",
         f"{ESSAY}?preview=false",
+        "/api/v1/locales/ar/badge.svg",
+        f"{ESSAY}/badge.svg?locale=ar",
     ],
 )
 def test_public_reads_answer_any_origin(client: FlaskClient, path: str) -> None:
@@ -157,6 +159,11 @@ def test_public_read_paths_are_patterns(app: Flask, path: str) -> None:
         "/api/v1/webhooks",
         "/api/v1/webhooks/1",
         "/api/v1/webhooks/1/deliveries",
+        "/api/v1/memory",
+        "/api/v1/memory.tmx",
+        "/api/v1/glossary",
+        "/api/v1/glossary/1",
+        f"{SECTION}/suggestions",
     ],
 )
 def test_authenticated_reads_are_not_public(app: Flask, path: str) -> None:
@@ -183,6 +190,9 @@ def test_authenticated_reads_are_not_public(app: Flask, path: str) -> None:
         ("/api/v1/webhooks", "POST"),
         ("/api/v1/webhooks/1", "PATCH"),
         ("/api/v1/webhooks/1/deliveries/1/redeliver", "POST"),
+        ("/api/v1/glossary", "POST"),
+        ("/api/v1/glossary/1", "PUT"),
+        ("/api/v1/memory.tmx", "POST"),
     ],
 )
 def test_writes_answer_no_origin_by_default(client: FlaskClient, path: str, method: str) -> None:

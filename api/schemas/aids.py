@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import fields
 
-from api.schemas import BaseSchema, PageArgs, PageSchema
-from api.schemas.validation import Length, Range
+from api.schemas import NOT_BLANK, ArgsSchema, BaseSchema, InputSchema, PageArgs, PageSchema
+from api.schemas.validation import Length, Range, locale_field
 from api.schemas.workflow import UTCDateTime
 
-
-def _locale_field() -> fields.String:
-    return fields.String(
-        required=True,
-        validate=Length(min=1, max=64),
-        metadata={"description": "A target locale (``ar``, ``ar-EG``, ``ar_EG``)."},
-    )
+TARGET = {"description": "A translated locale (``ar``, ``AR``; not the source)."}
 
 
-class MemoryLocaleArgs(BaseSchema):
-    locale = _locale_field()
+class MemoryLocaleArgs(ArgsSchema):
+    locale = locale_field("target", required=True, metadata=TARGET)
 
 
 class OriginSchema(BaseSchema):
@@ -49,9 +45,12 @@ class ConcordanceArgs(PageArgs):
     q = fields.String(
         required=True,
         validate=Length(min=1, max=200),
-        metadata={"description": "Text to find in sources or translations (folded)."},
+        metadata={
+            **NOT_BLANK,
+            "description": "Text to find in sources or translations (folded).",
+        },
     )
-    locale = _locale_field()
+    locale = locale_field("target", required=True, metadata=TARGET)
 
 
 class ConcordanceItemSchema(BaseSchema):
@@ -69,17 +68,22 @@ class TmxImportSchema(BaseSchema):
     unchanged = fields.Integer(required=True)
 
 
-class GlossaryInSchema(BaseSchema):
-    term = fields.String(required=True, validate=Length(min=1, max=200))
-    locale = _locale_field()
+def _words(**kwargs: Any) -> fields.String:
+    return fields.String(validate=Length(min=1, max=200), metadata=NOT_BLANK, **kwargs)
+
+
+class GlossaryInSchema(InputSchema):
+    term = _words(required=True)
+    # The glossary service checks the locale, with its own problem.
+    locale = locale_field("target", check=False, required=True, metadata=TARGET)
     translations = fields.List(
-        fields.String(validate=Length(min=1, max=200)),
+        _words(),
         required=True,
         validate=Length(min=1, max=20),
         metadata={"description": "Allowed renderings, in dictionary form."},
     )
     forbidden = fields.List(
-        fields.String(validate=Length(min=1, max=200)),
+        _words(),
         load_default=list,
         validate=Length(max=20),
     )
@@ -105,7 +109,7 @@ class GlossaryTermSchema(BaseSchema):
 
 
 class GlossaryArgs(PageArgs):
-    locale = fields.String(validate=Length(min=1, max=64))
+    locale = locale_field("target", metadata=TARGET)
     q = fields.String(validate=Length(max=200))
 
 
@@ -113,5 +117,11 @@ class GlossaryPageSchema(PageSchema):
     items = fields.List(fields.Nested(GlossaryTermSchema), required=True)
 
 
-class BadgeArgs(BaseSchema):
-    locale = _locale_field()
+class BadgeArgs(ArgsSchema):
+    # Negotiated like a reader's ?locale=, with its problems.
+    locale = locale_field(
+        "offered",
+        check=False,
+        required=True,
+        metadata={"description": "A locale served by an offered one (``ar``, ``ar-EG``)."},
+    )

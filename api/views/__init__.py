@@ -15,6 +15,7 @@ from api.services.checks import blank_characters
 # Locale schemas that hand-written parameters refer to, by kind (``i18n.LOCALE_KINDS``).
 LOCALE_COMPONENTS = {
     "ReadableLocale": "readable",
+    "ServedLocale": "offered",
     "OfferedLocale": "offered-exact",
     "TargetLocale": "target",
 }
@@ -49,6 +50,14 @@ def register(app: Flask, api: Api) -> None:
         api.register_blueprint(blueprint)
 
 
+def _owner(field: fields.Field[Any]) -> Any:
+    """The schema a field belongs to, through the lists that hold it."""
+    owner: Any = field.parent
+    while isinstance(owner, fields.List):
+        owner = owner.parent
+    return owner
+
+
 def document_constraints(app: Flask, api: Api) -> None:
     """Put in the document the constraints that depend on this deployment.
 
@@ -69,7 +78,7 @@ def document_constraints(app: Flask, api: Api) -> None:
         if kind := field.metadata.get("locale"):
             out["pattern"] = registry.pattern(kind)
         elif isinstance(field, fields.String) and isinstance(
-            field.parent, InputSchema | ArgsSchema
+            _owner(field), InputSchema | ArgsSchema
         ):
             # No text the API takes may hold NUL (see ``BaseSchema.refuse_nul``); a text
             # that must not be blank needs one character that is neither blank nor NUL.

@@ -7,8 +7,8 @@ from typing import Any
 from flask import Response, g, request
 from flask.views import MethodView
 from flask_babel import gettext
-from flask_smorest import Blueprint
 
+from api import i18n
 from api.errors import DomainError, Unprocessable
 from api.models import GlossaryTerm
 from api.schemas.aids import (
@@ -25,7 +25,8 @@ from api.schemas.aids import (
     TmxImportSchema,
 )
 from api.services import badges, glossary, memory
-from api.views.common import BEARER, current_user, negotiate, paginate
+from api.services.paging import paginate
+from api.views.common import BEARER, Blueprint, current_user
 
 blp = Blueprint(
     "aids",
@@ -183,8 +184,6 @@ def _badge(badge: badges.Badge) -> Response:
         response = Response(badge.svg, content_type=SVG)
     response.headers["ETag"] = badge.etag
     response.headers["Cache-Control"] = CACHE_CONTROL
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Access-Control-Expose-Headers"] = "ETag"
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
     return response
 
@@ -195,7 +194,17 @@ BADGE_RESPONSE = {
 }
 
 
-@blp.route("/locales/<string:code>/badge.svg")
+@blp.route(
+    "/locales/<string:code>/badge.svg",
+    parameters=[
+        {
+            "in": "path",
+            "name": "code",
+            "description": "A locale served by an offered one (``ar``, ``ar-EG``).",
+            "schema": {"$ref": "#/components/schemas/ServedLocale"},
+        }
+    ],
+)
 class LocaleBadge(MethodView):
     @blp.response(200, {"type": "string"}, **BADGE_RESPONSE)
     @blp.alt_response(304, description="Not modified")
@@ -211,5 +220,5 @@ class EssayBadge(MethodView):
     @blp.alt_response(304, description="Not modified")
     def get(self, args: dict[str, Any], slug: str) -> Response:
         """A badge with the share of one essay's units published in a locale (public)."""
-        negotiated = negotiate(args["locale"], allow_all=False)
+        negotiated = i18n.negotiate(args["locale"], allow_all=False)
         return _badge(badges.essay_badge(slug, negotiated.locale))
