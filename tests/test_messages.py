@@ -5,13 +5,17 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polib
 import pytest
 from babel.messages.plurals import get_plural
+from flask import Flask
 from flask.testing import FlaskClient
 
+from api.extensions import db
+from api.models import TranslationVersion
 from tests.conftest import SLUG, Person
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -147,7 +151,7 @@ def test_validation_messages_are_translated(client: FlaskClient, people: dict[st
 
 
 def test_check_messages_and_dates_follow_the_locale(
-    client: FlaskClient, people: dict[str, Person]
+    app: Flask, client: FlaskClient, people: dict[str, Person]
 ) -> None:
     url = f"{ESSAY}/sections/introduction/translations"
     created = client.post(
@@ -163,7 +167,14 @@ def test_check_messages_and_dates_follow_the_locale(
     assert [c["message"] for c in turkish] != [c["message"] for c in english["checks"]]
     withdraw = f"/api/v1/translations/{created['id']}/withdraw"
     client.post(withdraw, headers=people["translator"].headers)
+    with app.app_context():
+        version = db.session.get(TranslationVersion, created["id"])
+        assert version is not None
+        version.updated_at = datetime(2026, 12, 1, 6, 44, tzinfo=UTC)
+        db.session.commit()
     again = client.post(withdraw, headers={**people["translator"].headers, "Accept-Language": "fr"})
     assert again.status_code == 409
-    assert "2026" in again.get_json()["detail"]
-    assert "withdrawn" not in again.get_json()["detail"]
+    assert again.get_json()["detail"] == (
+        "La version 1 est retirée depuis le 1 déc. 2026, 06:44:00\u00a0;"
+        " elle ne peut pas être retirée."
+    )
