@@ -123,7 +123,9 @@ class SectionSchema(BaseSchema):
     position = fields.Integer(required=True)
     heading = fields.String(allow_none=True)
     body = fields.String()
-    locale = fields.String(required=True)
+    locale = fields.String(
+        metadata={"description": "The locale served; absent with ?locale=* (see translations)."}
+    )
     fallback = fields.Boolean()
     outdated = fields.Boolean()
     version = fields.Integer()
