@@ -358,6 +358,7 @@ def _people(url: str) -> tuple[str, str]:
 
 
 @pytest.mark.postgres
+@pytest.mark.multiprocess
 def test_an_approval_through_one_instance_is_served_at_once_by_another(
     postgres_databases: PostgresDatabases,
 ) -> None:
