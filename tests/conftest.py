@@ -55,6 +55,17 @@ def require_postgres() -> None:
     pytest.skip(reason)
 
 
+def require_command(name: str, package: str) -> str:
+    """The path of a program a test runs; without it the test skips, or fails under CI."""
+    path = shutil.which(name)
+    if path is not None:
+        return path
+    reason = f"{name} is not installed (Debian package {package})"
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run this test: {reason}")
+    pytest.skip(reason)
+
+
 def _config(url: str, **extra: Any) -> dict[str, Any]:
     return {
         "TESTING": True,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import codecs
 import io
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from flask_babel import force_locale, gettext
 from api.extensions import db
 from api.models import TranslationVersion
 from api.services import catalogs
-from tests.conftest import ROOT, SLUG, Person
+from tests.conftest import ROOT, SLUG, Person, require_command
 
 ESSAY = f"/api/v1/essays/{SLUG}"
 CATALOGS = f"{ESSAY}/catalogs"
@@ -35,10 +34,8 @@ HEADED = "strategic-alliances-and-diplomacy"
 
 
 def gnu(tool: str, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    """Run a GNU gettext tool, or skip the test when it is not installed."""
-    path = shutil.which(tool)
-    if path is None:
-        pytest.skip(f"GNU gettext's {tool} is not installed")
+    """Run a GNU gettext tool (skip without it, fail under CI)."""
+    path = require_command(tool, "gettext")
     return subprocess.run([path, *args], input=stdin, capture_output=True, check=False)
 
 
@@ -352,9 +349,7 @@ def test_upload_edited_with_gnu_tools(
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["created"] == 1
 
-    sed = shutil.which("sed")
-    if sed is None:
-        pytest.skip("sed is not installed")
+    sed = require_command("sed", "sed")
     subprocess.run(
         [sed, "-i", "s/Alliances stratégiques et diplomatie/Alliances et diplomatie/", str(source)],
         check=True,

@@ -23,6 +23,8 @@ from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
+from api.services.text import CONTROL_CHARACTERS
+
 __all__ = [
     "BLOCKING",
     "CHECKS",
@@ -395,6 +397,20 @@ def _check_too_long(data: CheckInput) -> Iterator[Finding]:
     length = len(data.heading or "") + len(data.body)
     if length > data.max_length:
         yield None, {"length": length, "limit": data.max_length}
+
+
+@check(
+    "control",
+    BLOCKING,
+    _l(
+        "The text contains the control character %(character)s; tabs and line breaks are"
+        " the only ones allowed."
+    ),
+)
+def _check_control(data: CheckInput) -> Iterator[Finding]:
+    for where, text in (("heading", data.heading), ("body", data.body)):
+        if text is not None and (found := CONTROL_CHARACTERS.search(text)):
+            yield where, {"character": f"U+{ord(found.group()):04X}"}
 
 
 @check("identical", WARNING, _l("The translation is identical to the source."))

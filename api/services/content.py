@@ -16,6 +16,7 @@ from api.models import Essay, SourceRevision, Unit, User, content_hash
 from api.models.types import utcnow
 from api.services import audit, publication
 from api.services.markdown_essay import ParsedEssay, parse_essay
+from api.services.text import normalise_text
 
 
 @dataclass
@@ -145,6 +146,8 @@ def edit_source(
 
     if actor.role != "admin":
         raise Forbidden(gettext("Only admins may edit the source text."))
+    heading = normalise_text(heading) if heading is not None else None
+    body = normalise_text(body)
     if not if_match:
         raise PreconditionRequired(
             gettext("Send If-Match with the ETag of the section in the source locale.")
@@ -175,7 +178,8 @@ def edit_source(
                 )
             )
             if r.severity == "error"
-            and r.code in {"empty", "markup", "too_long", "heading_missing", "heading_extra"}
+            and r.code
+            in {"empty", "control", "markup", "too_long", "heading_missing", "heading_extra"}
         ]
         from api.services.workflow import refuse_blocking
 
