@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from babel.messages.plurals import get_plural
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_babel import force_locale, gettext
 
 from api.extensions import db
 from api.models import TranslationVersion
@@ -29,6 +28,7 @@ SHIPPED = sorted(
 OFFERED = ["ar", "fa", "fr", "id", "ms", "tr", "ur"]
 FR_SHIPPED = polib.pofile(str(ROOT / "translations" / "fr" / "LC_MESSAGES" / "essay.po"))
 FR_TITLE = next(e.msgstr for e in FR_SHIPPED if e.msgctxt == "title.body")
+FR_INTRODUCTION = next(e.msgstr for e in FR_SHIPPED if e.msgctxt == "introduction.body")
 FR_TITLE_NEW = FR_TITLE.replace("Oumma forte", "Oumma solide")
 HEADED = "strategic-alliances-and-diplomacy"
 
@@ -113,7 +113,7 @@ def approve(client: FlaskClient, reviewer: Person, version_id: int) -> None:
 # --- download -----------------------------------------------------------------------------
 
 
-def test_catalog_download(app: Flask, client: FlaskClient) -> None:
+def test_catalog_download(client: FlaskClient) -> None:
     response = client.get(f"{CATALOGS}/fr.po")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/x-gettext-translation; charset=utf-8"
@@ -136,14 +136,11 @@ def test_catalog_download(app: Flask, client: FlaskClient) -> None:
     assert len(contexts) == 11 and contexts[-1] == "conclusion.body"
     assert entry(po, "title.body").msgstr == FR_TITLE
     assert not any(e.fuzzy for e in po)
-    with app.test_request_context(), force_locale("fr"):
-        expected = gettext(
-            "Section %(number)s of %(total)s: %(heading)s",
-            number=3,
-            total=6,
-            heading="Enhanced Intelligence Capabilities",
-        )
-    assert expected in entry(po, "enhanced-intelligence-capabilities.heading").comment
+    assert entry(po, "title.body").comment == "Le titre de l’essai."
+    assert entry(po, "introduction.body").comment == "Section 1 sur 6"
+    assert entry(po, "enhanced-intelligence-capabilities.heading").comment == (
+        "Section 3 sur 6\u00a0: Enhanced Intelligence Capabilities"
+    )
 
 
 def test_untranslated_locale_has_empty_msgstrs(client: FlaskClient) -> None:
@@ -485,10 +482,20 @@ def test_clearing_fuzzy_confirms_the_published_text_for_the_new_source(
 ) -> None:
     edit_source(client, people["admin"], "introduction", "Promoting security matters.")
     po = parse(download(client, "fr"))
-    entry(po, "introduction.body").flags.remove("fuzzy")
+    published = entry(po, "introduction.body")
+    assert published.fuzzy and published.msgid == "Promoting security matters."
+    published.flags.remove("fuzzy")
     response = upload(client, people["fr_translator"], "fr", str(po).encode())
     assert response.status_code == 201
-    assert response.get_json()["created"] == 1
+    report = response.get_json()
+    assert (report["created"], report["unchanged"], report["skipped"]) == (1, 6, 0)
+    version = client.get(
+        f"/api/v1/translations/{report['translations'][0]}",
+        headers=people["fr_translator"].headers,
+    ).get_json()
+    assert (version["section"], version["status"]) == ("introduction", "submitted")
+    assert (version["source_revision"], version["outdated"]) == (2, False)
+    assert version["body"] == published.msgstr == FR_INTRODUCTION
 
 
 def test_translator_comments_become_the_note(
