@@ -9,7 +9,8 @@ PORT ?= 5000
 PYTEST_ARGS ?=
 export FLASK_APP := wsgi
 
-.PHONY: run test test-postgres lint format venv extract update compile db seed clean serve-prod bench
+
+.PHONY: run worker test test-postgres lint format venv extract update compile db seed clean serve-prod bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,8 +48,14 @@ db: venv
 seed: db
 	$(BIN)/flask seed
 
+# The app and its worker (webhooks, retried purges, scheduled releases); Ctrl-C stops both.
 run: compile seed
+	$(BIN)/flask worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+# The worker alone (production runs `flask --app wsgi worker`, as many as wanted).
+worker: compile db
+	$(BIN)/flask worker
 
 test: compile
 	$(BIN)/pytest $(PYTEST_ARGS)

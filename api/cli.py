@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import click
@@ -12,7 +13,7 @@ from flask.cli import AppGroup, with_appcontext
 from api.errors import DomainError
 from api.extensions import db
 from api.models import ApiToken, Essay
-from api.services import catalogs, content, identity
+from api.services import catalogs, content, identity, jobs
 
 essays_cli = AppGroup("essays", help="Import and list essays.")
 users_cli = AppGroup("users", help="Create and list users.")
@@ -173,6 +174,27 @@ def import_catalog(slug: str, locale: str, path: Path, user_name: str, approve: 
         click.echo(f"  {warning['key']}: {warning['message']}")
 
 
+@click.command("worker")
+@click.option("--threads", type=click.IntRange(1, 64), default=None, help="Jobs run at once.")
+@click.option("--once", is_flag=True, help="Run the jobs due now, then stop.")
+@with_appcontext
+def worker(threads: int | None, once: bool) -> None:
+    """Do the work changes leave behind: webhooks, retried purges, scheduled releases."""
+    if once:
+        click.echo(f"{jobs.run_due()} job(s) run")
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    runner = jobs.Worker(
+        app,
+        threads=threads or app.config["WORKER_THREADS"],
+        poll=app.config["WORKER_POLL_INTERVAL"],
+    )
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: runner.stop())
+    click.echo(f"Worker started with {runner.threads} thread(s); Ctrl-C stops it.", err=True)
+    runner.run()
+
+
 def register(app: Flask) -> None:
-    for command in (essays_cli, users_cli, tokens_cli, seed, catalogs_cli):
+    for command in (essays_cli, users_cli, tokens_cli, seed, catalogs_cli, worker):
         app.cli.add_command(command)

@@ -44,6 +44,9 @@ class Config:
     MAX_ACCEPT_LANGUAGE = 1024
     REPRESENTATION_CACHE_SIZE = 512
 
+    WORKER_THREADS = 4
+    WORKER_POLL_INTERVAL = 0.2
+
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
     BABEL_DOMAIN = "messages"
@@ -107,9 +110,12 @@ class Config:
             "MAX_TRANSLATION_LENGTH",
             "MAX_CATALOG_BYTES",
             "REPRESENTATION_CACHE_SIZE",
+            "WORKER_THREADS",
         ):
             if value := env.get(key):
                 settings[key] = int(value)
+        if value := env.get("WORKER_POLL_INTERVAL"):
+            settings["WORKER_POLL_INTERVAL"] = float(value)
         settings["ALLOW_SELF_REVIEW"] = _bool(env.get("ALLOW_SELF_REVIEW"))
         settings["RATELIMIT_ENABLED"] = _bool(env.get("RATELIMIT_ENABLED"), True)
         settings["SESSION_COOKIE_SECURE"] = _bool(env.get("SESSION_COOKIE_SECURE"))

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from api.extensions import db
+from api.services import effects
 
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write", default=False)
 
@@ -41,19 +42,26 @@ def _sqlite_begin(connection: sa.Connection) -> None:
 
 @contextmanager
 def transaction() -> Iterator[so.Session]:
-    """One workflow command: everything inside commits together or not at all."""
+    """One workflow command: everything inside commits together or not at all.
+
+    What the change's events call for runs around the commit (``api.services.effects``):
+    summing-up work just before it, and the in-request effects once it is durable.
+    """
     session = db.session()
     if session.in_transaction():
         session.commit()
     token = _write_intent.set(True)
     try:
         yield session
+        effects.run_before_commit()
         session.commit()
     except BaseException:
         session.rollback()
+        effects.discard()
         raise
     finally:
         _write_intent.reset(token)
+    effects.run_after_commit()
 
 
 def lock_for_update(statement: sa.Select[Any]) -> sa.Select[Any]:

@@ -10,6 +10,7 @@ import sqlalchemy.orm as so
 
 from api.extensions import db
 from api.models import Essay, Event, TranslationVersion, Unit, User
+from api.services import effects
 
 
 def record(
@@ -23,7 +24,11 @@ def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> Event:
-    """Append an event to the log, inside the caller's transaction."""
+    """Append an event to the log, inside the caller's transaction.
+
+    The event is the one source of everything that follows the change: the derivers of
+    ``api.services.effects`` run on it here, in the same transaction.
+    """
     if translation is not None:
         unit = unit or translation.unit
         locale = locale or translation.locale
@@ -40,6 +45,8 @@ def record(
         after=after,
     )
     db.session.add(event)
+    db.session.flush()
+    effects.derive(event)
     return event
 
 

@@ -1,0 +1,208 @@
+"""The spine: effects derived from events, and the outbox the worker drains."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from api.database import transaction
+from api.extensions import db
+from api.models import Event, Job
+from api.models.types import utcnow
+from api.services import audit, effects, jobs
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def handled() -> Iterator[list[tuple[str, Any]]]:
+    """Handlers for the test kinds, recording what they were given."""
+    seen: list[tuple[str, Any]] = []
+    lock = threading.Lock()
+
+    def ok(job: Job) -> None:
+        with lock:
+            seen.append(("ok", job.payload["n"]))
+
+    def flaky(job: Job) -> None:
+        with lock:
+            seen.append(("flaky", job.attempts))
+        if job.attempts < 3:
+            raise ConnectionError("receiver down")
+
+    def broken(job: Job) -> None:
+        raise ValueError("never works")
+
+    jobs.handler("test.ok")(ok)
+    jobs.handler("test.flaky", retry=lambda attempts: 0.0)(flaky)
+    jobs.handler("test.broken", retry=lambda attempts: 0.0 if attempts < 2 else None)(broken)
+    yield seen
+    for kind in ("test.ok", "test.flaky", "test.broken"):
+        jobs._handlers.pop(kind, None)
+
+
+@pytest.fixture
+def derived() -> Iterator[list[str]]:
+    """A deriver that writes a job for every event and notes what ran after commit."""
+    notes: list[str] = []
+
+    def enqueue_for(event: Event) -> None:
+        jobs.enqueue("test.ok", {"n": event.id}, event_id=event.id)
+        effects.before_commit("summary", lambda: notes.append("before"))
+        effects.after_commit(lambda: notes.append(f"after {event.action}"))
+
+    effects.deriver(enqueue_for)
+    yield notes
+    effects._derivers.remove(enqueue_for)
+
+
+def _jobs(app: Flask) -> list[Job]:
+    with app.app_context():
+        found = list(db.session.scalars(sa.select(Job).order_by(Job.id)))
+        db.session.expunge_all()
+        return found
+
+
+def test_an_events_effects_commit_with_it_and_run_after_it(app: Flask, derived: list[str]) -> None:
+    with app.app_context():
+        before = len(_jobs(app))
+        with transaction():
+            audit.record("comment.added", actor=None, after={"text": "one"})
+            audit.record("comment.added", actor=None, after={"text": "two"})
+            assert derived == [], "nothing runs before the commit"
+        assert derived == ["before", "after comment.added", "after comment.added"]
+        made = _jobs(app)[before:]
+        events = db.session.scalars(sa.select(Event).order_by(Event.id.desc()).limit(2)).all()
+        assert sorted(j.event_id for j in made) == sorted(e.id for e in events)
+
+
+def test_a_rolled_back_change_leaves_no_effect(app: Flask, derived: list[str]) -> None:
+    with app.app_context():
+        before = len(_jobs(app))
+        with pytest.raises(RuntimeError), transaction():
+            audit.record("comment.added", actor=None, after={"text": "lost"})
+            raise RuntimeError("the change fails after its event")
+        assert len(_jobs(app)) == before
+        assert derived == []
+        with transaction():
+            audit.record("comment.added", actor=None, after={"text": "kept"})
+        assert derived == ["before", "after comment.added"], "nothing left over from the rollback"
+
+
+def test_a_failing_after_commit_effect_does_not_undo_the_change(app: Flask) -> None:
+    def boom() -> None:
+        raise RuntimeError("edge unreachable")
+
+    with app.app_context():
+        with transaction():
+            event = audit.record("comment.added", actor=None, after={"text": "x"})
+            effects.after_commit(boom)
+        assert db.session.get(Event, event.id) is not None
+
+
+def test_due_jobs_run_once_and_future_ones_wait(app: Flask, handled: list[Any]) -> None:
+    with app.app_context():
+        with transaction():
+            jobs.enqueue("test.ok", {"n": 1})
+            later = jobs.enqueue("test.ok", {"n": 2}, run_at=utcnow() + timedelta(hours=1))
+        assert jobs.run_due() == 1
+        assert jobs.run_due() == 0
+        assert handled == [("ok", 1)]
+        assert db.session.get(Job, later.id).state == "pending"
+
+
+def test_failed_attempts_are_retried_on_schedule_then_given_up(
+    app: Flask, handled: list[Any]
+) -> None:
+    with app.app_context():
+        with transaction():
+            flaky = jobs.enqueue("test.flaky", {}).id
+            broken = jobs.enqueue("test.broken", {}).id
+        for _ in range(4):
+            jobs.run_due()
+        assert [a for kind, a in handled if kind == "flaky"] == [1, 2, 3]
+        done, failed = db.session.get(Job, flaky), db.session.get(Job, broken)
+        assert (done.state, done.attempts, done.last_error) == ("done", 3, None)
+        assert (failed.state, failed.attempts) == ("failed", 2)
+        assert failed.last_error == "ValueError: never works"
+
+
+def test_a_job_whose_worker_died_is_taken_over_after_its_lease(
+    app: Flask, handled: list[Any]
+) -> None:
+    with app.app_context():
+        with transaction():
+            job_id = jobs.enqueue("test.ok", {"n": 7}).id
+        assert jobs._claim(10) == [job_id]  # a worker claims it, then dies
+        assert jobs.run_due() == 0, "the lease keeps others off"
+        with transaction() as session:
+            session.get(Job, job_id).lease_until = utcnow() - timedelta(seconds=1)
+        assert jobs.run_due() == 1
+        job = db.session.get(Job, job_id)
+        assert (job.state, job.attempts) == ("done", 2)
+        assert handled == [("ok", 7)]
+
+
+def test_concurrent_workers_run_each_job_exactly_once(app: Flask, handled: list[Any]) -> None:
+    count = 60
+    with app.app_context():
+        with transaction():
+            for n in range(count):
+                jobs.enqueue("test.ok", {"n": n})
+    barrier = threading.Barrier(4)
+
+    def work() -> None:
+        with app.app_context():
+            barrier.wait()
+            while jobs.run_due(limit=3):
+                pass
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(n for _, n in handled) == list(range(count))
+    assert {job.state for job in _jobs(app)} == {"done"}
+
+
+def test_the_worker_command_drains_jobs_and_stops_on_sigterm(
+    app: Flask, handled: list[Any]
+) -> None:
+    """A real `flask worker` process: a job with no handler there fails, others wait."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    with app.app_context():
+        with transaction():
+            job_id = jobs.enqueue("test.unknown", {}).id
+    env = {"DATABASE_URL": url, "FLASK_APP": "wsgi", "PATH": "/usr/bin:/bin"}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "flask", "worker", "--threads", "2"],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        state = "pending"
+        while time.monotonic() < deadline and state != "failed":
+            time.sleep(0.1)
+            with app.app_context():
+                state = db.session.get(Job, job_id).state
+                db.session.remove()
+        assert state == "failed"
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _, err = worker.communicate(timeout=20)
+    assert worker.returncode == 0, err
+    with app.app_context():
+        assert db.session.get(Job, job_id).last_error.startswith("LookupError")
