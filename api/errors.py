@@ -74,6 +74,12 @@ class Conflict(DomainError):
     title = _l("Conflict")
 
 
+class Gone(DomainError):
+    status = 410
+    slug = "gone"
+    title = _l("Gone")
+
+
 class PreconditionFailed(DomainError):
     status = 412
     slug = "precondition-failed"
@@ -100,6 +106,7 @@ _HTTP_TITLES: dict[int, Any] = {
     405: _l("Method not allowed"),
     406: _l("Not acceptable"),
     409: _l("Conflict"),
+    410: _l("Gone"),
     411: _l("Length required"),
     412: _l("Precondition failed"),
     413: _l("Request too large"),

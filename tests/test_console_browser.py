@@ -218,3 +218,35 @@ def test_arabic_interface_is_right_to_left(page: Page, people: dict[str, Person]
     body.fill(ARABIC_SAMPLE)
     assert rendered_with(page, "textarea#body") == {"Noto Naskh Arabic"}
     shoot(page, "editor-ar")
+
+
+def test_a_preview_link_opens_right_to_left_without_an_account(
+    page: Page, browser: Browser, server: str, people: dict[str, Person]
+) -> None:
+    sign_in_with_keyboard(page, people["translator"])
+    submit(page, "ar", "introduction", ARABIC_INTRO_EDIT)
+    sign_out(page)
+
+    sign_in_with_keyboard(page, people["reviewer"])
+    page.goto(f"/console/translate/{SLUG}/ar")
+    page.get_by_label("The link works for").select_option(label="one day")
+    page.get_by_role("button", name="Send for preview").click()
+    link = page.get_by_label("Preview link").input_value()
+    assert link.startswith(f"{server}/preview/")
+
+    stranger = browser.new_context(viewport={"width": 1000, "height": 860}, locale="en-GB")
+    try:
+        tab = stranger.new_page()
+        response = tab.goto(link)
+        assert response is not None and response.status == 200
+        reader = tab.locator("article.reader")
+        expect(reader).to_have_attribute("dir", "rtl")
+        expect(reader).to_have_attribute("lang", "ar")
+        assert reader.evaluate("element => getComputedStyle(element).direction") == "rtl"
+        intro = tab.locator("#section-introduction")
+        expect(intro).to_contain_text("فلنتعمق في هذه القضية المهمة")
+        expect(intro.locator(".badge-draft")).to_have_text("draft: waiting for review")
+        expect(tab.locator("#section-conclusion .badge-draft")).to_have_count(0)
+        shoot(tab, "preview-link-ar")
+    finally:
+        stranger.close()

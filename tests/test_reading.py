@@ -257,7 +257,7 @@ def test_unknown_things_are_404_problems(client: FlaskClient, path: str) -> None
 
 
 def test_wrong_method_is_405_problem(client: FlaskClient) -> None:
-    response = client.delete(ESSAY)
+    response = client.patch(ESSAY)
     assert response.status_code == 405
     assert response.headers["Content-Type"] == "application/problem+json"
     assert "GET" in response.headers["Allow"]

@@ -56,8 +56,10 @@ def init_app(app: Flask) -> None:
     app.session_interface = ConsoleSessionInterface()
     csrf.init_app(app)
     import api.console.views  # noqa: F401 - registers the routes
+    from api.console.shared import shared
 
     app.register_blueprint(console)
+    app.register_blueprint(shared)
 
 
 @console.after_request

@@ -5,13 +5,16 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    DateTimeLocalField,
     HiddenField,
     IntegerField,
     PasswordField,
+    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
 from api.errors import DomainError
@@ -69,3 +72,28 @@ class BulkForm(ConsoleForm):
     ids = SelectMultipleField(coerce=int, validate_choice=False)
     action = StringField(_l("Action"), validators=[AnyOf(["approve", "reject"])])
     text = TextAreaField(_l("Comment, or the reason when rejecting"), validators=[Length(max=5000)])
+
+
+class UnpublishForm(ConsoleForm):
+    reason = TextAreaField(_l("Reason for unpublishing"), validators=[Length(max=5000)])
+
+
+class PreviewLinkForm(ConsoleForm):
+    expires_in = SelectField(
+        _l("The link works for"),
+        coerce=int,
+        choices=[
+            SelectChoice(str(3600), _l("one hour")),
+            SelectChoice(str(86400), _l("one day")),
+            SelectChoice(str(7 * 86400), _l("one week")),
+            SelectChoice(str(30 * 86400), _l("30 days")),
+        ],
+        default=7 * 86400,
+    )
+
+
+class ReleaseForm(ConsoleForm):
+    state = HiddenField(validators=[AnyOf(["live", "staged"])])
+    at = DateTimeLocalField(
+        _l("At a set time (UTC, optional)"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
+    )

@@ -10,11 +10,17 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from api import i18n
-from api.console.forms import ApproveForm, RejectForm
+from api.console.forms import (
+    ApproveForm,
+    PreviewLinkForm,
+    RejectForm,
+    ReleaseForm,
+    UnpublishForm,
+)
 from api.console.markup import render_markdown
 from api.extensions import db
-from api.models import Essay, TranslationVersion, Unit, User
-from api.services import content, progress, reading, workflow
+from api.models import Essay, EssayLocale, TranslationVersion, Unit, User
+from api.services import content, progress, reading, releases, workflow
 from api.services.checks import CheckResult
 from api.services.diff import word_diff
 from api.views.common import negotiate, paginate
@@ -110,10 +116,19 @@ def own_versions(user: User, statuses: tuple[str, ...] = ("submitted", "rejected
 def dashboard(user: User) -> dict[str, Any]:
     ui = i18n.message_locale()
     essays = reading.essay_list(i18n.Negotiated(ui, ui), 1, 100)["items"]
+    staged = {
+        (slug, code)
+        for slug, code in db.session.execute(
+            sa.select(Essay.slug, EssayLocale.locale)
+            .join(EssayLocale, EssayLocale.essay_id == Essay.id)
+            .where(EssayLocale.state == "staged")
+        )
+    }
     return {
         "essays": essays,
         "locales": [locale_progress(user, code) for code in target_locales(user)],
         "own": own_versions(user),
+        "staged": staged,
     }
 
 
@@ -138,10 +153,18 @@ def unit_list(user: User, slug: str, raw_locale: str) -> dict[str, Any]:
         for item in progress.locale_breakdown(code)["units"]
         if item["essay"] == essay.slug
     }
+    release = releases.locale_state(essay.slug, code)
     return {
         "essay": essay,
         "locale": code,
         "units": [(unit, states.get(unit.key)) for unit in _ordered_units(essay)],
+        "release": release,
+        "may_send_preview": user.may_review and user.may_work_in(code),
+        "may_release": user.role == "admin",
+        "preview_form": PreviewLinkForm(formdata=None),
+        "release_form": ReleaseForm(
+            formdata=None, state="live" if release["state"] == "staged" else "staged"
+        ),
     }
 
 
@@ -152,6 +175,8 @@ class VersionView:
     outdated: bool
     may_withdraw: bool
     may_restore: bool
+    may_unpublish: bool = False
+    unpublish: UnpublishForm | None = None
 
 
 @dataclass
@@ -167,10 +192,16 @@ class EditorPage:
     next: Unit | None
     submitted: VersionView | None = None
     fallback: dict[str, Any] | None = None
+    staged: bool = False
 
 
 def editor(
-    user: User, slug: str, raw_locale: str, key: str, submitted: int | None = None
+    user: User,
+    slug: str,
+    raw_locale: str,
+    key: str,
+    submitted: int | None = None,
+    unpublish_forms: dict[int, UnpublishForm] | None = None,
 ) -> EditorPage:
     essay = content.get_essay(slug)
     code = working_locale(user, essay, raw_locale)
@@ -192,7 +223,11 @@ def editor(
             checks=checks_of(v),
             outdated=is_outdated(v),
             may_withdraw=v.status == "submitted" and v.author_id == user.id,
-            may_restore=v.status == "superseded" and reviews_here,
+            may_restore=v.status in ("superseded", "unpublished") and reviews_here,
+            may_unpublish=v.status == "approved" and reviews_here,
+            unpublish=(unpublish_forms or {}).get(v.id) or UnpublishForm(prefix=f"unpublish-{v.id}")
+            if v.status == "approved" and reviews_here
+            else None,
         )
         for v in _versions(workflow.history(slug, key, code))
     ]
@@ -210,6 +245,7 @@ def editor(
         next=units[index + 1] if index + 1 < len(units) else None,
         submitted=next((v for v in versions if v.version.id == submitted), None),
         fallback=None if published else _served_instead(slug, code, key),
+        staged=code in releases.staged_locales(essay.id),
     )
 
 
@@ -298,12 +334,11 @@ class PreviewSection:
     direction: str
     fallback: bool
     outdated: bool
+    status: str | None = None
 
 
-def preview(slug: str, raw_locale: str) -> dict[str, Any]:
-    """The essay exactly as the API serves it to a reader asking for ``raw_locale``."""
-    negotiated = negotiate(raw_locale, allow_all=False)
-    document, languages = served(slug, negotiated)
+def reader(document: dict[str, Any]) -> dict[str, Any]:
+    """What the reader's template needs from an essay document (served, or a preview)."""
     sections = [
         PreviewSection(
             key=s["key"],
@@ -313,12 +348,20 @@ def preview(slug: str, raw_locale: str) -> dict[str, Any]:
             direction=i18n.direction_of(s["locale"]),
             fallback=s["fallback"],
             outdated=s["outdated"],
+            status=s.get("status"),
         )
         for s in document["sections"]
     ]
     return {
         "document": document,
-        "languages": languages,
+        "locale": document["locale"],
         "sections": sections,
         "title_direction": i18n.direction_of(document["title_locale"]),
     }
+
+
+def preview(slug: str, raw_locale: str) -> dict[str, Any]:
+    """The essay exactly as the API serves it to a reader asking for ``raw_locale``."""
+    negotiated = negotiate(raw_locale, allow_all=False)
+    document, languages = served(slug, negotiated)
+    return {**reader(document), "languages": languages}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,11 +27,19 @@ from wtforms import Field
 
 from api import i18n
 from api.console import auth, console, csrf, pages
-from api.console.forms import BulkForm, SignInForm, TranslationForm
+from api.console.forms import (
+    BulkForm,
+    PreviewLinkForm,
+    ReleaseForm,
+    SignInForm,
+    TranslationForm,
+    UnpublishForm,
+)
 from api.errors import DomainError, Unauthorized
 from api.extensions import limiter
 from api.models import Unit, User
-from api.services import workflow
+from api.services import preview as drafts
+from api.services import releases, workflow
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +142,7 @@ def interface() -> dict[str, Any]:
         "locale_name": locale_name,
         "direction_of": i18n.direction_of,
         "status_label": lambda status: workflow.STATUS_LABELS.get(status, status),
+        "release_label": lambda state: releases.STATE_LABELS.get(state, state),
         "role_label": lambda role: ROLE_LABELS.get(role, role),
         "field_attrs": field_attrs,
         "unit_label": unit_label,
@@ -242,8 +252,9 @@ def render_editor(
     error: DomainError | None = None,
     status: int = 200,
     submitted: int | None = None,
+    unpublish_forms: dict[int, UnpublishForm] | None = None,
 ) -> tuple[str, int]:
-    page = pages.editor(me(), slug, locale, key, submitted)
+    page = pages.editor(me(), slug, locale, key, submitted, unpublish_forms)
     if form is None:
         published = page.published
         form = TranslationForm(
@@ -310,6 +321,74 @@ def withdraw(version_id: int) -> Page:
         return render_editor(slug, locale, key, error=error, status=error.status)
     flash(gettext("Version %(version)s is withdrawn.", version=version.version), "success")
     return redirect(url_for("console.editor", slug=slug, locale=locale, key=key), SEE_OTHER)
+
+
+@console.post("/translations/<int:version_id>/unpublish")
+def unpublish(version_id: int) -> Page:
+    """A reviewer takes a published version down; the reason is required."""
+    slug, locale, key = _editor_of(version_id)
+    form = UnpublishForm(prefix=f"unpublish-{version_id}")
+    if not form.validate():
+        return render_editor(slug, locale, key, status=422, unpublish_forms={version_id: form})
+    try:
+        version = workflow.unpublish(version_id, me(), form.reason.data or "")
+    except DomainError as error:
+        form.add_errors(error)
+        return render_editor(
+            slug, locale, key, error=error, status=error.status, unpublish_forms={version_id: form}
+        )
+    flash(
+        gettext(
+            "Version %(version)s is unpublished: readers get the fallback text.",
+            version=version.version,
+        ),
+        "success",
+    )
+    return redirect(url_for("console.editor", slug=slug, locale=locale, key=key), SEE_OTHER)
+
+
+# --- preview links and releases ---------------------------------------------------------
+
+
+@console.post("/translate/<key:slug>/<locale>/preview-link")
+def send_preview(slug: str, locale: str) -> Page:
+    """Create a preview link for this essay and locale, and show it (once)."""
+    form = PreviewLinkForm()
+    if not form.validate():
+        return error_page(gettext("Invalid input"), gettext("Choose how long the link works."), 422)
+    issued = drafts.create_link(slug, locale, form.expires_in.data or 0, me())
+    url = url_for("shared.preview_link", token=issued.token, _external=True)
+    return render_template(
+        "console/preview_sent.html",
+        essay=issued.link.essay,
+        locale=issued.link.locale,
+        url=url,
+        expires_at=issued.link.expires_at,
+    )
+
+
+@console.post("/translate/<key:slug>/<locale>/release")
+def release(slug: str, locale: str) -> Page:
+    """Release or stage a locale of the essay, now or at a set time (admins)."""
+    form = ReleaseForm()
+    if not form.validate():
+        return error_page(gettext("Invalid input"), gettext("Enter a valid date and time."), 422)
+    at = form.at.data.replace(tzinfo=UTC) if form.at.data else None
+    state = releases.set_state(slug, locale, form.state.data or "", at, me())
+    language = locale_name(state["code"])
+    if state["scheduled"]:
+        when = format_datetime(at, "medium")
+        message = (
+            gettext("%(language)s will go live at %(date)s.", language=language, date=when)
+            if state["scheduled"]["state"] == "live"
+            else gettext("%(language)s will be staged at %(date)s.", language=language, date=when)
+        )
+    elif state["state"] == "live":
+        message = gettext("%(language)s is now live in this essay.", language=language)
+    else:
+        message = gettext("%(language)s is now staged in this essay.", language=language)
+    flash(message, "success")
+    return redirect(url_for("console.units", slug=slug, locale=state["code"]), SEE_OTHER)
 
 
 # --- review -----------------------------------------------------------------------------

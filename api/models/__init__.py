@@ -4,17 +4,21 @@ from api.models.audit import Event
 from api.models.content import Essay, PublicationStamp, SourceRevision, Unit, content_hash
 from api.models.identity import ROLES, ApiToken, User, UserLocale
 from api.models.jobs import JOB_STATES, Job
+from api.models.release import RELEASE_STATES, EssayLocale, PreviewLink
 from api.models.translation import STATUSES, Comment, TranslationVersion
 
 __all__ = [
+    "JOB_STATES",
+    "RELEASE_STATES",
     "ROLES",
     "STATUSES",
-    "JOB_STATES",
     "ApiToken",
     "Comment",
     "Essay",
+    "EssayLocale",
     "Event",
     "Job",
+    "PreviewLink",
     "PublicationStamp",
     "SourceRevision",
     "TranslationVersion",

@@ -32,6 +32,7 @@ class Essay(db.Model):  # type: ignore[name-defined]
     revision: a counter raised by every change to the essay's workflow state (a
         submission, a review, a publication, a source edit); the stamps in
         ``PublicationStamp`` are values of it, so readers can tell fresh from stale.
+    archived_at: set when the essay is archived: readers get 404, its rows are kept.
     """
 
     __tablename__ = "essays"
@@ -44,6 +45,7 @@ class Essay(db.Model):  # type: ignore[name-defined]
     updated_at: so.Mapped[datetime] = so.mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow
     )
+    archived_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
 
     units: so.Mapped[list[Unit]] = so.relationship(
         back_populates="essay", order_by="Unit.position", cascade="all, delete-orphan"
@@ -62,6 +64,8 @@ class Unit(db.Model):  # type: ignore[name-defined]
     source_revision: raised by one whenever the source text changes.
     source_hash: fingerprint of the current source text (see ``content_hash``).
     source_changed_at: when the current source revision was made.
+    archived_at: set when a re-import no longer has the unit: it is not served, and its
+        translations are kept in case it comes back.
     """
 
     __tablename__ = "units"
@@ -78,6 +82,7 @@ class Unit(db.Model):  # type: ignore[name-defined]
     source_revision: so.Mapped[int] = so.mapped_column(default=1)
     source_hash: so.Mapped[str] = so.mapped_column(sa.String(64))
     source_changed_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    archived_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
 
     essay: so.Mapped[Essay] = so.relationship(back_populates="units")
     revisions: so.Mapped[list[SourceRevision]] = so.relationship(

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from api.models.content import Unit
     from api.models.identity import User
 
-STATUSES = ("submitted", "approved", "rejected", "withdrawn", "superseded")
+STATUSES = ("submitted", "approved", "rejected", "withdrawn", "superseded", "unpublished")
 
 
 class TranslationVersion(db.Model):  # type: ignore[name-defined]
@@ -23,7 +23,8 @@ class TranslationVersion(db.Model):  # type: ignore[name-defined]
 
     version: 1, 2, 3… per unit and locale, in order of submission.
     status: ``submitted``, ``approved`` (published: at most one per unit and locale,
-        enforced by a partial unique index), ``rejected``, ``withdrawn`` or ``superseded``.
+        enforced by a partial unique index), ``rejected``, ``withdrawn``, ``superseded`` or
+        ``unpublished`` (taken down by a reviewer; approving it again restores it).
     source_revision: the source revision it translates; ``source_hash`` is that
         revision's fingerprint, so the version is outdated exactly when the current
         source text differs from the text it was made from.
@@ -72,7 +73,8 @@ class TranslationVersion(db.Model):  # type: ignore[name-defined]
             name="fk_translation_versions_source_revision",
         ),
         sa.CheckConstraint(
-            "status IN ('submitted', 'approved', 'rejected', 'withdrawn', 'superseded')",
+            "status IN ('submitted', 'approved', 'rejected', 'withdrawn', 'superseded',"
+            " 'unpublished')",
             name="status",
         ),
         sa.CheckConstraint("version >= 1", name="version_positive"),

@@ -72,6 +72,11 @@ class LocaleSchema(BaseSchema):
     fallback = fields.List(fields.String(), required=True)
     is_source = fields.Boolean(required=True)
     progress = fields.Nested(ProgressSchema, required=True)
+    states = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(validate=OneOf(["live", "staged"])),
+        metadata={"description": "Per essay (by slug): whether this locale is live or staged."},
+    )
 
 
 class LocalesSchema(BaseSchema):
@@ -136,6 +141,10 @@ class SectionSchema(BaseSchema):
         values=fields.Nested(TextSchema),
         metadata={"description": "With ?locale=*: the approved text of every locale."},
     )
+    status = fields.String(
+        validate=OneOf(["submitted", "approved"]),
+        metadata={"description": "Previews only: a submitted draft, or approved text."},
+    )
 
 
 class EssaySchema(BaseSchema):
@@ -150,6 +159,11 @@ class EssaySchema(BaseSchema):
     titles = fields.Dict(keys=fields.String(), values=fields.String())
     revision = fields.Integer(required=True)
     sections = fields.List(fields.Nested(SectionSchema), required=True)
+    preview = fields.Boolean(metadata={"description": "Previews only: always true."})
+    title_status = fields.String(
+        validate=OneOf(["submitted", "approved"]),
+        metadata={"description": "Previews only: whether the title shown is a draft."},
+    )
 
 
 class SectionDocumentSchema(SectionSchema):

@@ -7,6 +7,7 @@ from typing import Any
 
 from marshmallow import fields
 
+from api.models import STATUSES
 from api.schemas import BaseSchema, PageArgs, PageSchema
 from api.schemas.validation import Length, OneOf, Range
 from api.services.checks import CheckResult
@@ -40,6 +41,10 @@ class RejectSchema(BaseSchema):
     reason = fields.String(required=True, validate=Length(max=5000))
 
 
+class UnpublishSchema(BaseSchema):
+    reason = fields.String(required=True, validate=Length(min=1, max=5000))
+
+
 class CommentInSchema(BaseSchema):
     body = fields.String(required=True, validate=Length(max=5000))
 
@@ -63,7 +68,7 @@ class ReviewArgs(PageArgs):
     locale = fields.String(validate=Length(max=64))
     status = fields.String(
         load_default="submitted",
-        validate=OneOf(["submitted", "approved", "rejected", "withdrawn", "superseded"]),
+        validate=OneOf(list(STATUSES)),
     )
 
 

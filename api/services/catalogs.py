@@ -219,7 +219,10 @@ def load_published(essay: Essay, locale: str, po: polib.POFile) -> LoadReport:
     grouped = group_by_unit(entries(po))
     with transaction():
         units = {
-            u.key: u for u in db.session.scalars(sa.select(Unit).where(Unit.essay_id == essay.id))
+            u.key: u
+            for u in db.session.scalars(
+                sa.select(Unit).where(Unit.essay_id == essay.id, Unit.archived_at.is_(None))
+            )
         }
         for key, fields in grouped.items():
             unit = units.get(key)
@@ -350,7 +353,7 @@ def _units(essay_id: int) -> list[Unit]:
     return list(
         db.session.scalars(
             sa.select(Unit)
-            .where(Unit.essay_id == essay_id)
+            .where(Unit.essay_id == essay_id, Unit.archived_at.is_(None))
             .order_by(Unit.kind.desc(), Unit.position)
         )
     )

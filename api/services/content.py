@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext
 from werkzeug.http import parse_etags
 
+from api import i18n
 from api.database import lock_for_update, transaction
-from api.errors import Forbidden, NotFound, PreconditionFailed, PreconditionRequired
+from api.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    Unprocessable,
+)
 from api.extensions import db
 from api.models import Essay, SourceRevision, Unit, User, content_hash
 from api.models.types import utcnow
 from api.services import audit, publication
-from api.services.markdown_essay import ParsedEssay, parse_essay
+from api.services.markdown_essay import EssayFormatError, ParsedEssay, parse_essay, slugify
 from api.services.text import normalise_text
+
+_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,199}")
 
 
 @dataclass
@@ -26,21 +39,39 @@ class ImportReport:
     changed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    archived: list[str] = field(default_factory=list)
 
     @property
     def touched(self) -> bool:
-        return bool(self.created or self.changed)
+        return bool(self.created or self.changed or self.archived)
 
 
 def get_essay(slug: str) -> Essay:
-    essay = db.session.scalar(sa.select(Essay).where(Essay.slug == slug))
+    essay = db.session.scalar(
+        sa.select(Essay).where(Essay.slug == slug, Essay.archived_at.is_(None))
+    )
     if essay is None:
         raise NotFound(gettext("There is no essay %(slug)s.", slug=slug))
     return essay
 
 
+def offered_locale(raw: str) -> str:
+    """An offered locale code, exactly as offered, or 404."""
+    try:
+        code = i18n.normalise_tag(raw)
+    except i18n.MalformedLocale:
+        code = None
+    if code is None or code not in i18n.registry().offered:
+        raise NotFound(gettext("Locale %(code)s is not offered.", code=raw))
+    return code
+
+
 def get_unit(essay: Essay, key: str) -> Unit:
-    unit = db.session.scalar(sa.select(Unit).where(Unit.essay_id == essay.id, Unit.key == key))
+    unit = db.session.scalar(
+        sa.select(Unit).where(
+            Unit.essay_id == essay.id, Unit.key == key, Unit.archived_at.is_(None)
+        )
+    )
     if unit is None:
         raise NotFound(gettext("This essay has no section %(key)s.", key=key))
     return unit
@@ -68,65 +99,263 @@ def import_markdown(path: Path, slug: str | None = None, source_locale: str = "e
 
 
 def import_parsed(parsed: ParsedEssay, slug: str, source_locale: str) -> ImportReport:
-    report = ImportReport(slug=slug)
+    """Import parsed Markdown; units the file no longer has are kept as they are."""
     with transaction() as session:
         essay = session.scalar(lock_for_update(sa.select(Essay).where(Essay.slug == slug)))
         if essay is None:
             essay = Essay(slug=slug, source_locale=source_locale, revision=1)
             session.add(essay)
             session.flush()
-        existing = {unit.key: unit for unit in essay.units}
-        positions = {"title": 0, "section": 0}
-        for parsed_unit in parsed.units:
-            position = positions[parsed_unit.kind]
-            positions[parsed_unit.kind] += 1
-            unit = existing.pop(parsed_unit.key, None)
-            new_hash = content_hash(parsed_unit.heading, parsed_unit.body)
-            if unit is None:
-                unit = Unit(
-                    key=parsed_unit.key,
-                    kind=parsed_unit.kind,
-                    position=position,
-                    source_revision=1,
-                )
-                essay.units.append(unit)
-                _new_revision(unit, parsed_unit.heading, parsed_unit.body, None)
-                session.flush()
-                report.created.append(unit.key)
-                action, before = "source.created", None
-            elif unit.source_hash != new_hash:
-                before = {
-                    "revision": unit.source_revision,
-                    "heading": unit.heading,
-                    "body": unit.body,
-                }
-                unit.source_revision += 1
-                _new_revision(unit, parsed_unit.heading, parsed_unit.body, None)
-                report.changed.append(unit.key)
-                action = "source.edited"
-            else:
-                report.unchanged.append(unit.key)
-                unit.position = position
-                continue
-            unit.position = position
-            session.flush()
-            publication.bump(essay.id, essay.source_locale, unit.key)
-            audit.record(
-                action,
-                actor=None,
-                essay=essay,
-                unit=unit,
-                locale=essay.source_locale,
-                before=before,
-                after={
-                    "revision": unit.source_revision,
-                    "heading": unit.heading,
-                    "body": unit.body,
-                    "origin": "import",
-                },
+        return _import_units(essay, parsed, actor=None, origin="import", archive_missing=False)
+
+
+def _import_units(
+    essay: Essay, parsed: ParsedEssay, *, actor: User | None, origin: str, archive_missing: bool
+) -> ImportReport:
+    """Bring the essay's units in line with ``parsed`` (inside the caller's transaction).
+
+    Only units whose text changed get a new source revision; with ``archive_missing``,
+    units the Markdown no longer has are archived (their translations are kept, not
+    served) and come back if a later import has them again.
+    """
+    session = db.session
+    report = ImportReport(slug=essay.slug)
+    existing = {unit.key: unit for unit in essay.units}
+    positions = {"title": 0, "section": 0}
+    for parsed_unit in parsed.units:
+        position = positions[parsed_unit.kind]
+        positions[parsed_unit.kind] += 1
+        unit = existing.pop(parsed_unit.key, None)
+        new_hash = content_hash(parsed_unit.heading, parsed_unit.body)
+        restored = unit is not None and unit.archived_at is not None
+        before: dict[str, Any] | None = None
+        if unit is None:
+            unit = Unit(
+                key=parsed_unit.key,
+                kind=parsed_unit.kind,
+                position=position,
+                source_revision=1,
             )
-        report.missing = sorted(existing)
+            essay.units.append(unit)
+            _new_revision(unit, parsed_unit.heading, parsed_unit.body, actor)
+            session.flush()
+            report.created.append(unit.key)
+            action = "source.created"
+        elif unit.source_hash != new_hash:
+            before = {
+                "revision": unit.source_revision,
+                "heading": unit.heading,
+                "body": unit.body,
+            }
+            unit.source_revision += 1
+            _new_revision(unit, parsed_unit.heading, parsed_unit.body, actor)
+            report.changed.append(unit.key)
+            action = "source.edited"
+        elif restored:
+            report.changed.append(unit.key)
+            action = "source.restored"
+        else:
+            report.unchanged.append(unit.key)
+            unit.position = position
+            continue
+        unit.position = position
+        unit.archived_at = None
+        session.flush()
+        publication.bump(essay.id, essay.source_locale, unit.key)
+        audit.record(
+            action,
+            actor=actor,
+            essay=essay,
+            unit=unit,
+            locale=essay.source_locale,
+            before=before if before is not None else ({"archived": True} if restored else None),
+            after={
+                "revision": unit.source_revision,
+                "heading": unit.heading,
+                "body": unit.body,
+                "origin": origin,
+            },
+        )
+    gone = sorted(key for key, unit in existing.items() if unit.archived_at is None)
+    if not archive_missing:
+        report.missing = gone
+        return report
+    now = utcnow()
+    for key in gone:
+        unit = existing[key]
+        unit.archived_at = now
+        session.flush()
+        publication.bump(essay.id, essay.source_locale, key)
+        audit.record(
+            "source.archived",
+            actor=actor,
+            essay=essay,
+            unit=unit,
+            locale=essay.source_locale,
+            before={"revision": unit.source_revision},
+            after={"archived": True, "origin": origin},
+        )
+        report.archived.append(key)
     return report
+
+
+# --- authoring over HTTP --------------------------------------------------------------------
+
+
+def _refuse(message: str, line: int | None = None, field_name: str = "body") -> Unprocessable:
+    return Unprocessable(message, errors={field_name: [message]}, line=line)
+
+
+def parse_upload(data: bytes) -> ParsedEssay:
+    """Markdown sent by an admin, parsed and repaired as the shipped import does, or 422."""
+    limit = current_app.config["MAX_ESSAY_BYTES"]
+    if len(data) > limit:
+        raise _refuse(
+            gettext(
+                "The essay is %(size)s bytes long; the limit is %(limit)s bytes.",
+                size=len(data),
+                limit=limit,
+            )
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise _refuse(gettext("Line %(line)s is not valid UTF-8 text.", line=line), line) from None
+    try:
+        parsed = parse_essay(text)
+    except EssayFormatError as error:
+        if error.problem == "two_titles":
+            message = gettext(
+                "Line %(line)s is a second title (a line starting with “# ”); an essay has"
+                " one title. Use “## ” for a section heading.",
+                line=error.line,
+            )
+        else:
+            message = gettext(
+                "The essay has no title: its first heading must be a line starting with “# ”."
+            )
+        raise _refuse(message, error.line) from None
+    sections = [unit for unit in parsed.units if unit.kind == "section"]
+    most = current_app.config["MAX_ESSAY_SECTIONS"]
+    if len(sections) > most:
+        line = sections[most].line
+        raise _refuse(
+            gettext(
+                "Line %(line)s opens section %(number)s; an essay has at most %(limit)s sections.",
+                line=line,
+                number=most + 1,
+                limit=most,
+            ),
+            line,
+        )
+    longest = current_app.config["MAX_TRANSLATION_LENGTH"]
+    for unit in parsed.units:
+        if len(unit.body) > longest:
+            raise _refuse(
+                gettext(
+                    "The section on line %(line)s is %(length)s characters long; the limit is"
+                    " %(limit)s.",
+                    line=unit.line,
+                    length=len(unit.body),
+                    limit=longest,
+                ),
+                unit.line,
+            )
+    return parsed
+
+
+def _ensure_admin(actor: User) -> None:
+    if actor.role != "admin":
+        raise Forbidden(gettext("Only admins may create, edit or archive essays."))
+
+
+def create_essay(data: bytes, slug: str | None, actor: User) -> Essay:
+    """A new essay from Markdown; its slug is ``slug`` or made from the title."""
+    _ensure_admin(actor)
+    parsed = parse_upload(data)
+    slug = slug if slug is not None else slugify(parsed.title)[:200].strip("-")
+    if not _SLUG.fullmatch(slug):
+        raise _refuse(
+            gettext(
+                "A slug is 1 to 200 ASCII letters, digits, dots, hyphens or underscores,"
+                " starting with a letter or digit."
+            ),
+            field_name="slug",
+        )
+    source_locale = current_app.config["SOURCE_LOCALE"]
+    with transaction() as session:
+        if session.scalar(sa.select(Essay.id).where(Essay.slug == slug)) is not None:
+            raise Conflict(gettext("An essay with the slug %(slug)s already exists.", slug=slug))
+        essay = Essay(slug=slug, source_locale=source_locale, revision=1)
+        session.add(essay)
+        session.flush()
+        audit.record(
+            "essay.created",
+            actor=actor,
+            essay=essay,
+            locale=source_locale,
+            after={"slug": slug, "title": parsed.title, "units": [u.key for u in parsed.units]},
+        )
+        _import_units(essay, parsed, actor=actor, origin="api", archive_missing=False)
+    return essay
+
+
+def essay_source_etag(slug: str, source_locale: str) -> str:
+    """The ETag of the essay read in its source locale: it changes only with the source."""
+    from api.i18n import Negotiated
+    from api.services.reading import ESSAY_SCOPE, etag_for, read_stamps
+
+    negotiated = Negotiated(requested=source_locale, locale=source_locale)
+    return etag_for(read_stamps(slug, ESSAY_SCOPE, (source_locale,)), ESSAY_SCOPE, negotiated)
+
+
+def _check_if_match(if_match: str | None, current: str) -> None:
+    matches = parse_etags(if_match)
+    if not (matches.star_tag or matches.contains(current.strip('"'))):
+        raise PreconditionFailed(
+            gettext("The source changed since you read it. Fetch it again and retry.")
+        )
+
+
+def reimport_essay(slug: str, data: bytes, *, actor: User, if_match: str | None) -> ImportReport:
+    """Replace an essay's source with new Markdown: only changed units get new revisions."""
+    _ensure_admin(actor)
+    if not if_match:
+        raise PreconditionRequired(
+            gettext("Send If-Match with the ETag of the essay in its source locale.")
+        )
+    parsed = parse_upload(data)
+    with transaction() as session:
+        essay = session.scalar(
+            lock_for_update(sa.select(Essay).where(Essay.slug == slug, Essay.archived_at.is_(None)))
+        )
+        if essay is None:
+            raise NotFound(gettext("There is no essay %(slug)s.", slug=slug))
+        _check_if_match(if_match, essay_source_etag(slug, essay.source_locale))
+        return _import_units(essay, parsed, actor=actor, origin="api", archive_missing=True)
+
+
+def archive_essay(slug: str, actor: User) -> None:
+    """Archive an essay: readers get 404, everything about it is kept."""
+    _ensure_admin(actor)
+    with transaction() as session:
+        essay = session.scalar(
+            lock_for_update(sa.select(Essay).where(Essay.slug == slug, Essay.archived_at.is_(None)))
+        )
+        if essay is None:
+            raise NotFound(gettext("There is no essay %(slug)s.", slug=slug))
+        essay.archived_at = utcnow()
+        session.flush()
+        publication.touch(essay.id)
+        audit.record(
+            "essay.archived",
+            actor=actor,
+            essay=essay,
+            locale=essay.source_locale,
+            before={"archived": False},
+            after={"archived": True},
+        )
 
 
 def source_etag(slug: str, key: str, source_locale: str) -> str:
@@ -159,12 +388,7 @@ def edit_source(
         )
         if unit is None:
             raise NotFound(gettext("This essay has no section %(key)s.", key=key))
-        current = source_etag(slug, key, essay.source_locale)
-        matches = parse_etags(if_match)
-        if not (matches.star_tag or matches.contains(current.strip('"'))):
-            raise PreconditionFailed(
-                gettext("The source changed since you read it. Fetch it again and retry.")
-            )
+        _check_if_match(if_match, source_etag(slug, key, essay.source_locale))
         results = [
             r
             for r in run_checks(

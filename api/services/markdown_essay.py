@@ -24,7 +24,15 @@ _CONCLUSION = re.compile(r"^(in conclusion|to conclude|in summary)\b", re.IGNORE
 
 
 class EssayFormatError(ValueError):
-    """The Markdown does not have the shape of an essay."""
+    """The Markdown does not have the shape of an essay.
+
+    problem: ``no_title`` or ``two_titles``; line: the line (from 1) it was found on.
+    """
+
+    def __init__(self, problem: str, line: int, message: str) -> None:
+        super().__init__(message)
+        self.problem = problem
+        self.line = line
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,7 @@ class ParsedUnit:
     kind: str  # "title" or "section"
     heading: str | None
     body: str
+    line: int = 0  # where the unit starts in the Markdown, from 1 (0: not from a line)
 
 
 @dataclass(frozen=True)
@@ -63,42 +72,52 @@ def parse_essay(markdown: str) -> ParsedEssay:
     """Split repaired Markdown into the title, introduction, sections and conclusion."""
     lines = repair_text(markdown).replace("\r\n", "\n").split("\n")
     title: str | None = None
-    blocks: list[tuple[str | None, list[str]]] = [(None, [])]
+    title_line = 0
+    blocks: list[tuple[str | None, int, list[str]]] = [(None, 1, [])]
     in_fence = False
-    for line in lines:
+    for number, line in enumerate(lines, start=1):
         if line.lstrip().startswith(("```", "~~~")):
             in_fence = not in_fence
-        if not in_fence and title is None and (m := _H1.match(line)):
-            title = m["text"]
+        if not in_fence and (m := _H1.match(line)):
+            if title is not None:
+                raise EssayFormatError(
+                    "two_titles",
+                    number,
+                    f"Line {number} is a second title; the first is on line {title_line}.",
+                )
+            title, title_line = m["text"], number
             continue
         if not in_fence and (m := _H2.match(line)):
-            blocks.append((m["text"], []))
+            blocks.append((m["text"], number, []))
             continue
-        blocks[-1][1].append(line)
+        blocks[-1][2].append(line)
     if title is None:
-        raise EssayFormatError("The essay has no H1 title.")
+        raise EssayFormatError("no_title", 1, "The essay has no H1 title.")
 
-    units = [ParsedUnit(TITLE_KEY, "title", None, title)]
-    intro = _paragraphs(blocks[0][1])
-    sections = [(heading, _paragraphs(body)) for heading, body in blocks[1:]]
+    units = [ParsedUnit(TITLE_KEY, "title", None, title, title_line)]
+    intro = _paragraphs(blocks[0][2])
+    sections = [(heading, number, _paragraphs(body)) for heading, number, body in blocks[1:]]
 
     conclusion: str | None = None
-    if sections and sections[-1][1] and _CONCLUSION.match(sections[-1][1][-1]):
-        conclusion = sections[-1][1].pop()
+    if sections and sections[-1][2] and _CONCLUSION.match(sections[-1][2][-1]):
+        conclusion = sections[-1][2].pop()
     elif not sections and intro and len(intro) > 1 and _CONCLUSION.match(intro[-1]):
         conclusion = intro.pop()
 
     if intro:
-        units.append(ParsedUnit(INTRODUCTION_KEY, "section", None, "\n\n".join(intro)))
+        units.append(
+            ParsedUnit(INTRODUCTION_KEY, "section", None, "\n\n".join(intro), title_line + 1)
+        )
     seen = {TITLE_KEY, INTRODUCTION_KEY, CONCLUSION_KEY}
-    for heading, paragraphs in sections:
+    for heading, number, paragraphs in sections:
         heading = heading or ""
         key = base = slugify(heading) or "section"
         suffix = 2
         while key in seen:
             key, suffix = f"{base}-{suffix}", suffix + 1
         seen.add(key)
-        units.append(ParsedUnit(key, "section", heading, "\n\n".join(paragraphs)))
+        units.append(ParsedUnit(key, "section", heading, "\n\n".join(paragraphs), number))
     if conclusion:
-        units.append(ParsedUnit(CONCLUSION_KEY, "section", None, conclusion))
+        last = sections[-1][1] if sections else title_line + 1
+        units.append(ParsedUnit(CONCLUSION_KEY, "section", None, conclusion, last))
     return ParsedEssay(title=title, units=units)

@@ -11,7 +11,15 @@ from flask_babel import gettext
 from api import i18n
 from api.errors import NotFound
 from api.extensions import db
-from api.models import Essay, TranslationVersion, Unit
+from api.models import Essay, EssayLocale, TranslationVersion, Unit
+
+
+def current_units() -> sa.ColumnElement[bool]:
+    """Units readers can get: neither they nor their essay archived."""
+    return sa.and_(
+        Unit.archived_at.is_(None),
+        Unit.essay_id.in_(sa.select(Essay.id).where(Essay.archived_at.is_(None))),
+    )
 
 
 def _unit_states(locale: str | None = None) -> list[Any]:
@@ -43,7 +51,7 @@ def _unit_states(locale: str | None = None) -> list[Any]:
             published_version.label("published_version"),
         )
         .join(Unit, Unit.id == TranslationVersion.unit_id)
-        .where(TranslationVersion.status.in_(("approved", "submitted")))
+        .where(TranslationVersion.status.in_(("approved", "submitted")), current_units())
         .group_by(TranslationVersion.unit_id, TranslationVersion.locale)
     )
     if locale is not None:
@@ -51,7 +59,7 @@ def _unit_states(locale: str | None = None) -> list[Any]:
     return list(db.session.execute(statement))
 
 
-def _figures(total: int, approved: int, outdated: int, submitted: int) -> dict[str, Any]:
+def figures(total: int, approved: int, outdated: int, submitted: int) -> dict[str, Any]:
     return {
         "total": total,
         "approved": approved,
@@ -82,7 +90,7 @@ def _per_locale() -> dict[str, tuple[int, int, int]]:
             ),
         )
         .join(Unit, Unit.id == TranslationVersion.unit_id)
-        .where(TranslationVersion.status.in_(("approved", "submitted")))
+        .where(TranslationVersion.status.in_(("approved", "submitted")), current_units())
         .group_by(TranslationVersion.locale)
     )
     return {locale: (int(a or 0), int(o or 0), int(s or 0)) for locale, a, o, s in rows}
@@ -110,8 +118,20 @@ def locales_document() -> dict[str, Any]:
 
 def _build_locales_document() -> dict[str, Any]:
     reg = i18n.registry()
-    total = db.session.scalar(sa.select(sa.func.count(Unit.id))) or 0
+    total = db.session.scalar(sa.select(sa.func.count(Unit.id)).where(current_units())) or 0
     counts = _per_locale()
+    slugs = list(
+        db.session.scalars(
+            sa.select(Essay.slug).where(Essay.archived_at.is_(None)).order_by(Essay.slug)
+        )
+    )
+    staged: dict[str, set[str]] = {}
+    for slug, code in db.session.execute(
+        sa.select(Essay.slug, EssayLocale.locale)
+        .join(Essay, Essay.id == EssayLocale.essay_id)
+        .where(EssayLocale.state == "staged", Essay.archived_at.is_(None))
+    ):
+        staged.setdefault(code, set()).add(slug)
     locales = []
     for code, info in reg.infos.items():
         approved, outdated, submitted = counts.get(code, (0, 0, 0))
@@ -125,7 +145,10 @@ def _build_locales_document() -> dict[str, Any]:
                 "direction": info.direction,
                 "fallback": list(info.fallback),
                 "is_source": info.is_source,
-                "progress": _figures(total, approved, outdated, submitted),
+                "progress": figures(total, approved, outdated, submitted),
+                "states": {
+                    slug: "staged" if slug in staged.get(code, ()) else "live" for slug in slugs
+                },
             }
         )
     return {"default": reg.default, "source": reg.source, "locales": locales}
@@ -140,11 +163,24 @@ def locale_breakdown(raw: str) -> dict[str, Any]:
     if code not in reg.offered:
         raise NotFound(gettext("Locale %(code)s is not offered.", code=raw))
     states = {row.unit_id: row for row in _unit_states(code)}
-    units = db.session.execute(
-        sa.select(Unit.id, Unit.key, Unit.kind, Essay.slug)
-        .join(Essay, Essay.id == Unit.essay_id)
-        .order_by(Essay.slug, Unit.kind.desc(), Unit.position)
-    ).all()
+    # Every unit is listed, so the whole table is read anyway: archived ones are skipped
+    # here rather than by a condition the plan would have to scan for.
+    units = [
+        row
+        for row in db.session.execute(
+            sa.select(
+                Unit.id,
+                Unit.key,
+                Unit.kind,
+                Essay.slug,
+                Unit.archived_at,
+                Essay.archived_at.label("essay_archived_at"),
+            )
+            .join(Essay, Essay.id == Unit.essay_id)
+            .order_by(Essay.slug, Unit.kind.desc(), Unit.position)
+        )
+        if row.archived_at is None and row.essay_archived_at is None
+    ]
     items = []
     totals = [0, 0, 0]
     for unit in units:
@@ -173,6 +209,6 @@ def locale_breakdown(raw: str) -> dict[str, Any]:
         )
     return {
         "locale": code,
-        "progress": _figures(len(units), *totals),
+        "progress": figures(len(units), *totals),
         "units": items,
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import sqlalchemy as sa
 
 from api.extensions import db
@@ -30,9 +32,18 @@ def bump(essay_id: int, locale: str, unit_key: str) -> int:
     Raises the essay's revision (which also serialises concurrent publications of one
     essay on its row) and stamps both the unit's and the essay's scope with it.
     """
+    return bump_many(essay_id, locale, (unit_key,))
+
+
+def bump_many(essay_id: int, locale: str, unit_keys: Iterable[str]) -> int:
+    """Record that the published text of several units in ``locale`` changed at once.
+
+    One revision for all of them (a release is one change), stamped on the essay's scope
+    and on each unit's.
+    """
     session = db.session
     revision = touch(essay_id)
-    for scope in (ESSAY_SCOPE, unit_key):
+    for scope in dict.fromkeys((ESSAY_SCOPE, *unit_keys)):
         stamp = session.get(PublicationStamp, (essay_id, scope, locale))
         if stamp is None:
             session.add(

@@ -32,7 +32,7 @@ from sqlalchemy.dialects import postgresql
 from api import i18n
 from api.errors import NotFound
 from api.extensions import db
-from api.models import Essay, PublicationStamp, TranslationVersion, Unit
+from api.models import Essay, EssayLocale, PublicationStamp, TranslationVersion, Unit
 from api.services.publication import ESSAY_SCOPE
 
 ALL_LOCALES = "*"
@@ -115,7 +115,7 @@ def _stamps_select(locale_count: int, dialect: str) -> sa.ClauseElement:
                 wanted,
             ),
         )
-        .where(Essay.slug == sa.bindparam("slug"))
+        .where(Essay.slug == sa.bindparam("slug"), Essay.archived_at.is_(None))
     )
 
 
@@ -324,8 +324,18 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _published(unit_ids: list[int], locales: tuple[str, ...]) -> dict[tuple[int, str], Any]:
+    """The approved versions readers are served: none from a locale staged for the essay."""
     if not unit_ids:
         return {}
+    staged = (
+        sa.select(EssayLocale.essay_id)
+        .where(
+            EssayLocale.essay_id == Unit.essay_id,
+            EssayLocale.locale == TranslationVersion.locale,
+            EssayLocale.state == "staged",
+        )
+        .exists()
+    )
     rows = db.session.execute(
         sa.select(
             TranslationVersion.unit_id,
@@ -335,17 +345,20 @@ def _published(unit_ids: list[int], locales: tuple[str, ...]) -> dict[tuple[int,
             TranslationVersion.version,
             TranslationVersion.source_hash,
             TranslationVersion.approved_at,
-        ).where(
+        )
+        .join(Unit, Unit.id == TranslationVersion.unit_id)
+        .where(
             TranslationVersion.unit_id.in_(unit_ids),
             TranslationVersion.locale.in_(locales),
             TranslationVersion.status == "approved",
+            ~staged,
         )
     ).all()
     return {(row.unit_id, row.locale): row for row in rows}
 
 
 def _units(essay_id: int, key: str | None = None) -> list[Unit]:
-    query = sa.select(Unit).where(Unit.essay_id == essay_id)
+    query = sa.select(Unit).where(Unit.essay_id == essay_id, Unit.archived_at.is_(None))
     if key is not None:
         query = query.where(Unit.key == key)
     return list(db.session.scalars(query.order_by(Unit.kind.desc(), Unit.position)))
@@ -427,10 +440,15 @@ def _all_locales_json(
     }, list(translations)
 
 
-def essay_document(stamps: Stamps, negotiated: i18n.Negotiated) -> tuple[dict[str, Any], list[str]]:
+def essay_document(
+    stamps: Stamps,
+    negotiated: i18n.Negotiated,
+    overlay: dict[tuple[int, str], Any] | None = None,
+) -> tuple[dict[str, Any], list[str]]:
+    """The essay as readers get it; ``overlay`` replaces versions (a preview's drafts)."""
     chain = _chain_for(negotiated.locale)
     units = _units(stamps.essay_id)
-    published = _published([u.id for u in units], chain)
+    published = _published([u.id for u in units], chain) | (overlay or {})
     present: set[str] = set()
     title_unit = next((u for u in units if u.kind == "title"), None)
     sections = [u for u in units if u.kind == "section"]
@@ -512,17 +530,22 @@ def section_document(
 
 def essay_list(negotiated: i18n.Negotiated, page: int, per_page: int) -> dict[str, Any]:
     """Essays with their titles in the negotiated locale (one page of them)."""
-    total = db.session.scalar(sa.select(sa.func.count(Essay.id))) or 0
+    current = Essay.archived_at.is_(None)
+    total = db.session.scalar(sa.select(sa.func.count(Essay.id)).where(current)) or 0
     essays = list(
         db.session.scalars(
-            sa.select(Essay).order_by(Essay.id).offset((page - 1) * per_page).limit(per_page)
+            sa.select(Essay)
+            .where(current)
+            .order_by(Essay.id)
+            .offset((page - 1) * per_page)
+            .limit(per_page)
         )
     )
     chain = _chain_for(negotiated.locale)
     units = list(
         db.session.scalars(
             sa.select(Unit)
-            .where(Unit.essay_id.in_([e.id for e in essays]))
+            .where(Unit.essay_id.in_([e.id for e in essays]), Unit.archived_at.is_(None))
             .order_by(Unit.essay_id, Unit.kind.desc(), Unit.position)
         )
     )

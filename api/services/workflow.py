@@ -30,8 +30,9 @@ from api.services.text import normalise_text
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "submitted": frozenset({"approved", "rejected", "withdrawn"}),
-    "approved": frozenset({"superseded"}),
+    "approved": frozenset({"superseded", "unpublished"}),
     "superseded": frozenset({"approved"}),
+    "unpublished": frozenset({"approved"}),
     "rejected": frozenset(),
     "withdrawn": frozenset(),
 }
@@ -42,6 +43,7 @@ STATUS_LABELS = {
     "rejected": lazy_gettext("rejected"),
     "withdrawn": lazy_gettext("withdrawn"),
     "superseded": lazy_gettext("superseded"),
+    "unpublished": lazy_gettext("unpublished"),
 }
 
 
@@ -269,7 +271,9 @@ def _publish(version: TranslationVersion, actor: User | None, comment: str | Non
     db.session.flush()
     publication.bump(version.unit.essay_id, version.locale, version.unit.key)
     audit.record(
-        "translation.restored" if before == "superseded" else "translation.approved",
+        "translation.restored"
+        if before in ("superseded", "unpublished")
+        else "translation.approved",
         actor=actor,
         translation=version,
         before={"status": before, "published": current.id if current else None},
@@ -299,7 +303,7 @@ def _reload(version_id: int) -> TranslationVersion:
 
 
 def approve(version_id: int, actor: User, comment: str | None = None) -> TranslationVersion:
-    """Publish a submitted version, or restore a superseded one (rollback)."""
+    """Publish a submitted version, or restore a superseded or unpublished one."""
     unit_id = _reviewable(version_id, actor).unit_id
     with transaction():
         _lock_unit(unit_id)
@@ -320,6 +324,38 @@ def reject(version_id: int, actor: User, reason: str) -> TranslationVersion:
         version.reviewed_at = utcnow()
         version.reviewer_id = actor.id
         _move(version, "rejected", actor, "translation.rejected", reason=reason.strip())
+        _add_comment(version, actor, reason.strip())
+    return version
+
+
+def unpublish(version_id: int, actor: User, reason: str) -> TranslationVersion:
+    """Take a published version down at once; readers fall back along their chain.
+
+    The reason is required and kept as a comment. Approving the version again restores it.
+    """
+    if not reason or not reason.strip():
+        message = gettext("Unpublishing needs a reason.")
+        raise Unprocessable(message, errors={"reason": [message]})
+    version = get_version(version_id)
+    if not actor.may_review:
+        raise Forbidden(gettext("Only reviewers and admins may unpublish translations."))
+    ensure_may_work_in(actor, version.locale)
+    with transaction():
+        _lock_unit(version.unit_id)
+        version = _reload(version_id)
+        _ensure_transition(version, "unpublished")
+        version.status = "unpublished"
+        version.reviewed_at = utcnow()
+        version.reviewer_id = actor.id
+        db.session.flush()
+        publication.bump(version.unit.essay_id, version.locale, version.unit.key)
+        audit.record(
+            "translation.unpublished",
+            actor=actor,
+            translation=version,
+            before={"status": "approved"},
+            after={"status": "unpublished", "reason": reason.strip()},
+        )
         _add_comment(version, actor, reason.strip())
     return version
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request
+from flask import Response, json, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from werkzeug.exceptions import UnsupportedMediaType
 
 from api.schemas import (
     EssayListArgs,
@@ -18,13 +19,16 @@ from api.schemas import (
     SectionDocumentSchema,
     SourceEditSchema,
 )
+from api.schemas.releases import AuthoringArgs, PreviewArgs
 from api.services import content, progress, reading
+from api.services import preview as drafts
 from api.views.common import BEARER, current_user, negotiate
 
 blp = Blueprint("reading", __name__, url_prefix="/api/v1", description="Reading content.")
 
 JSON = "application/json; charset=utf-8"
 CACHE_CONTROL = "public, max-age=0, must-revalidate"
+PREVIEW_ON = frozenset({"true", "1"})
 
 LOCALE_ARGS = LocaleArgs()
 _LOCALE_FIELD = LOCALE_ARGS.fields["locale"]
@@ -89,6 +93,50 @@ class LocaleProgress(MethodView):
         return progress.locale_breakdown(code)
 
 
+MARKDOWN = "text/markdown"
+MARKDOWN_BODY = {
+    "required": True,
+    "content": {MARKDOWN: {"schema": {"type": "string"}}},
+    "description": (
+        "The essay in Markdown: a ``# title``, an introduction, ``##`` sections and an"
+        " optional closing paragraph opening with “In conclusion”."
+    ),
+}
+PREVIEW_PARAMETER = {
+    "in": "query",
+    "name": "preview",
+    "required": False,
+    "description": PreviewArgs().fields["preview"].metadata["description"],
+    "schema": {"type": "boolean"},
+}
+
+
+def markdown_body() -> bytes:
+    """The request's Markdown; 415 for any other media type."""
+    if request.mimetype != MARKDOWN:
+        raise UnsupportedMediaType()
+    return request.get_data(cache=False)
+
+
+def essay_created(slug: str, source_locale: str, status: int) -> Response:
+    response = serve(slug, None, {"locale": source_locale})
+    response.status_code = status
+    response.headers["Location"] = url_for("reading.EssayResource", slug=slug)
+    return response
+
+
+def preview(slug: str) -> Response:
+    """The preview of an essay: built for the caller, cached nowhere."""
+    actor = current_user()
+    negotiated = negotiate(locale_args().get("locale"), allow_all=False)
+    document = drafts.preview_for(slug, negotiated.locale, actor)
+    response = Response(json.dumps(document, ensure_ascii=False), status=200, content_type=JSON)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Vary"] = "Authorization, Accept-Language"
+    response.headers["Content-Language"] = negotiated.locale
+    return response
+
+
 @blp.route("/essays")
 class Essays(MethodView):
     @blp.arguments(EssayListArgs, location="query")
@@ -98,16 +146,49 @@ class Essays(MethodView):
         negotiated = negotiate(args.get("locale"), allow_all=False)
         return reading.essay_list(negotiated, args["page"], args["per_page"])
 
+    @blp.arguments(AuthoringArgs, location="query")
+    @blp.response(201, EssaySchema, headers={"Location": {"schema": {"type": "string"}}})
+    @blp.doc(security=BEARER, requestBody=MARKDOWN_BODY)
+    def post(self, args: dict[str, Any]) -> Response:
+        """Create an essay from Markdown (admins), parsed as the shipped essays are."""
+        actor = current_user()
+        essay = content.create_essay(markdown_body(), args.get("slug"), actor)
+        return essay_created(essay.slug, essay.source_locale, 201)
+
 
 @blp.route("/essays/<key:slug>")
 class EssayResource(MethodView):
-    @blp.doc(parameters=[LOCALE_PARAMETER])
+    @blp.doc(parameters=[LOCALE_PARAMETER, PREVIEW_PARAMETER])
     @blp.response(200, EssaySchema, headers={"ETag": {"schema": {"type": "string"}}})
     @blp.alt_response(304, description="Not modified")
     @blp.alt_response(422, "UNPROCESSABLE_ENTITY")
     def get(self, slug: str) -> Response:
         """An essay in one locale, each section in the first locale of the chain that has it."""
+        if request.args.get("preview") in PREVIEW_ON:
+            return preview(slug)
         return serve(slug, None, locale_args())
+
+    @blp.response(200, EssaySchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @blp.doc(
+        security=BEARER,
+        requestBody=MARKDOWN_BODY,
+        parameters=[
+            {"in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"}}
+        ],
+    )
+    def put(self, slug: str) -> Response:
+        """Re-import an essay's Markdown (admins); ``If-Match``: the essay's source ETag."""
+        actor = current_user()
+        content.reimport_essay(
+            slug, markdown_body(), actor=actor, if_match=request.headers.get("If-Match")
+        )
+        return essay_created(slug, content.get_essay(slug).source_locale, 200)
+
+    @blp.response(204)
+    @blp.doc(security=BEARER)
+    def delete(self, slug: str) -> None:
+        """Archive an essay (admins): readers get 404, its history is kept."""
+        content.archive_essay(slug, current_user())
 
 
 @blp.route("/essays/<key:slug>/sections/<key:key>")

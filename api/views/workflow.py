@@ -29,6 +29,7 @@ from api.schemas.workflow import (
     TranslationDetailSchema,
     TranslationPageSchema,
     TranslationSchema,
+    UnpublishSchema,
 )
 from api.services import audit, workflow
 from api.views.common import BEARER, current_user, paginate
@@ -125,6 +126,16 @@ class Reject(MethodView):
     def post(self, data: dict[str, Any], version_id: int) -> TranslationVersion:
         """Refuse a submitted version, with a required reason."""
         return workflow.reject(version_id, current_user(), data["reason"])
+
+
+@blp.route("/translations/<int(max=2147483647):version_id>/unpublish")
+class Unpublish(MethodView):
+    @blp.arguments(UnpublishSchema)
+    @blp.response(200, TranslationSchema)
+    @blp.doc(security=BEARER)
+    def post(self, data: dict[str, Any], version_id: int) -> TranslationVersion:
+        """Take a published version down (reviewers of its locale, admins); a reason is needed."""
+        return workflow.unpublish(version_id, current_user(), data["reason"])
 
 
 @blp.route("/translations/<int(max=2147483647):version_id>/comments")

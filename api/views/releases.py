@@ -1,0 +1,68 @@
+"""Preview links and per-locale releases over HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from api.schemas.releases import (
+    EssayLocalesSchema,
+    LocaleStateInSchema,
+    LocaleStateSchema,
+    PreviewLinkInSchema,
+    PreviewLinkSchema,
+)
+from api.services import preview, releases
+from api.views.common import BEARER, current_user
+
+blp = Blueprint(
+    "releases",
+    __name__,
+    url_prefix="/api/v1",
+    description="Preview links for people without an account, and per-locale releases.",
+)
+
+
+@blp.route("/essays/<key:slug>/preview-links")
+class PreviewLinks(MethodView):
+    @blp.arguments(PreviewLinkInSchema)
+    @blp.response(201, PreviewLinkSchema)
+    @blp.doc(security=BEARER)
+    def post(self, data: dict[str, Any], slug: str) -> dict[str, Any]:
+        """A link that shows the preview in one locale to anyone, until it expires."""
+        issued = preview.create_link(slug, data["locale"], data["expires_in"], current_user())
+        return {
+            "id": issued.link.id,
+            "url": url_for("shared.preview_link", token=issued.token, _external=True),
+            "expires_at": issued.link.expires_at,
+        }
+
+
+@blp.route("/preview-links/<int(max=2147483647):link_id>")
+class PreviewLinkResource(MethodView):
+    @blp.response(204)
+    @blp.doc(security=BEARER)
+    def delete(self, link_id: int) -> None:
+        """Revoke a preview link: it answers 404 from now on."""
+        preview.revoke_link(link_id, current_user())
+
+
+@blp.route("/essays/<key:slug>/locales")
+class EssayLocales(MethodView):
+    @blp.response(200, EssayLocalesSchema)
+    def get(self, slug: str) -> dict[str, Any]:
+        """Each locale's release state (live or staged) and progress in one essay."""
+        return releases.locale_states(slug)
+
+
+@blp.route("/essays/<key:slug>/locales/<string:locale>")
+class EssayLocaleResource(MethodView):
+    @blp.arguments(LocaleStateInSchema)
+    @blp.response(200, LocaleStateSchema)
+    @blp.doc(security=BEARER)
+    def put(self, data: dict[str, Any], slug: str, locale: str) -> dict[str, Any]:
+        """Release or stage a locale now, or at ``at`` (admins)."""
+        return releases.set_state(slug, locale, data["state"], data.get("at"), current_user())
