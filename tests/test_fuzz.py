@@ -4,10 +4,11 @@ schemathesis generates requests for every operation and checks that no response 
 and that every response, success or problem, matches what the document publishes for it.
 Generated values alone would rarely name anything that exists, so each case is steered
 (drawn by hypothesis, so that shrinking still works) towards the essay's real slug, unit
-keys, locales, users and translation ids, the source ETag for edits and a real catalog for
-uploads, and carries a reviewer's, a translator's or an admin's token. Each operation must
-answer some cases with a 2xx, or the fuzzing never reached the code behind the errors.
-Examples and time are bounded so the suite stays quick.
+keys, locales, users and translation ids, the ETags edits need, real Markdown for essays and
+a real catalog for uploads, and carries a reviewer's, a translator's or an admin's token.
+Each operation must answer some cases with a 2xx, or the fuzzing never reached the code
+behind the errors. DELETE is left out: archiving the essay would leave the other operations
+nothing to reach. Examples and time are bounded so the suite stays quick.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from schemathesis.specs.openapi.checks import (
 from api import i18n
 from api.extensions import db
 from api.models import TranslationVersion, Unit
-from tests.conftest import SLUG, Person
+from tests.conftest import ROOT, SLUG, Person
 
 MAX_EXAMPLES = int(os.environ.get("TARJUMA_FUZZ_EXAMPLES", "50"))
 CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
@@ -43,6 +44,7 @@ SPEC = "/api/v1/openapi.json"
 PROBLEM = "application/problem+json"
 STATUSES = ["submitted", "approved", "rejected", "withdrawn", "superseded"]
 ACTIONS = ["translation.submitted", "translation.approved", "translation.rejected"]
+SEED = (ROOT / "content" / "essays" / f"{SLUG}.md").read_text(encoding="utf-8")
 MALAY = "Keselamatan Negara Islam amat penting untuk Ummah."
 ARABIC = "أمن الأمة الإسلامية مهم جدا."
 SUBMISSIONS = [("translator", "ms", MALAY)] * 4 + [("admin", "ar", ARABIC)] * 2
@@ -83,6 +85,10 @@ class World:
             rows = versions.all()
         self.ids = [row.id for row in rows]
         self.submitted = [row.id for row in rows if row.status == "submitted"]
+
+    def essay_etag(self) -> str:
+        url = f"/api/v1/essays/{SLUG}"
+        return self.client.get(url, query_string={"locale": "en"}).headers.get("ETag", '"none"')
 
     def source_etag(self, key: str) -> str:
         url = f"/api/v1/essays/{SLUG}/sections/{key}"
@@ -176,6 +182,16 @@ def _steer(case: schemathesis.Case, data: st.DataObject, world: World, tokens: l
         if _maybe(data, st.just(True)):
             headers["If-Match"] = world.source_etag(str(case.path_parameters.get("key")))
         case.headers = headers
+    if case.operation.path in ("/api/v1/essays", "/api/v1/essays/{slug}") and method != "GET":
+        if _maybe(data, st.just(True)):
+            words = data.draw(st.text(st.characters(categories=["L", "N", "Zs"]), min_size=1))
+            if method == "POST":
+                case.body = f"# {words}\n\nAn introduction.\n\n## A section\n\nIts body.\n"
+            else:  # the shipped essay, every section kept, its introduction longer
+                case.body = SEED.replace("\n\n## ", f" {words}\n\n## ", 1)
+            case.media_type = "text/markdown"
+        if method == "PUT" and _maybe(data, st.just(True)):
+            case.headers = {**(case.headers or {}), "If-Match": world.essay_etag()}
     if method == "POST" and case.operation.path.endswith("/catalogs/{locale}.po"):
         if _maybe(data, st.just(True)):
             text = data.draw(st.text(min_size=1, max_size=80))
