@@ -10,7 +10,8 @@ PYTEST_ARGS ?=
 export FLASK_APP := wsgi
 
 
-.PHONY: run worker test test-postgres lint format venv extract update compile db seed clean serve-prod bench
+EDGE_PORT ?= 5080
+.PHONY: edge run worker test test-postgres lint format venv extract update compile db seed clean serve-prod bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +53,11 @@ seed: db
 run: compile seed
 	$(BIN)/flask worker & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+# The app (gunicorn, on PORT) with its edge in front (Varnish, on EDGE_PORT) and the worker;
+# Ctrl-C stops them all. Needs Debian's varnish and varnish-modules (see the README).
+edge: compile seed
+	$(BIN)/flask edge run --host $(HOST) --port $(PORT) --edge-port $(EDGE_PORT)
 
 # The worker alone (production runs `flask --app wsgi worker`, as many as wanted).
 worker: compile db

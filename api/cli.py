@@ -10,14 +10,16 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from api import edge_runner
 from api.errors import DomainError
 from api.extensions import db
-from api.models import ApiToken, Essay
-from api.services import catalogs, content, identity, jobs
+from api.models import ApiToken, Essay, Webhook
+from api.services import catalogs, content, identity, jobs, webhooks
 
 essays_cli = AppGroup("essays", help="Import and list essays.")
 users_cli = AppGroup("users", help="Create and list users.")
 tokens_cli = AppGroup("tokens", help="Issue, list and revoke API tokens.")
+webhooks_cli = AppGroup("webhooks", help="Create, list and remove webhooks.")
 
 
 def _fail(error: DomainError) -> None:
@@ -174,6 +176,39 @@ def import_catalog(slug: str, locale: str, path: Path, user_name: str, approve: 
         click.echo(f"  {warning['key']}: {warning['message']}")
 
 
+edge_cli = AppGroup("edge", help="The Varnish edge: its configuration, and serving behind it.")
+
+
+@edge_cli.command("vcl")
+@click.option("--backend", default="127.0.0.1:5000", show_default=True, help="The app's address.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=True, file_okay=False, path_type=Path),
+    required=True,
+    help="Directory for tarjuma.vcl and the site include written from the app's settings.",
+)
+def edge_vcl(backend: str, out: Path) -> None:
+    """Write the edge's VCL (the shipped logic plus this app's locales, TTL and ACL)."""
+    path = edge_runner.write_vcl(current_app, backend, out)
+    click.echo(str(path))
+
+
+@edge_cli.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, help="The app's port.")
+@click.option("--edge-port", default=5080, show_default=True, help="Varnish's port.")
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Varnish's working directory (default: instance/edge).",
+)
+def edge_run(host: str, port: int, edge_port: int, workdir: Path | None) -> None:
+    """Serve the app, Varnish in front of it and the worker; Ctrl-C stops them all."""
+    directory = workdir or Path(current_app.instance_path) / "edge"
+    raise SystemExit(edge_runner.run(current_app, host, port, edge_port, directory))
+
+
 @click.command("worker")
 @click.option("--threads", type=click.IntRange(1, 64), default=None, help="Jobs run at once.")
 @click.option("--once", is_flag=True, help="Run the jobs due now, then stop.")
@@ -195,6 +230,60 @@ def worker(threads: int | None, once: bool) -> None:
     runner.run()
 
 
+@webhooks_cli.command("create")
+@click.argument("url")
+@click.option("--event", "events", multiple=True, required=True, help="An event type to send.")
+@click.option("--locale", "locales", multiple=True, help="Only changes in this locale.")
+@click.option("--description", default=None, help="What the webhook is for.")
+def create_webhook(
+    url: str, events: tuple[str, ...], locales: tuple[str, ...], description: str | None
+) -> None:
+    """Subscribe URL to event types. The signing secret is shown once, on the last line."""
+    try:
+        created = webhooks.create(url, events, locales, description, actor=None)
+    except DomainError as error:
+        problems = error.extensions.get("errors") or {}
+        lines = [f"{name}: {message}" for name, items in problems.items() for message in items]
+        raise click.ClickException("\n".join(lines or [str(error.detail or error.title)])) from None
+    hook = created.webhook
+    click.echo(
+        f"Webhook {hook.id} for {hook.url} ({', '.join(hook.events)}). Keep the secret safe:"
+        " it is not shown again."
+    )
+    click.echo(created.secret)
+
+
+@webhooks_cli.command("list")
+def list_webhooks() -> None:
+    """List webhooks (never their secrets)."""
+    for hook in db.session.scalars(sa.select(Webhook).order_by(Webhook.id)):
+        state = "enabled" if hook.enabled else f"disabled ({hook.disabled_reason})"
+        click.echo(
+            f"{hook.id}\t{hook.url}\t{','.join(hook.events)}\t{','.join(hook.locales) or '*'}"
+            f"\t{state}"
+        )
+
+
+@webhooks_cli.command("delete")
+@click.argument("webhook_id", type=int)
+def delete_webhook(webhook_id: int) -> None:
+    """Remove a webhook and its delivery log."""
+    try:
+        webhooks.delete(webhook_id, actor=None)
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"Deleted webhook {webhook_id}")
+
+
 def register(app: Flask) -> None:
-    for command in (essays_cli, users_cli, tokens_cli, seed, catalogs_cli, worker):
+    for command in (
+        essays_cli,
+        users_cli,
+        tokens_cli,
+        seed,
+        catalogs_cli,
+        worker,
+        webhooks_cli,
+        edge_cli,
+    ):
         app.cli.add_command(command)

@@ -45,6 +45,7 @@ class Config:
     MAX_ESSAY_SECTIONS = 100
     MAX_ACCEPT_LANGUAGE = 1024
     REPRESENTATION_CACHE_SIZE = 512
+    FEED_PAGE_CACHE_SIZE = 128  # full feed pages kept serialised per process (0: none)
 
     WORKER_THREADS = 4
     WORKER_POLL_INTERVAL = 0.2
@@ -82,6 +83,25 @@ class Config:
         },
     }
 
+    # Webhooks: seconds between attempts (the Standard Webhooks guidance: 5 s, 5 min,
+    # 30 min, 2 h, 5 h, 10 h, 10 h), the timeout of one attempt, how much of an answer is
+    # kept, and whether targets on loopback or private networks are allowed (tests, labs).
+    WEBHOOK_RETRY_SCHEDULE = "5,300,1800,7200,18000,36000,36000"
+    WEBHOOK_TIMEOUT = 10.0
+    WEBHOOK_RESPONSE_BODY_LIMIT = 2048
+    WEBHOOK_ALLOW_PRIVATE = False
+
+    # The edge (deploy/varnish): where to purge, how long it keeps objects, who may purge.
+    EDGE_PURGE_URLS: list[str] = []
+    EDGE_PURGE_TIMEOUT = 2.0
+    EDGE_TTL = 300
+    EDGE_GRACE = 3600
+    EDGE_FETCH_TIMEOUT = 30
+    EDGE_PURGERS: list[str] = ["127.0.0.1", "::1"]
+    EDGE_HOST = ""
+    # Tests only: seconds a reader's body waits after being built (a fetch held in flight).
+    READ_BUILD_DELAY = 0.0
+
     MIGRATIONS_DIR = str(ROOT / "migrations")
     ESSAY_SOURCE_DIR = str(ROOT / "content" / "essays")
     CATALOG_DIR = str(ROOT / "translations")
@@ -104,6 +124,7 @@ class Config:
             "DEFAULT_LOCALE",
             "RATELIMIT_STORAGE_URI",
             "RATELIMIT_DEFAULT",
+            "WEBHOOK_RETRY_SCHEDULE",
         ):
             if value := env.get(key):
                 settings[key] = value
@@ -114,15 +135,32 @@ class Config:
             "MAX_ESSAY_BYTES",
             "MAX_ESSAY_SECTIONS",
             "REPRESENTATION_CACHE_SIZE",
+            "FEED_PAGE_CACHE_SIZE",
             "WORKER_THREADS",
+            "WEBHOOK_RESPONSE_BODY_LIMIT",
         ):
             if value := env.get(key):
                 settings[key] = int(value)
+        if (value := env.get("EDGE_PURGE_URLS")) is not None:
+            settings["EDGE_PURGE_URLS"] = [u.strip() for u in value.split(",") if u.strip()]
+        if value := env.get("EDGE_PURGERS"):
+            settings["EDGE_PURGERS"] = [a.strip() for a in value.split(",") if a.strip()]
+        for key in ("EDGE_TTL", "EDGE_GRACE", "EDGE_FETCH_TIMEOUT"):
+            if value := env.get(key):
+                settings[key] = int(value)
+        for key in ("EDGE_PURGE_TIMEOUT", "READ_BUILD_DELAY"):
+            if value := env.get(key):
+                settings[key] = float(value)
+        if value := env.get("EDGE_HOST"):
+            settings["EDGE_HOST"] = value
         if value := env.get("WORKER_POLL_INTERVAL"):
             settings["WORKER_POLL_INTERVAL"] = float(value)
+        if value := env.get("WEBHOOK_TIMEOUT"):
+            settings["WEBHOOK_TIMEOUT"] = float(value)
         settings["ALLOW_SELF_REVIEW"] = _bool(env.get("ALLOW_SELF_REVIEW"))
         settings["RATELIMIT_ENABLED"] = _bool(env.get("RATELIMIT_ENABLED"), True)
         settings["SESSION_COOKIE_SECURE"] = _bool(env.get("SESSION_COOKIE_SECURE"))
+        settings["WEBHOOK_ALLOW_PRIVATE"] = _bool(env.get("WEBHOOK_ALLOW_PRIVATE"))
         return settings
 
 

@@ -397,10 +397,17 @@ def bench_dataset(name: str, scaled: bool, options: argparse.Namespace, out: Pat
                 "scripts.bench_baseline:app", baseline_env, work / "baseline.log", ESSAY
             ) as baseline:
                 results = []
-                for scenario in items:
+                for scenario in [] if options.edge_only else items:
                     result = measure(scenario, app, baseline, options, work)
                     results.append(result)
                     print(_row(result), flush=True)
+            edge_report = None
+            if options.edge and not scaled:
+                from scripts import bench_edge
+
+                edge_report = bench_edge.run(env, app.base, options, work)
+                for line in bench_edge.table(edge_report):
+                    print(line)
     report = {
         "dataset": dataset,
         "database": name,
@@ -419,6 +426,7 @@ def bench_dataset(name: str, scaled: bool, options: argparse.Namespace, out: Pat
             asdict(r) | {"ratio": round(r.ratio, 3), "p99_ratio": round(r.p99_ratio, 3)}
             for r in results
         ],
+        "edge": edge_report,
     }
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = out / f"bench-{dataset}-{stamp}.json"
@@ -495,6 +503,14 @@ def main(argv: list[str] | None = None) -> None:
         help="a database on the server where the benchmark databases are created",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results")
+    parser.add_argument(
+        "--no-edge", dest="edge", action="store_false", help="skip the Varnish edge runs"
+    )
+    parser.add_argument("--edge-only", action="store_true", help="only the edge runs")
+    parser.add_argument("--edge-rounds", type=int, default=3, help="rounds of the edge targets")
+    parser.add_argument("--edge-duration", type=int, default=5, help="seconds per edge run")
+    parser.add_argument("--edge-connections", type=int, default=32)
+    parser.add_argument("--purge-samples", type=int, default=200, help="approvals per side")
     options = parser.parse_args(argv)
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install -y wrk (make bench does it)")
@@ -513,6 +529,11 @@ def main(argv: list[str] | None = None) -> None:
     print()
     for line in verdict(shipped) + (verdict(scaled, shipped) if scaled else []):
         print(line)
+    if shipped.get("edge"):
+        from scripts import bench_edge
+
+        for line in bench_edge.verdict(shipped["edge"]):
+            print(line)
 
 
 if __name__ == "__main__":

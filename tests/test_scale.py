@@ -4,19 +4,9 @@ app instances (two gunicorn servers on one PostgreSQL database)."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +16,8 @@ from flask import Flask
 from api import create_app
 from api.extensions import db
 from api.services import reading
-from tests.conftest import ROOT, SLUG, Person, PostgresDatabases, _config, make_person
+from tests.conftest import SLUG, Person, PostgresDatabases, _config, make_person
+from tests.servers import Instance
 
 ESSAY = f"/api/v1/essays/{SLUG}"
 INTRO = f"{ESSAY}/sections/introduction"
@@ -271,85 +262,6 @@ def test_a_prepared_representation_costs_one_indexed_read(
 
 
 # --- two app instances, one database ----------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Instance:
-    """One app server: gunicorn with the production configuration, on a loopback port."""
-
-    def __init__(self, url: str, name: str) -> None:
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log = Path(tempfile.gettempdir()) / f"tarjuma-{name}-{self.port}.log"
-        env = {
-            **os.environ,
-            "DATABASE_URL": url,
-            "HOST": "127.0.0.1",
-            "PORT": str(self.port),
-            "WEB_CONCURRENCY": "2",
-            "GUNICORN_THREADS": "1",
-            "SECRET_KEY": "test-secret",
-        }
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                break
-            try:
-                with urllib.request.urlopen(f"{self.base}/readyz", timeout=2) as response:  # noqa: S310
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(0.1)
-        output = self.log.read_text(errors="replace")[-3000:]
-        raise AssertionError(f"{self.base} did not become ready in {timeout} s:\n{output}")
-
-    def get(self, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
-        request = urllib.request.Request(self.base + path, headers=headers)  # noqa: S310
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-                return response.status, dict(response.headers), response.read()
-        except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers), error.read()
-
-    def post(self, path: str, body: dict[str, Any], token: str) -> dict[str, Any]:
-        request = urllib.request.Request(  # noqa: S310
-            self.base + path,
-            data=json.dumps(body).encode(),
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            return json.loads(response.read())
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.log.unlink(missing_ok=True)
 
 
 @contextmanager

@@ -2,12 +2,26 @@
 
 from api.models.audit import Event
 from api.models.content import Essay, PublicationStamp, SourceRevision, Unit, content_hash
+from api.models.delivery import (
+    DELIVERY_STATES,
+    Change,
+    Delivery,
+    DeliveryAttempt,
+    FeedCounter,
+    Webhook,
+)
 from api.models.identity import ROLES, ApiToken, User, UserLocale
 from api.models.jobs import JOB_STATES, Job
 from api.models.release import RELEASE_STATES, EssayLocale, PreviewLink
 from api.models.translation import STATUSES, Comment, TranslationVersion
 
 __all__ = [
+    "DELIVERY_STATES",
+    "Change",
+    "Delivery",
+    "DeliveryAttempt",
+    "FeedCounter",
+    "Webhook",
     "JOB_STATES",
     "RELEASE_STATES",
     "ROLES",

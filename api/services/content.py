@@ -106,6 +106,12 @@ def import_parsed(parsed: ParsedEssay, slug: str, source_locale: str) -> ImportR
             essay = Essay(slug=slug, source_locale=source_locale, revision=1)
             session.add(essay)
             session.flush()
+            audit.record(
+                "essay.created",
+                actor=None,
+                essay=essay,
+                after={"slug": slug, "source_locale": source_locale, "origin": "import"},
+            )
         return _import_units(essay, parsed, actor=None, origin="import", archive_missing=False)
 
 

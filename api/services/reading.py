@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -33,6 +34,7 @@ from api import i18n
 from api.errors import NotFound
 from api.extensions import db
 from api.models import Essay, EssayLocale, PublicationStamp, TranslationVersion, Unit
+from api.services import edge
 from api.services.publication import ESSAY_SCOPE
 
 ALL_LOCALES = "*"
@@ -53,6 +55,7 @@ class Representation:
     etag: str
     body: bytes
     content_language: str
+    tags: str
 
 
 class RepresentationCache:
@@ -310,11 +313,17 @@ def build(
         document, languages = essay_document(stamps, negotiated)
     else:
         document, languages = section_document(stamps, negotiated, key)
+    scope = key if key is not None else ESSAY_SCOPE
+    dependencies = _dependencies(_chain_for(negotiated.locale), stamps.source_locale)
     item = Representation(
         etag=etag,
         body=json.dumps(document, ensure_ascii=False).encode(),
         content_language=", ".join(languages),
+        tags=edge.representation_tags(stamps.essay_id, scope, dependencies),
     )
+    if delay := current_app.config["READ_BUILD_DELAY"]:
+        # Tests hold a reader's fetch in flight across a change with this.
+        time.sleep(delay)
     _cache().put(item)
     return item
 

@@ -7,7 +7,7 @@ from flask_smorest import Api
 
 
 def register(app: Flask, api: Api) -> None:
-    from api.views import catalogs, operations, reading, releases, workflow
+    from api.views import catalogs, delivery, operations, reading, releases, workflow
     from api.views.converters import KeyConverter
 
     app.url_map.converters["key"] = KeyConverter
@@ -15,5 +15,12 @@ def register(app: Flask, api: Api) -> None:
         KeyConverter, lambda _: {"type": "string", "pattern": f"^{KeyConverter.regex}$"}
     )
 
-    for blueprint in (operations.blp, reading.blp, workflow.blp, releases.blp, catalogs.blp):
+    for blueprint in (
+        operations.blp,
+        reading.blp,
+        workflow.blp,
+        releases.blp,
+        catalogs.blp,
+        delivery.blp,
+    ):
         api.register_blueprint(blueprint)

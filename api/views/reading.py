@@ -20,7 +20,7 @@ from api.schemas import (
     SourceEditSchema,
 )
 from api.schemas.releases import AuthoringArgs, PreviewArgs
-from api.services import content, progress, reading
+from api.services import content, edge, progress, reading
 from api.services import preview as drafts
 from api.views.common import BEARER, current_user, negotiate
 
@@ -74,6 +74,7 @@ def serve(slug: str, key: str | None, args: dict[str, Any]) -> Response:
     response = Response(item.body, status=200, content_type=JSON)
     response.headers["ETag"] = item.etag
     response.headers["Content-Language"] = item.content_language
+    response.headers[edge.HEADER] = item.tags
     return _vary(response)
 
 
@@ -82,6 +83,7 @@ class Locales(MethodView):
     @blp.response(200, LocalesSchema)
     def get(self) -> dict[str, Any]:
         """Offered locales with their names, direction, fallback chain and progress."""
+        edge.tag_lists()
         return progress.locales_document()
 
 
@@ -90,6 +92,7 @@ class LocaleProgress(MethodView):
     @blp.response(200, LocaleProgressSchema)
     def get(self, code: str) -> dict[str, Any]:
         """Progress of one locale, unit by unit."""
+        edge.tag_lists()
         return progress.locale_breakdown(code)
 
 
@@ -144,6 +147,7 @@ class Essays(MethodView):
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Essays, with their titles in the negotiated locale."""
         negotiated = negotiate(args.get("locale"), allow_all=False)
+        edge.tag_lists()
         return reading.essay_list(negotiated, args["page"], args["per_page"])
 
     @blp.arguments(AuthoringArgs, location="query")

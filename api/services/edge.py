@@ -1,0 +1,387 @@
+"""The edge: the Varnish tier in front of the app, its tags, and purging it after changes.
+
+Every public representation carries ``xkey`` tags naming what it depends on:
+
+``all``                       every representation
+``essays``                    lists, locales and progress: anything not under one essay
+``e{id}``                     every representation of an essay
+``e{id}/{locale}``            ... that depends on a locale (its fallback chain and source)
+``e{id}/{scope}/{locale}``    ... of one publication-stamp scope ("" is the whole essay,
+                              a unit key one section) in that locale
+
+Every change derives its purge from the events it records (a deriver on the effects
+spine): the tags and essays of all its events accumulate per transaction into one outbox
+job, written just before the commit; right after the commit, in the writer's request, the
+app sends one PURGE to each edge in ``EDGE_PURGE_URLS`` and closes the job once the
+response is sent, or, when an edge does not answer within ``EDGE_PURGE_TIMEOUT``, leaves
+the job to the worker's retries and tells the writer ``Edge-Purge: failed; fresh-by=…``
+(the edge TTL bounds the staleness of an edge that stays unreachable). The PURGE also
+gives each touched essay a new generation in the edge's hash: the revision fence of
+``deploy/varnish/tarjuma.vcl`` (see docs/deploy.md).
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import logging
+import urllib.parse
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Flask, Response, current_app, g, has_request_context
+
+from api import i18n
+from api.models import Event, Job
+from api.models.types import utcnow
+from api.services import effects, jobs
+
+log = logging.getLogger(__name__)
+
+ALL = "all"
+LISTS = "essays"
+EVERY_ESSAY = "*"
+# More essays than the edge's VCL unrolls in one PURGE: fence every essay instead.
+MAX_FENCED_ESSAYS = 16
+HEADER = "xkey"
+PURGE_HEADER = "Edge-Purge"
+JOB_KIND = "edge.purge"
+
+
+# --- tags on representations -------------------------------------------------------------
+
+
+def representation_tags(essay_id: int, scope: str, dependencies: Iterable[str]) -> str:
+    """The tags of one essay or section representation, as the ``xkey`` header value."""
+    tags = [ALL, f"e{essay_id}"]
+    for code in dependencies:
+        tags.append(f"e{essay_id}/{code}")
+        tags.append(f"e{essay_id}/{scope}/{code}")
+    return " ".join(tags)
+
+
+def tag_lists() -> None:
+    """Mark this response as a public list (locales, essays, progress) for the edge."""
+    g.edge_tags = f"{ALL} {LISTS}"
+
+
+def _after_request(response: Response) -> Response:
+    tags = g.pop("edge_tags", None)
+    if tags is not None and response.status_code == 200:
+        response.headers[HEADER] = tags
+    outcome = g.pop("edge_purge", None)
+    if outcome is not None:
+        response.headers[PURGE_HEADER] = outcome
+    done = g.pop("edge_done", None)
+    if done is not None:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        response.call_on_close(lambda: _close_job(app, done))
+    return response
+
+
+def _close_job(app: Flask, job_id: int) -> None:
+    from api.extensions import db
+
+    with app.app_context():
+        try:
+            jobs.mark_done(job_id)
+        except Exception:
+            # The worker finds it pending and purges once more: harmless.
+            log.exception("could not close edge purge job %s", job_id)
+        finally:
+            db.session.remove()
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(_after_request)
+
+
+# --- what a change purges -----------------------------------------------------------------
+
+
+@dataclass
+class Purge:
+    """The tags and essays (slugs) one change purges on every edge."""
+
+    tags: set[str] = field(default_factory=set)
+    essays: set[str] = field(default_factory=set)
+
+    def add_event(
+        self, essay_id: int | None, slug: str | None, unit_key: str | None, locale: str | None
+    ) -> None:
+        """Add what one recorded event affects, from its fields alone."""
+        if essay_id is None:
+            if locale is not None:
+                # A locale-wide change: everything, in every essay.
+                self.tags.add(ALL)
+                self.essays.add(EVERY_ESSAY)
+            return
+        self.tags.add(LISTS)
+        if slug is not None:
+            self.essays.add(slug)
+        if locale is None:
+            self.tags.add(f"e{essay_id}")
+        elif unit_key is None:
+            self.tags.add(f"e{essay_id}/{locale}")
+        else:
+            self.tags.add(f"e{essay_id}//{locale}")
+            self.tags.add(f"e{essay_id}/{unit_key}/{locale}")
+
+    @property
+    def empty(self) -> bool:
+        return not self.tags and not self.essays
+
+    def fence(self) -> str:
+        if EVERY_ESSAY in self.essays or len(self.essays) > MAX_FENCED_ESSAYS:
+            return EVERY_ESSAY
+        return " ".join(sorted(self.essays))
+
+    def payload(self) -> dict[str, Any]:
+        return {"tags": sorted(self.tags), "essays": sorted(self.essays)}
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Purge:
+        return cls(set(payload.get("tags", ())), set(payload.get("essays", ())))
+
+
+def edges(app: Flask | None = None) -> list[str]:
+    return list((app or current_app).config["EDGE_PURGE_URLS"])
+
+
+def _send(url: str, purge: Purge, timeout: float) -> str | None:
+    """One PURGE to one edge; None when it purged, else why not."""
+    parts = urllib.parse.urlsplit(url)
+    connection_class = (
+        http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    )
+    connection = connection_class(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
+    try:
+        connection.request(
+            "PURGE",
+            parts.path or "/",
+            headers={
+                "xkey-purge": " ".join(sorted(purge.tags)),
+                "xkey-fence": purge.fence(),
+            },
+        )
+        response = connection.getresponse()
+        response.read()
+        if response.status != 200:
+            return f"{url}: {response.status} {response.reason}"
+        return None
+    except (OSError, http.client.HTTPException) as error:
+        return f"{url}: {error!r}"
+    finally:
+        connection.close()
+
+
+def send(urls: Sequence[str], purge: Purge, timeout: float) -> list[str]:
+    """Purge every edge at once (one request each); the errors of those that failed."""
+    if not urls or purge.empty:
+        return []
+    if len(urls) == 1:
+        error = _send(urls[0], purge, timeout)
+        return [error] if error else []
+    with ThreadPoolExecutor(max_workers=min(len(urls), 16)) as pool:
+        results = pool.map(lambda url: _send(url, purge, timeout), urls)
+        return [error for error in results if error]
+
+
+def fresh_by(committed_at: datetime, ttl: int) -> datetime:
+    """When an edge that was not purged has let go of everything older than a change.
+
+    Rounded up to a whole second, since the header says it to the second.
+    """
+    moment = committed_at + timedelta(seconds=ttl)
+    if moment.microsecond:
+        moment = moment.replace(microsecond=0) + timedelta(seconds=1)
+    return moment
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# --- the purge, derived from a change's events --------------------------------------------
+
+_STATE_KEY = "edge.purge"
+
+
+@effects.deriver
+def _derive(event: Event) -> None:
+    """Gather what each event of the change affects; one purge job sums them up."""
+    if not current_app.config["EDGE_PURGE_URLS"]:
+        return
+    purge = effects.state().get(_STATE_KEY)
+    if purge is None:
+        purge = effects.state()[_STATE_KEY] = Purge()
+        effects.before_commit(_STATE_KEY, _enqueue)
+    essay, unit = event.essay, event.unit
+    purge.add_event(
+        event.essay_id, essay.slug if essay else None, unit.key if unit else None, event.locale
+    )
+
+
+def _enqueue() -> None:
+    """Just before the commit: the change's one purge job, the safety net of the attempt."""
+    purge: Purge | None = effects.state().get(_STATE_KEY)
+    if purge is None or purge.empty:
+        return
+    config = current_app.config
+    # The worker leaves it alone while the writer's own attempt may still be under way.
+    run_at = utcnow() + timedelta(seconds=float(config["EDGE_PURGE_TIMEOUT"]) + 1)
+    job = jobs.enqueue(JOB_KIND, purge.payload(), run_at=run_at)
+    job_id, urls = job.id, edges()
+    timeout, ttl = float(config["EDGE_PURGE_TIMEOUT"]), int(config["EDGE_TTL"])
+
+    def attempt() -> None:
+        committed_at = utcnow()
+        errors = send(urls, purge, timeout)
+        if not errors:
+            if has_request_context():
+                # Closing the job is bookkeeping: it waits until the response is sent.
+                g.edge_done = job_id
+            else:
+                jobs.mark_done(job_id)
+            return
+        log.warning("edge purge failed, left to the worker (job %s): %s", job_id, errors)
+        deadline = fresh_by(committed_at, ttl)
+        _remember_deadline(job_id, deadline)
+        if has_request_context():
+            g.edge_purge = f"failed; fresh-by={iso(deadline)}"
+
+    effects.after_commit(attempt)
+
+
+def _remember_deadline(job_id: int, deadline: datetime) -> None:
+    from api.database import transaction
+
+    with transaction() as session:
+        job = session.get(Job, job_id)
+        if job is not None and job.state == "pending":
+            job.payload = {**job.payload, "fresh_by": iso(deadline)}
+
+
+def _retry(attempts: int) -> float:
+    return float(min(2 ** max(attempts - 1, 0), 30))
+
+
+@jobs.handler(JOB_KIND, retry=_retry, lease=30.0)
+def _purge_job(job: Job) -> None:
+    """The worker's retry: purge every edge; past the edge TTL there is nothing left to do."""
+    purge = Purge.from_payload(job.payload)
+    deadline = job.payload.get("fresh_by")
+    if deadline and datetime.fromisoformat(deadline.replace("Z", "+00:00")) <= utcnow():
+        log.info("edge purge job %s: past fresh-by, the edges' TTL has done it", job.id)
+        return
+    config = current_app.config
+    errors = send(edges(), purge, float(config["EDGE_PURGE_TIMEOUT"]))
+    if errors:
+        raise ConnectionError("; ".join(errors))
+
+
+# --- the site VCL --------------------------------------------------------------------------
+
+
+def _vcl_string(value: str) -> str:
+    if any(c in value for c in '"\n\r'):
+        raise ValueError(f"not allowed in a VCL string: {value!r}")
+    return f'"{value}"'
+
+
+def _acl_entry(value: str) -> str:
+    network = ipaddress.ip_network(value.strip(), strict=False)
+    if network.num_addresses == 1:
+        return f"    {_vcl_string(str(network.network_address))};"
+    return f'    "{network.network_address}"/{network.prefixlen};'
+
+
+def query_parameters(app: Flask) -> list[str]:
+    """Names of the query parameters the app's public reads take, from its OpenAPI document."""
+    from api.extensions import api
+
+    with app.app_context():
+        spec = api.spec.to_dict()
+    names = {"locale"}
+    for operations in spec.get("paths", {}).values():
+        get = operations.get("get")
+        if not get:
+            continue
+        for parameter in get.get("parameters", ()):
+            if parameter.get("in") == "query":
+                names.add(parameter["name"])
+    names.discard("preview")
+    return sorted(names)
+
+
+def site_vcl(app: Flask, backend_host: str, backend_port: int) -> str:
+    """The site include for ``deploy/varnish/tarjuma.vcl``, from the app's configuration."""
+    config = app.config
+    registry: i18n.LocaleRegistry = app.extensions["tarjuma.locales"]
+    ttl = int(config["EDGE_TTL"])
+    grace = int(config["EDGE_GRACE"])
+    regional = [code for code in registry.offered if "-" in code]
+    keep = "".join(f"(?!{code}(?![A-Za-z0-9_-]))" for code in regional)
+    # Regions and scripts are dropped, unless the app offers that very tag: ``ar-EG``
+    # negotiates to ``ar`` in the app, and so at the edge.
+    strip = f"(?i)(?<![A-Za-z0-9_-]){keep}([a-z]{{1,8}})[-_][^,;\\s]*"
+    params = "|".join(query_parameters(app))
+    backend = f"{backend_host}:{int(backend_port)}"
+    lines = [
+        "# Written by `flask --app wsgi edge vcl` from the app's configuration; do not edit.",
+        "",
+        "backend tarjuma_app {",
+        f"    .host = {_vcl_string(backend_host)};",
+        f'    .port = "{int(backend_port)}";',
+        "    .connect_timeout = 1s;",
+        f"    .first_byte_timeout = {int(config['EDGE_FETCH_TIMEOUT'])}s;",
+        "    .between_bytes_timeout = 10s;",
+        "    .probe = {",
+        '        .url = "/healthz";',
+        "        .interval = 1s;",
+        "        .timeout = 1s;",
+        "        .window = 3;",
+        "        .threshold = 2;",
+        "        .initial = 2;",
+        "    }",
+        "}",
+        "",
+        "acl tarjuma_purgers {",
+        *(_acl_entry(item) for item in config["EDGE_PURGERS"]),
+        "}",
+        "",
+        "sub vcl_init {",
+        f"    new tarjuma_locales = accept.rule({_vcl_string(registry.default)});",
+        *(f"    tarjuma_locales.add({_vcl_string(code)});" for code in registry.offered),
+        "}",
+        "",
+        "sub tarjuma_language {",
+        "    set req.http.Accept-Language = tarjuma_locales.filter(",
+        f'        regsuball(req.http.Accept-Language, "{strip}", "\\1"));',
+        "}",
+        "",
+        "# Only the query parameters the app reads; the rest never makes another object.",
+        "sub tarjuma_query {",
+        "    set req.url = regsuball(req.url,",
+        f'        "(?<=[?&])(?!(?:{params})=)[^&]*(&|$)", "");',
+        '    set req.url = regsub(req.url, "[?&]+$", "");',
+        "}",
+        "",
+        "sub tarjuma_host {",
+        f"    set req.http.Host = {_vcl_string(config['EDGE_HOST'] or backend)};",
+        "}",
+        "",
+        "sub tarjuma_grace {",
+        f"    set req.grace = {grace}s;",
+        "}",
+        "",
+        "sub tarjuma_ttl {",
+        f"    set beresp.ttl = {ttl}s - (now - bereq.time);",
+        f"    set beresp.grace = {grace}s;",
+        "}",
+        "",
+    ]
+    return "\n".join(lines)

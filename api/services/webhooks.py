@@ -1,0 +1,439 @@
+"""Webhooks: subscriptions, the deliveries written beside each event, and sending them.
+
+A delivery row is written by an effects deriver in the transaction of the change it
+reports, with a job on the outbox (``api.services.jobs``) to send it: a crash at any
+point loses nothing, and the worker that claims the job sends it. Each attempt is
+recorded; a failed one raises, and the jobs layer retries it on
+``WEBHOOK_RETRY_SCHEDULE``; when the schedule runs out the delivery is failed. A 410
+answer disables the webhook. Messages are signed as Standard Webhooks with the
+``standardwebhooks`` package, with the same ``webhook-id`` on every attempt.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import current_app
+from flask_babel import gettext
+from standardwebhooks.webhooks import Webhook as Signer
+
+from api import i18n
+from api.database import transaction
+from api.errors import Conflict, Forbidden, NotFound, Unprocessable
+from api.extensions import db
+from api.models import Delivery, DeliveryAttempt, Event, Job, User, Webhook
+from api.models.types import utcnow
+from api.services import changes, effects, jobs, outbound
+
+log = logging.getLogger(__name__)
+
+JOB_KIND = "webhook.deliver"
+# How long a worker holds a delivery before another may take it over; an attempt's
+# timeout is kept well inside it, so a live worker is never overtaken.
+LEASE = 60.0
+SECRET_PREFIX = "whsec_"  # noqa: S105 - a marker, not a secret
+MESSAGE_PREFIX = "msg_"
+
+# Webhooks hear of everything the feed shows, and of the review steps before it.
+REVIEW_TYPES = {
+    "translation.submitted": "translation.submitted",
+    "translation.rejected": "translation.rejected",
+}
+EVENT_TYPES: tuple[str, ...] = (*changes.PUBLIC_TYPES, *REVIEW_TYPES.values())
+
+
+# --- secrets ---------------------------------------------------------------------------
+
+
+def _fernet() -> Fernet:
+    """The key that encrypts webhook secrets at rest, derived from ``SECRET_KEY``."""
+    return _fernet_for(current_app.config["SECRET_KEY"])
+
+
+@functools.lru_cache(maxsize=4)
+def _fernet_for(secret_key: str) -> Fernet:
+    key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"tarjuma webhook secrets"
+    ).derive(secret_key.encode())
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def new_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def seal(secret: str) -> str:
+    return _fernet().encrypt(secret.encode()).decode()
+
+
+def unseal(sealed: str) -> str:
+    return _fernet().decrypt(sealed.encode()).decode()
+
+
+# --- validation ------------------------------------------------------------------------
+
+
+def _unprocessable(field: str, message: str) -> Unprocessable:
+    return Unprocessable(message, errors={field: [message]})
+
+
+def _url(url: str) -> str:
+    allow_private = bool(current_app.config["WEBHOOK_ALLOW_PRIVATE"])
+    try:
+        outbound.check(url, allow_private=allow_private)
+    except outbound.TargetRefused as refused:
+        if refused.reason == "scheme":
+            raise _unprocessable("url", gettext("A webhook URL must use http or https.")) from None
+        if refused.reason == "private address":
+            raise _unprocessable(
+                "url",
+                gettext("Webhook URLs on loopback, link-local or private networks are refused."),
+            ) from None
+        raise _unprocessable("url", gettext("This is not a valid URL.")) from None
+    return url
+
+
+def _events(events: Sequence[str]) -> list[str]:
+    if not events:
+        raise _unprocessable("events", gettext("Name at least one event type."))
+    for name in events:
+        if name not in EVENT_TYPES:
+            raise _unprocessable(
+                "events",
+                gettext(
+                    "Unknown event type %(type)s; known types: %(types)s.",
+                    type=name,
+                    types=", ".join(EVENT_TYPES),
+                ),
+            )
+    return list(dict.fromkeys(events))
+
+
+def _locales(locales: Sequence[str]) -> list[str]:
+    registry = i18n.registry()
+    out = []
+    for raw in locales:
+        try:
+            code = i18n.normalise_tag(raw)
+        except i18n.MalformedLocale:
+            code = raw
+        if code not in registry.offered:
+            raise Unprocessable(
+                gettext("Locale %(code)s is not offered.", code=raw),
+                errors={"locales": [gettext("Locale %(code)s is not offered.", code=raw)]},
+                available_locales=list(registry.offered),
+            )
+        out.append(code)
+    return list(dict.fromkeys(out))
+
+
+def _ensure_admin(actor: User) -> None:
+    if actor.role != "admin":
+        raise Forbidden(gettext("Only admins may manage webhooks."))
+
+
+# --- commands --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Created:
+    webhook: Webhook
+    secret: str
+
+
+def create(
+    url: str,
+    events: Sequence[str],
+    locales: Sequence[str] = (),
+    description: str | None = None,
+    *,
+    actor: User | None,
+) -> Created:
+    """A new webhook; its secret is returned here and never again."""
+    if actor is not None:
+        _ensure_admin(actor)
+    data = {"url": _url(url), "events": _events(events), "locales": _locales(locales)}
+    secret = new_secret()
+    with transaction() as session:
+        webhook = Webhook(**data, description=description, secret=seal(secret), enabled=True)
+        session.add(webhook)
+        session.flush()
+    return Created(webhook, secret)
+
+
+def get(webhook_id: int, actor: User | None = None) -> Webhook:
+    if actor is not None:
+        _ensure_admin(actor)
+    webhook = db.session.get(Webhook, webhook_id)
+    if webhook is None:
+        raise NotFound(gettext("There is no webhook %(id)s.", id=webhook_id))
+    return webhook
+
+
+def listing(actor: User) -> sa.Select[tuple[Webhook]]:
+    _ensure_admin(actor)
+    return sa.select(Webhook).order_by(Webhook.id)
+
+
+def update(webhook_id: int, changes_: dict[str, Any], actor: User) -> Webhook:
+    """Switch a webhook on or off, or change its URL, events, locales or description."""
+    _ensure_admin(actor)
+    values: dict[str, Any] = {}
+    if "url" in changes_:
+        values["url"] = _url(changes_["url"])
+    if "events" in changes_:
+        values["events"] = _events(changes_["events"])
+    if "locales" in changes_:
+        values["locales"] = _locales(changes_["locales"])
+    if "description" in changes_:
+        values["description"] = changes_["description"]
+    if "enabled" in changes_:
+        values["enabled"] = bool(changes_["enabled"])
+        values["disabled_reason"] = None if values["enabled"] else "disabled by an admin"
+    with transaction():
+        webhook = get(webhook_id)
+        for key, value in values.items():
+            setattr(webhook, key, value)
+    return webhook
+
+
+def delete(webhook_id: int, actor: User | None) -> None:
+    """Remove a webhook with its delivery log; pending deliveries are dropped."""
+    if actor is not None:
+        _ensure_admin(actor)
+    with transaction() as session:
+        session.delete(get(webhook_id))
+
+
+def deliveries(webhook_id: int, actor: User) -> sa.Select[tuple[Delivery]]:
+    """A webhook's deliveries, newest first."""
+    get(webhook_id, actor)
+    return sa.select(Delivery).where(Delivery.webhook_id == webhook_id).order_by(Delivery.id.desc())
+
+
+def redeliver(webhook_id: int, delivery_id: int, actor: User) -> Delivery:
+    """Send a delivery again (same message and ``webhook-id``), in a new round of retries."""
+    _ensure_admin(actor)
+    with transaction():
+        webhook = get(webhook_id)
+        delivery = db.session.get(Delivery, delivery_id)
+        if delivery is None or delivery.webhook_id != webhook.id:
+            raise NotFound(
+                gettext(
+                    "Webhook %(webhook)s has no delivery %(delivery)s.",
+                    webhook=webhook_id,
+                    delivery=delivery_id,
+                )
+            )
+        if delivery.state == "pending":
+            raise Conflict(gettext("This delivery is still being attempted."))
+        if not webhook.enabled:
+            raise Conflict(gettext("This webhook is disabled: enable it first."))
+        delivery.state = "pending"
+        delivery.finished_at = None
+        delivery.next_attempt_at = utcnow()
+        jobs.enqueue(JOB_KIND, {"delivery": delivery.id})
+    return delivery
+
+
+# --- the outbox: deliveries derived from events -----------------------------------------
+
+
+def _wants(webhook: Webhook, kind: str, locale: str | None) -> bool:
+    if kind not in webhook.events:
+        return False
+    return not webhook.locales or locale is None or locale in webhook.locales
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _review_data(event: Event) -> dict[str, Any]:
+    data = changes.describe(event)
+    data["translation"] = event.translation_id
+    if event.action == "translation.rejected":
+        data["reason"] = (event.after or {}).get("reason")
+    return data
+
+
+@effects.deriver
+def _derive(event: Event) -> None:
+    """Write a delivery (and its job) for each webhook that wants this event."""
+    item = changes.item_for(event)
+    if item is not None:
+        kind, locale, data = item["type"], item["locale"], item
+        if changes.FEED_TYPES[event.action].every_locale:
+            locale = None
+    elif event.action in REVIEW_TYPES:
+        kind, locale, data = REVIEW_TYPES[event.action], event.locale, None
+    else:
+        return
+    session = db.session
+    targets = [
+        webhook
+        for webhook in session.scalars(sa.select(Webhook).where(Webhook.enabled.is_(True)))
+        if _wants(webhook, kind, locale)
+    ]
+    if not targets:
+        return
+    if data is None:
+        data = _review_data(event)
+    body = json.dumps(
+        {"type": kind, "timestamp": _timestamp(event.at), "data": data},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    for webhook in targets:
+        delivery = Delivery(
+            webhook_id=webhook.id,
+            message_id=MESSAGE_PREFIX + secrets.token_hex(12),
+            event_id=event.id,
+            type=kind,
+            payload=body,
+            state="pending",
+            attempts=0,
+            next_attempt_at=event.at,
+        )
+        session.add(delivery)
+        session.flush()
+        jobs.enqueue(JOB_KIND, {"delivery": delivery.id}, event_id=event.id)
+
+
+# --- sending ---------------------------------------------------------------------------
+
+
+def retry_schedule() -> list[float]:
+    raw = current_app.config["WEBHOOK_RETRY_SCHEDULE"]
+    if isinstance(raw, str):
+        return [float(part) for part in raw.split(",") if part.strip()]
+    return [float(part) for part in raw]
+
+
+def retry_after(attempts: int) -> float | None:
+    """Seconds before the next attempt after ``attempts`` failed ones; None: give up."""
+    schedule = retry_schedule()
+    return schedule[attempts - 1] if 1 <= attempts <= len(schedule) else None
+
+
+class DeliveryFailed(Exception):
+    """An attempt failed; the jobs layer retries on the schedule."""
+
+
+def signed_headers(secret: str, message_id: str, body: bytes, moment: datetime) -> dict[str, str]:
+    """Standard Webhooks headers for one attempt."""
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": "Tarjuma-Webhooks/1",
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(moment.timestamp())),
+        "webhook-signature": Signer(secret).sign(message_id, moment, body),
+    }
+
+
+@jobs.handler(JOB_KIND, retry=retry_after, lease=LEASE)
+def send(job: Job) -> None:
+    """Send one delivery once and record the attempt; raise when it must be retried."""
+    delivery_id = int(job.payload["delivery"])
+    config = current_app.config
+    row = db.session.execute(
+        sa.select(
+            Delivery.state,
+            Delivery.message_id,
+            Delivery.payload,
+            Webhook.id,
+            Webhook.url,
+            Webhook.secret,
+            Webhook.enabled,
+        )
+        .join(Webhook, Webhook.id == Delivery.webhook_id)
+        .where(Delivery.id == delivery_id)
+    ).one_or_none()
+    db.session.rollback()  # nothing is held while the receiver answers
+    if row is None or row.state != "pending":
+        return
+    url, sealed, message_id = row.url, row.secret, row.message_id
+    webhook_id, enabled, body = row.id, row.enabled, row.payload.encode()
+    if not enabled:
+        with transaction() as session:
+            delivery = session.get(Delivery, delivery_id)
+            if delivery is not None and delivery.state == "pending":
+                delivery.state, delivery.finished_at = "failed", utcnow()
+                session.add(DeliveryAttempt(delivery=delivery, error="webhook disabled"))
+        return
+    try:
+        secret = unseal(sealed)
+    except InvalidToken:
+        answer = outbound.Answer(None, None, 0, "secret cannot be decrypted (SECRET_KEY changed)")
+    else:
+        answer = outbound.post(
+            url,
+            body,
+            signed_headers(secret, message_id, body, utcnow()),
+            timeout=min(float(config["WEBHOOK_TIMEOUT"]), LEASE / 2),
+            allow_private=bool(config["WEBHOOK_ALLOW_PRIVATE"]),
+            max_body=int(config["WEBHOOK_RESPONSE_BODY_LIMIT"]),
+        )
+    succeeded = answer.status is not None and 200 <= answer.status < 300
+    gone = answer.status == 410
+    delay = None if succeeded or gone else retry_after(job.attempts)
+    now = utcnow()
+    next_at = now + timedelta(seconds=delay) if delay is not None else None
+    values: dict[str, Any] = {
+        "attempts": Delivery.attempts + 1,
+        "last_status": answer.status,
+        "next_attempt_at": next_at,
+    }
+    if succeeded:
+        values |= {"state": "succeeded", "finished_at": now}
+    elif gone or delay is None:
+        values |= {"state": "failed", "finished_at": now}
+    with transaction() as session:
+        updated = session.execute(
+            sa.update(Delivery)
+            .where(Delivery.id == delivery_id, Delivery.state == "pending")
+            .values(**values)
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
+        ).scalar_one_or_none()
+        if updated is None:  # deleted with its webhook meanwhile, or already finished
+            return
+        session.execute(
+            sa.insert(DeliveryAttempt).values(
+                delivery_id=delivery_id,
+                at=now,
+                status_code=answer.status,
+                duration_ms=answer.duration_ms,
+                error=answer.error or (None if succeeded else f"HTTP {answer.status}"),
+                response_body=answer.body,
+                next_retry_at=next_at,
+            )
+        )
+        if gone:
+            session.execute(
+                sa.update(Webhook)
+                .where(Webhook.id == webhook_id)
+                .values(enabled=False, disabled_reason="the receiver answered 410 Gone")
+                .execution_options(synchronize_session=False)
+            )
+    log.info(
+        "webhook delivery %s to webhook %s: %s in %d ms",
+        message_id,
+        webhook_id,
+        answer.status or answer.error,
+        answer.duration_ms,
+    )
+    if not (succeeded or gone):
+        raise DeliveryFailed(answer.error or f"HTTP {answer.status}")

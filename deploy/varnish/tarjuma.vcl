@@ -1,0 +1,169 @@
+# Tarjuma's edge: Varnish 7 in front of the app (Debian: varnish, varnish-modules).
+#
+# The site file included below is written by the app (`flask --app wsgi edge vcl`) from
+# its own configuration: the backend, the purge ACL (`tarjuma_purgers`), the edge TTL and
+# grace (`tarjuma_ttl`, `tarjuma_grace`), the canonical Host (`tarjuma_host`), the offered
+# locales (`tarjuma_language`) and the query parameters the app reads (`tarjuma_query`).
+# This file holds the logic.
+#
+# What is cached: GET/HEAD under /api/v1/ without Authorization, cookies or `preview`,
+# whose response carries `xkey` tags (the app tags exactly its public representations)
+# and is a 200 or a 404. Everything else passes through.
+#
+# Freshness: every change in the app sends ONE PURGE per edge, after its commit and before
+# its response, with the tags it affects (`xkey-purge`) and the essays it touched
+# (`xkey-fence`). The PURGE removes the tagged objects and gives each touched essay (and
+# every list) a new generation. The generation is part of the object's hash, so a backend
+# fetch that started before the commit and ends after the purge lands under the old
+# generation, where no later request looks: it is never served as current.
+vcl 4.1;
+
+import std;
+import var;
+import xkey;
+import accept;
+import str;
+
+include "tarjuma-site.vcl";
+
+sub vcl_recv {
+    if (req.method == "PURGE") {
+        if (client.ip !~ tarjuma_purgers) {
+            return (synth(403, "Forbidden"));
+        }
+        call tarjuma_fence;
+        set req.http.xkey-gone = xkey.purge(req.http.xkey-purge);
+        return (synth(200, "Purged " + req.http.xkey-gone));
+    }
+    if (req.restarts == 0) {
+        # Internal markers are the edge's own, never a client's.
+        unset req.http.x-edge-stale;
+    }
+    if (req.method != "GET" && req.method != "HEAD") {
+        return (pass);
+    }
+    if (req.url !~ "^/api/v1/" || req.http.Authorization || req.http.Cookie) {
+        return (pass);
+    }
+    if (req.url ~ "^[^?]*%" || req.url ~ "[?&]preview(=|&|$)") {
+        # An encoded path could name an essay under another spelling of its slug; drafts
+        # are never public.
+        return (pass);
+    }
+    if (req.url ~ "\?") {
+        call tarjuma_query;
+    }
+    if (req.url ~ "[?&]locale=") {
+        unset req.http.Accept-Language;
+    } else {
+        call tarjuma_language;
+    }
+    # Nothing but the URL and the negotiated locale selects a cached representation.
+    call tarjuma_host;
+    unset req.http.Forwarded;
+    unset req.http.X-Forwarded-Host;
+    unset req.http.X-Forwarded-Proto;
+    unset req.http.If-Modified-Since;
+    if (req.http.x-edge-stale) {
+        call tarjuma_grace;
+    } else if (std.healthy(req.backend_hint)) {
+        # Grace is for an app that is down; while it answers, an expired object is fetched
+        # again before anyone gets it.
+        set req.grace = 0s;
+    }
+    return (hash);
+}
+
+# Up to 16 essays get a new generation each; the app sends "*" (every essay) for more.
+sub tarjuma_fence {
+    if (req.http.xkey-fence == "*") {
+        var.global_set("gen:*", req.xid);
+    } else if (req.http.xkey-fence) {
+        if (str.split(req.http.xkey-fence, 1, " ")) { var.global_set("gen:" + str.split(req.http.xkey-fence, 1, " "), req.xid); }
+        if (str.split(req.http.xkey-fence, 2, " ")) { var.global_set("gen:" + str.split(req.http.xkey-fence, 2, " "), req.xid); }
+        if (str.split(req.http.xkey-fence, 3, " ")) { var.global_set("gen:" + str.split(req.http.xkey-fence, 3, " "), req.xid); }
+        if (str.split(req.http.xkey-fence, 4, " ")) { var.global_set("gen:" + str.split(req.http.xkey-fence, 4, " "), req.xid); }
+        if (str.split(req.http.xkey-fence, 5, " ")) { var.global_set("gen:" + str.split(req.http.xkey-fence, 5, " "), req.xid); }
+        if (str.split(req.http.xkey-fence, 6, " ")) { var.global_set("gen:" + str.split(req.http.xkey-fence, 6, " "), req.xid); }
+        if (str.split(req.http.xkey-fence, 7, " ")) { var.global_set("gen:" + str.split(req.http.xkey-fence, 7, " "), req.xid); }
+        if (str.split(req.http.xkey-fence, 8, " ")) { var.global_set("gen:" + str.split(req.http.xkey-fence, 8, " "), req.xid); }
+        if (str.split(req.http.xkey-fence, 9, " ")) { var.global_set("gen:" + str.split(req.http.xkey-fence, 9, " "), req.xid); }
+        if (str.split(req.http.xkey-fence, 10, " ")) { var.global_set("gen:" + str.split(req.http.xkey-fence, 10, " "), req.xid); }
+        if (str.split(req.http.xkey-fence, 11, " ")) { var.global_set("gen:" + str.split(req.http.xkey-fence, 11, " "), req.xid); }
+        if (str.split(req.http.xkey-fence, 12, " ")) { var.global_set("gen:" + str.split(req.http.xkey-fence, 12, " "), req.xid); }
+        if (str.split(req.http.xkey-fence, 13, " ")) { var.global_set("gen:" + str.split(req.http.xkey-fence, 13, " "), req.xid); }
+        if (str.split(req.http.xkey-fence, 14, " ")) { var.global_set("gen:" + str.split(req.http.xkey-fence, 14, " "), req.xid); }
+        if (str.split(req.http.xkey-fence, 15, " ")) { var.global_set("gen:" + str.split(req.http.xkey-fence, 15, " "), req.xid); }
+        if (str.split(req.http.xkey-fence, 16, " ")) { var.global_set("gen:" + str.split(req.http.xkey-fence, 16, " "), req.xid); }
+    }
+    # Lists, locales and everything not under one essay: a new generation on every change.
+    var.global_set("gen:~", req.xid);
+}
+
+sub vcl_hash {
+    hash_data(req.url);
+    if (req.http.Accept-Language) {
+        hash_data(req.http.Accept-Language);
+    }
+    hash_data("" + var.global_get("gen:*"));
+    if (req.url ~ "^/api/v1/essays/[^/?]") {
+        hash_data("" + var.global_get("gen:" + regsub(req.url, "^/api/v1/essays/([^/?]+).*$", "\1")));
+    } else {
+        hash_data("" + var.global_get("gen:~"));
+    }
+    return (lookup);
+}
+
+sub vcl_backend_response {
+    if (bereq.uncacheable) {
+        return (deliver);
+    }
+    if (beresp.status >= 500) {
+        if (bereq.is_bgfetch) {
+            # Keep serving what is held rather than an error.
+            return (abandon);
+        }
+        set beresp.ttl = 0s;
+        set beresp.uncacheable = true;
+        return (deliver);
+    }
+    if (!beresp.http.xkey || (beresp.status != 200 && beresp.status != 404)
+        || beresp.http.Set-Cookie || beresp.http.Cache-Control ~ "(private|no-store)") {
+        set beresp.ttl = 1s;
+        set beresp.uncacheable = true;
+        return (deliver);
+    }
+    # The edge TTL counts from the start of the fetch, so that no object outlives a change
+    # by more than the TTL, even one whose fetch was in flight at the change.
+    call tarjuma_ttl;
+    set beresp.keep = 0s;
+    # Bytes as the app made them: no gzip or gunzip, so ETags stay strong.
+    set beresp.do_gzip = false;
+    set beresp.do_gunzip = false;
+    return (deliver);
+}
+
+sub vcl_backend_error {
+    if (bereq.is_bgfetch) {
+        return (abandon);
+    }
+}
+
+sub vcl_deliver {
+    if (resp.status >= 500 && req.restarts == 0 && !req.http.x-edge-stale
+        && (req.method == "GET" || req.method == "HEAD") && req.url ~ "^/api/v1/"
+        && !req.http.Authorization && !req.http.Cookie) {
+        # The app failed: serve the copy held in grace, if there is one.
+        set req.http.x-edge-stale = "1";
+        return (restart);
+    }
+    unset resp.http.xkey;
+    unset resp.http.Via;
+}
+
+sub vcl_synth {
+    unset resp.http.xkey-gone;
+    if (req.http.x-edge-stale && resp.status >= 500) {
+        set resp.http.Retry-After = "5";
+    }
+}

@@ -1,0 +1,136 @@
+"""The real worker process: a killed worker loses nothing, a slow receiver holds up nobody."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from standardwebhooks.webhooks import Webhook as Verifier
+
+from api.extensions import db
+from api.models import Delivery, Job
+from api.models.types import utcnow
+from tests.conftest import ROOT, Person
+from tests.receiver import Receiver
+from tests.test_webhooks import create, publish_ms
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    return {"WEBHOOK_ALLOW_PRIVATE": True, "WEBHOOK_RETRY_SCHEDULE": "1,1,1"}
+
+
+@contextmanager
+def worker(app: Flask) -> Iterator[subprocess.Popen[bytes]]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "WEBHOOK_ALLOW_PRIVATE": "true",
+        "WEBHOOK_RETRY_SCHEDULE": "1,1,1",
+        "WORKER_POLL_INTERVAL": "0.05",
+        "WORKER_THREADS": "4",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=20)
+
+
+def state_of(app: Flask, delivery_id: int) -> str:
+    with app.app_context():
+        state = db.session.scalar(sa.select(Delivery.state).where(Delivery.id == delivery_id))
+        db.session.remove()
+        return str(state)
+
+
+def wait_state(app: Flask, delivery_id: int, state: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while state_of(app, delivery_id) != state:
+        assert time.monotonic() < deadline, f"delivery {delivery_id} never became {state}"
+        time.sleep(0.05)
+
+
+def test_killed_mid_delivery_the_worker_delivers_after_restart_and_slow_holds_none(
+    app: Flask, people: dict[str, Person]
+) -> None:
+    client = app.test_client()
+    with Receiver() as slow, Receiver() as fast:
+        slow.hold.set()  # the slow receiver keeps the request open until released
+        slow_hook = create(client, people["admin"], slow.url).get_json()
+        fast_hook = create(client, people["admin"], fast.url).get_json()
+        publish_ms(client, people)
+        with app.app_context():
+            deliveries = {d.webhook_id: d.id for d in db.session.scalars(sa.select(Delivery)).all()}
+            db.session.remove()
+        slow_id, fast_id = deliveries[slow_hook["id"]], deliveries[fast_hook["id"]]
+
+        with worker(app) as first:
+            slow.wait_for(1)
+            # the fast receiver is served while the slow one still holds its request
+            wait_state(app, fast_id, "succeeded")
+            assert not slow.release.is_set() and state_of(app, slow_id) == "pending"
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=10)
+        slow.hold.clear()
+        slow.release.set()
+
+        with app.app_context():
+            job = db.session.scalar(
+                sa.select(Job).where(Job.payload["delivery"].as_integer() == slow_id)
+            )
+            assert job is not None and job.state == "running", "claimed by the dead worker"
+            # Let the dead worker's lease run out now instead of after its minute.
+            job.lease_until = utcnow() - timedelta(seconds=1)
+            db.session.commit()
+            db.session.remove()
+
+        with worker(app):
+            slow.wait_for(2)
+            wait_state(app, slow_id, "succeeded")
+
+    first_try, second_try = slow.requests
+    assert first_try.headers["webhook-id"] == second_try.headers["webhook-id"]
+    assert first_try.body == second_try.body
+    Verifier(slow_hook["secret"]).verify(second_try.body, second_try.headers)
+    assert len(fast.requests) == 1, "the fast delivery was not sent twice"
+    Verifier(fast_hook["secret"]).verify(fast.requests[0].body, fast.requests[0].headers)
+
+
+def test_two_workers_send_each_delivery_once(app: Flask, people: dict[str, Person]) -> None:
+    client = app.test_client()
+    with Receiver(delay=0.05) as receiver:
+        for _ in range(10):
+            create(client, people["admin"], receiver.url)
+        publish_ms(client, people)
+        publish_ms(client, people, "Teks kedua yang diterbitkan.")
+        publish_ms(client, people, "Teks ketiga yang diterbitkan.")
+        with app.app_context():
+            ids = list(db.session.scalars(sa.select(Delivery.id)))
+            db.session.remove()
+        assert len(ids) == 30
+        with worker(app), worker(app):
+            receiver.wait_for(30)
+            for delivery_id in ids:
+                wait_state(app, delivery_id, "succeeded")
+        sent = [item.headers["webhook-id"] for item in receiver.requests]
+    assert len(sent) == len(set(sent)) == 30
