@@ -35,7 +35,9 @@ from schemathesis.specs.openapi.checks import (
 
 from api import i18n
 from api.extensions import db
-from api.models import TranslationVersion, Unit
+from api.models import Delivery, TranslationVersion, Unit, Webhook
+from api.services import jobs
+from api.services.webhooks import EVENT_TYPES
 from tests.conftest import ROOT, SLUG, Person
 
 MAX_EXAMPLES = int(os.environ.get("TARJUMA_FUZZ_EXAMPLES", "50"))
@@ -44,6 +46,8 @@ SPEC = "/api/v1/openapi.json"
 PROBLEM = "application/problem+json"
 STATUSES = ["submitted", "approved", "rejected", "withdrawn", "superseded"]
 ACTIONS = ["translation.submitted", "translation.approved", "translation.rejected"]
+# Webhook deliveries go nowhere: nothing runs the jobs that would send them.
+HOOK = "http://127.0.0.1:9/tarjuma"
 SEED = (ROOT / "content" / "essays" / f"{SLUG}.md").read_text(encoding="utf-8")
 MALAY = "Keselamatan Negara Islam amat penting untuk Ummah."
 ARABIC = "أمن الأمة الإسلامية مهم جدا."
@@ -63,10 +67,19 @@ class World:
     client: FlaskClient
     ids: list[int] = field(default_factory=list)
     submitted: list[int] = field(default_factory=list)
+    webhooks: list[int] = field(default_factory=list)
+    deliveries: list[tuple[int, int]] = field(default_factory=list)
 
     def replenish(self) -> None:
         """New submitted versions (a translator's in Malay, the admin's in Arabic), so that
-        each operation finds some to review, withdraw or comment on."""
+        each operation finds some to review, withdraw or comment on, and a webhook that
+        has deliveries of them."""
+        response = self.client.post(
+            "/api/v1/webhooks",
+            json={"url": HOOK, "events": list(EVENT_TYPES)},
+            headers=self.people["admin"].headers,
+        )
+        assert response.status_code == 201, response.get_json()
         for key, (who, locale, text) in zip(self.keys, SUBMISSIONS, strict=False):
             response = self.client.post(
                 f"/api/v1/essays/{SLUG}/sections/{key}/translations",
@@ -83,6 +96,10 @@ class World:
                 sa.select(TranslationVersion.id, TranslationVersion.status)
             )
             rows = versions.all()
+            jobs.run_due(limit=50)  # deliveries to a closed port: failed at once
+            self.webhooks = list(db.session.scalars(sa.select(Webhook.id)))
+            pairs = db.session.execute(sa.select(Delivery.webhook_id, Delivery.id)).all()
+            self.deliveries = [(pair.webhook_id, pair.id) for pair in pairs]
         self.ids = [row.id for row in rows]
         self.submitted = [row.id for row in rows if row.status == "submitted"]
 
@@ -104,6 +121,11 @@ class World:
         entry.msgstr = text
         entry.flags = [flag for flag in entry.flags if flag != "fuzzy"]
         return str(po).encode("utf-8")
+
+
+@pytest.fixture
+def app_config() -> dict[str, Any]:
+    return {"WEBHOOK_ALLOW_PRIVATE": True, "WEBHOOK_RETRY_SCHEDULE": "", "WEBHOOK_TIMEOUT": 1.0}
 
 
 def _world(app: Flask, people: dict[str, Person]) -> World:
@@ -141,11 +163,16 @@ def _steer(case: schemathesis.Case, data: st.DataObject, world: World, tokens: l
         "version_id": lambda: _maybe(
             data, st.one_of(st.sampled_from(world.submitted), st.sampled_from(world.ids))
         ),
+        "webhook_id": lambda: _maybe(data, st.sampled_from(world.webhooks)),
     }
+    if "delivery_id" in (case.path_parameters or {}):
+        pair = _maybe(data, st.sampled_from(world.deliveries))
+        if pair is not None:
+            case.path_parameters["webhook_id"], case.path_parameters["delivery_id"] = pair
     for name in list(case.path_parameters or {}):
         if name == "locale":
             value = _maybe(data, st.sampled_from(world.targets))
-        elif name in real:
+        elif name in real and not (name == "webhook_id" and "delivery_id" in case.path_parameters):
             value = real[name]()
         else:
             value = None
@@ -173,6 +200,12 @@ def _steer(case: schemathesis.Case, data: st.DataObject, world: World, tokens: l
             body["source_revision"] = 1
         if "ids" in body and _maybe(data, st.just(True)):
             body["ids"] = data.draw(st.lists(st.sampled_from(world.ids), min_size=1, max_size=5))
+        if "url" in body and _maybe(data, st.just(True)):
+            body["url"] = HOOK
+        if "events" in body and _maybe(data, st.just(True)):
+            body["events"] = data.draw(st.lists(st.sampled_from(EVENT_TYPES), min_size=1))
+        if "locales" in body and _maybe(data, st.just(True)):
+            body["locales"] = data.draw(st.lists(st.sampled_from(world.targets), max_size=3))
         if "action" in body and _maybe(data, st.just(True)):
             body["action"] = data.draw(st.sampled_from(["approve", "reject"]))
             body.setdefault("reason", "Fuzzed")
@@ -269,7 +302,7 @@ def test_reading_api_never_fails_or_breaks_its_schema(
 @pytest.mark.slow
 def test_write_api_never_fails_or_breaks_its_schema(app: Flask, people: dict[str, Person]) -> None:
     world = _world(app, people)
-    seen = _fuzz(app, world, {"POST", "PUT"}, ["admin", "reviewer", "translator"])
+    seen = _fuzz(app, world, {"POST", "PUT", "PATCH"}, ["admin", "reviewer", "translator"])
     _require_success(seen)
 
 
