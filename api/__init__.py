@@ -12,7 +12,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from api import cli, console, errors, i18n, views
     from api.config import Config, normalise_database_url
     from api.extensions import api, babel, db, limiter, migrate
-    from api.services import changes, edge, webhooks  # noqa: F401 - derivers and handlers
+    from api.services import changes, edge, memory, webhooks  # noqa: F401 - derivers register
 
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(Config.from_env())

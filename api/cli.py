@@ -14,7 +14,7 @@ from api import edge_runner
 from api.errors import DomainError
 from api.extensions import db
 from api.models import ApiToken, Essay, Webhook
-from api.services import catalogs, content, identity, jobs, webhooks
+from api.services import catalogs, content, glossary, identity, jobs, webhooks
 
 essays_cli = AppGroup("essays", help="Import and list essays.")
 users_cli = AppGroup("users", help="Create and list users.")
@@ -52,7 +52,14 @@ def list_essays() -> None:
 @click.command("seed")
 @with_appcontext
 def seed() -> None:
-    """Import the shipped essays and publish their shipped translations."""
+    """Load the glossary, import the shipped essays and publish their translations."""
+    glossary_file = Path(current_app.config["GLOSSARY_FILE"])
+    if glossary_file.is_file():
+        terms = glossary.load_file(glossary_file)
+        click.echo(
+            f"glossary: {terms.created} created, {terms.updated} updated,"
+            f" {terms.unchanged} unchanged"
+        )
     source_dir = Path(current_app.config["ESSAY_SOURCE_DIR"])
     catalog_dir = Path(current_app.config["CATALOG_DIR"])
     for path in sorted(source_dir.glob("*.md")):

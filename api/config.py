@@ -46,6 +46,7 @@ class Config:
     MAX_ACCEPT_LANGUAGE = 1024
     REPRESENTATION_CACHE_SIZE = 512
     FEED_PAGE_CACHE_SIZE = 128  # full feed pages kept serialised per process (0: none)
+    TM_MIN_SCORE = 70
 
     WORKER_THREADS = 4
     WORKER_POLL_INTERVAL = 0.2
@@ -104,6 +105,7 @@ class Config:
 
     MIGRATIONS_DIR = str(ROOT / "migrations")
     ESSAY_SOURCE_DIR = str(ROOT / "content" / "essays")
+    GLOSSARY_FILE = str(ROOT / "content" / "glossary.yaml")
     CATALOG_DIR = str(ROOT / "translations")
 
     @classmethod
@@ -136,6 +138,7 @@ class Config:
             "MAX_ESSAY_SECTIONS",
             "REPRESENTATION_CACHE_SIZE",
             "FEED_PAGE_CACHE_SIZE",
+            "TM_MIN_SCORE",
             "WORKER_THREADS",
             "WEBHOOK_RESPONSE_BODY_LIMIT",
         ):

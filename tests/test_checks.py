@@ -22,6 +22,7 @@ from api.services.checks import (
     WARNING,
     CheckInput,
     CheckResult,
+    GlossaryEntry,
     run_checks,
 )
 from api.services.text import normalise_text
@@ -88,6 +89,7 @@ def make(
     source_heading: str | None = None,
     source_locale: str = "en",
     max_length: int = 20000,
+    glossary: tuple[GlossaryEntry, ...] = (),
 ) -> CheckInput:
     return CheckInput(
         locale=locale,
@@ -97,6 +99,7 @@ def make(
         heading=heading,
         body=body,
         max_length=max_length,
+        glossary=glossary,
     )
 
 
@@ -120,6 +123,11 @@ TRIGGERS: dict[str, CheckInput] = {
     "length_ratio": make("Oui."),
     "script": make("سلامتی کا فروغ فوری سرحدوں سے آگے جاتا ہے."),
     "punctuation": make("La promotion de la sécurité dépasse les frontières immédiates"),
+    "glossary": make(
+        "La sécurité de l’État islamique dépasse ses frontières.",
+        source_body="The security of the Islamic Nation goes beyond its borders.",
+        glossary=(GlossaryEntry("Islamic Nation", ("Nation islamique",), ("État islamique",)),),
+    ),
 }
 
 
@@ -151,6 +159,7 @@ def test_registry_codes_severities_and_order() -> None:
         ("length_ratio", WARNING),
         ("script", WARNING),
         ("punctuation", WARNING),
+        ("glossary", WARNING),
     ]
     for spec in CHECKS.values():
         assert "%s" not in spec.msgid and "%d" not in spec.msgid

@@ -18,6 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
 from api.errors import DomainError
+from api.services.glossary import TermData
 from api.services.workflow import Submission
 
 
@@ -97,3 +98,27 @@ class ReleaseForm(ConsoleForm):
     at = DateTimeLocalField(
         _l("At a set time (UTC, optional)"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
     )
+
+
+def _lines(text: str | None) -> list[str]:
+    return [line.strip() for line in (text or "").replace(",", "\n").splitlines() if line.strip()]
+
+
+class GlossaryForm(ConsoleForm):
+    term = StringField(_l("Term"), validators=[InputRequired(), Length(max=200)])
+    translations = TextAreaField(
+        _l("Renderings (one a line)"), validators=[InputRequired(), Length(max=5000)]
+    )
+    forbidden = TextAreaField(
+        _l("Forbidden renderings (one a line)"), validators=[Length(max=5000)]
+    )
+    note = StringField(_l("Note (optional)"), validators=[Length(max=2000)])
+
+    def term_data(self, locale: str) -> TermData:
+        return TermData(
+            term=self.term.data or "",
+            locale=locale,
+            translations=_lines(self.translations.data),
+            forbidden=_lines(self.forbidden.data),
+            note=self.note.data or None,
+        )

@@ -19,8 +19,8 @@ from api.console.forms import (
 )
 from api.console.markup import render_markdown
 from api.extensions import db
-from api.models import Essay, EssayLocale, TranslationVersion, Unit, User
-from api.services import content, progress, reading, releases, workflow
+from api.models import Essay, EssayLocale, GlossaryTerm, TranslationVersion, Unit, User
+from api.services import content, glossary, memory, progress, reading, releases, workflow
 from api.services.checks import CheckResult
 from api.services.diff import word_diff
 from api.views.common import negotiate, paginate
@@ -193,6 +193,11 @@ class EditorPage:
     submitted: VersionView | None = None
     fallback: dict[str, Any] | None = None
     staged: bool = False
+    suggestions: list[memory.Suggestion] | None = None
+    terms: list[GlossaryTerm] | None = None
+
+
+SHOWN_SUGGESTIONS = 8
 
 
 def editor(
@@ -246,6 +251,8 @@ def editor(
         submitted=next((v for v in versions if v.version.id == submitted), None),
         fallback=None if published else _served_instead(slug, code, key),
         staged=code in releases.staged_locales(essay.id),
+        suggestions=memory.suggestions(slug, key, code)[:SHOWN_SUGGESTIONS],
+        terms=glossary.terms_in(f"{unit.heading or ''}\n\n{unit.body}", essay.source_locale, code),
     )
 
 
@@ -365,3 +372,26 @@ def preview(slug: str, raw_locale: str) -> dict[str, Any]:
     negotiated = negotiate(raw_locale, allow_all=False)
     document, languages = served(slug, negotiated)
     return {**reader(document), "languages": languages}
+
+
+@dataclass
+class GlossaryPage:
+    locale: str | None
+    locales: list[str]
+    terms: list[GlossaryTerm]
+    editable: set[str]
+
+
+def glossary_page(user: User, raw_locale: str | None) -> GlossaryPage:
+    """The glossary of one of the user's locales (every target locale for admins)."""
+    registry = i18n.registry()
+    targets = [code for code in registry.offered if code != registry.source]
+    locales = targets if user.role == "admin" else [c for c in targets if c in user.locales]
+    locale = glossary.target_locale(raw_locale) if raw_locale else None
+    if locale is None and locales:
+        locale = locales[0]
+    terms: list[GlossaryTerm] = (
+        list(db.session.scalars(glossary.query(locale, None))) if locale else []
+    )
+    editable = {code for code in targets if user.may_review and user.may_work_in(code)}
+    return GlossaryPage(locale, locales or targets, terms, editable)

@@ -29,6 +29,7 @@ from api import i18n
 from api.console import auth, console, csrf, pages
 from api.console.forms import (
     BulkForm,
+    GlossaryForm,
     PreviewLinkForm,
     ReleaseForm,
     SignInForm,
@@ -38,8 +39,8 @@ from api.console.forms import (
 from api.errors import DomainError, Unauthorized
 from api.extensions import limiter
 from api.models import Unit, User
+from api.services import glossary, releases, workflow
 from api.services import preview as drafts
-from api.services import releases, workflow
 
 log = logging.getLogger(__name__)
 
@@ -281,6 +282,12 @@ def editor(slug: str, locale: str, key: str) -> Page:
         return render_editor(slug, locale, key, submitted=request.args.get("submitted", type=int))
     page = pages.editor(me(), slug, locale, key)
     form = TranslationForm()
+    if (suggestion := request.form.get("use")) is not None:
+        # A memory suggestion copied into the field: the page comes back with the text
+        # the translator had, plus the suggestion, and nothing is submitted.
+        body = (form.body.data or "").rstrip()
+        form.body.data = f"{body} {suggestion.strip()}" if body else suggestion.strip()
+        return render_editor(slug, locale, key, form=form)
     if not form.validate():
         return render_editor(slug, locale, key, form=form, status=422)
     try:
@@ -517,3 +524,73 @@ def bulk() -> Page:
 def preview(slug: str, locale: str) -> str:
     """The essay as a reader in this locale sees it, fallbacks and outdated text marked."""
     return render_template("console/preview.html", slug=slug, **pages.preview(slug, locale))
+
+
+def render_glossary(
+    locale: str | None,
+    form: GlossaryForm | None = None,
+    error: DomainError | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    page = pages.glossary_page(me(), locale)
+    form = form or GlossaryForm(formdata=None)
+    messages = form.add_errors(error) if error is not None else []
+    html = render_template(
+        "console/glossary.html", page=page, form=form, error=error, messages=messages
+    )
+    return html, status
+
+
+@console.route("/glossary", methods=["GET", "POST"])
+def glossary_terms() -> Page:
+    """The glossary of a locale; reviewers add terms here."""
+    locale = request.args.get("locale")
+    if request.method == "GET":
+        return render_glossary(locale)
+    form = GlossaryForm()
+    if not form.validate():
+        return render_glossary(locale, form=form, status=422)
+    page = pages.glossary_page(me(), locale)
+    try:
+        entry = glossary.create(form.term_data(page.locale or ""), me())
+    except DomainError as error:
+        return render_glossary(locale, form=form, error=error, status=error.status)
+    flash(gettext("%(term)s is in the glossary.", term=entry.term), "success")
+    return redirect(url_for("console.glossary_terms", locale=entry.locale), SEE_OTHER)
+
+
+@console.route("/glossary/<int(max=2147483647):term_id>", methods=["GET", "POST"])
+def glossary_term(term_id: int) -> Page:
+    """One term: reviewers of its locale change or remove it."""
+    entry = glossary.get(term_id)
+    if request.method == "GET":
+        form = GlossaryForm(
+            formdata=None,
+            term=entry.term,
+            translations="\n".join(entry.translations),
+            forbidden="\n".join(entry.forbidden),
+            note=entry.note,
+        )
+        return render_template(
+            "console/glossary_term.html", entry=entry, form=form, error=None, messages=[]
+        )
+    if request.form.get("delete"):
+        glossary.delete(term_id, me())
+        flash(gettext("%(term)s is no longer in the glossary.", term=entry.term), "success")
+        return redirect(url_for("console.glossary_terms", locale=entry.locale), SEE_OTHER)
+    form = GlossaryForm()
+    error: DomainError | None = None
+    if form.validate():
+        try:
+            glossary.update(term_id, form.term_data(entry.locale), me())
+        except DomainError as caught:
+            error = caught
+        else:
+            flash(gettext("%(term)s is saved.", term=form.term.data), "success")
+            return redirect(url_for("console.glossary_terms", locale=entry.locale), SEE_OTHER)
+    messages = form.add_errors(error) if error is not None else []
+    status = error.status if error is not None else 422
+    html = render_template(
+        "console/glossary_term.html", entry=entry, form=form, error=error, messages=messages
+    )
+    return html, status

@@ -1,5 +1,6 @@
 """The data model: content, translations, identity and the event log."""
 
+from api.models.aids import GlossaryTerm, MemorySource, MemoryUnit, MemoryWord
 from api.models.audit import Event
 from api.models.content import Essay, PublicationStamp, SourceRevision, Unit, content_hash
 from api.models.delivery import (
@@ -31,6 +32,10 @@ __all__ = [
     "Essay",
     "EssayLocale",
     "Event",
+    "GlossaryTerm",
+    "MemorySource",
+    "MemoryUnit",
+    "MemoryWord",
     "Job",
     "PreviewLink",
     "PublicationStamp",

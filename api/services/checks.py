@@ -23,6 +23,7 @@ from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
+from api.services import wordforms
 from api.services.text import CONTROL_CHARACTERS
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "Check",
     "CheckInput",
     "CheckResult",
+    "GlossaryEntry",
     "check",
     "run_checks",
 ]
@@ -45,8 +47,17 @@ Display = Callable[[Mapping[str, str | int]], dict[str, Any]]
 
 
 @dataclass(frozen=True)
+class GlossaryEntry:
+    """A glossary term (in the source language) and its renderings in the target locale."""
+
+    term: str
+    translations: tuple[str, ...]
+    forbidden: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class CheckInput:
-    """A translation of one unit, with the source it translates."""
+    """A translation of one unit, with the source it translates and the locale's glossary."""
 
     locale: str
     source_locale: str
@@ -55,6 +66,7 @@ class CheckInput:
     heading: str | None
     body: str
     max_length: int = 20000
+    glossary: tuple[GlossaryEntry, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -748,3 +760,38 @@ def _check_punctuation(data: CheckInput) -> Iterator[Finding]:
         expected, actual = _end_mark(source), _end_mark(text)
         if _MARK_CLASS.get(expected) != _MARK_CLASS.get(actual):
             yield where, {"mark": actual, "source_mark": expected}
+
+
+@check(
+    "glossary",
+    WARNING,
+    _l("The glossary renders %(term)s as %(expected)s; this translation has %(found)s."),
+    display=_labels(found={"": _l("none of them")}),
+)
+def _check_glossary(data: CheckInput) -> Iterator[Finding]:
+    """A source term whose translation uses none of its renderings, or a forbidden one."""
+    if not data.glossary:
+        return
+    for where, source, text in _fields(data):
+        source_words = wordforms.word_forms(_prose(source), data.source_locale)
+        text_words: list[frozenset[str]] | None = None
+        for entry in data.glossary:
+            if not wordforms.find(entry.term, source_words, data.source_locale):
+                continue
+            if text_words is None:
+                text_words = wordforms.word_forms(_prose(text), data.locale)
+            found = next(
+                (f for f in entry.forbidden if wordforms.find(f, text_words, data.locale)), None
+            )
+            if found is None and any(
+                wordforms.find(t, text_words, data.locale) for t in entry.translations
+            ):
+                continue
+            yield (
+                where,
+                {
+                    "term": entry.term,
+                    "expected": " / ".join(entry.translations),
+                    "found": found or "",
+                },
+            )

@@ -22,7 +22,7 @@ from api.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound,
 from api.extensions import db
 from api.models import Comment, Essay, SourceRevision, TranslationVersion, Unit, User
 from api.models.types import utcnow
-from api.services import audit, publication
+from api.services import audit, glossary, publication
 from api.services.checks import BLOCKING, CheckInput, CheckResult, run_checks
 from api.services.content import get_essay, get_unit
 from api.services.diff import word_diff
@@ -157,6 +157,7 @@ def _check(
             heading=heading,
             body=body,
             max_length=current_app.config["MAX_TRANSLATION_LENGTH"],
+            glossary=glossary.entries(locale),
         )
     )
 

@@ -7,7 +7,7 @@ from flask_smorest import Api
 
 
 def register(app: Flask, api: Api) -> None:
-    from api.views import catalogs, delivery, operations, reading, releases, workflow
+    from api.views import aids, catalogs, delivery, operations, reading, releases, workflow
     from api.views.converters import KeyConverter
 
     app.url_map.converters["key"] = KeyConverter
@@ -22,5 +22,6 @@ def register(app: Flask, api: Api) -> None:
         releases.blp,
         catalogs.blp,
         delivery.blp,
+        aids.blp,
     ):
         api.register_blueprint(blueprint)
