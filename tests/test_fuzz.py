@@ -35,7 +35,7 @@ from schemathesis.specs.openapi.checks import (
 
 from api import i18n
 from api.extensions import db
-from api.models import Delivery, TranslationVersion, Unit, Webhook
+from api.models import Delivery, GlossaryTerm, TranslationVersion, Unit, Webhook
 from api.services import jobs
 from api.services.webhooks import EVENT_TYPES
 from tests.conftest import ROOT, SLUG, Person
@@ -68,6 +68,7 @@ class World:
     ids: list[int] = field(default_factory=list)
     submitted: list[int] = field(default_factory=list)
     webhooks: list[int] = field(default_factory=list)
+    terms: list[int] = field(default_factory=list)
     deliveries: list[tuple[int, int]] = field(default_factory=list)
 
     def replenish(self) -> None:
@@ -98,6 +99,7 @@ class World:
             rows = versions.all()
             jobs.run_due(limit=50)  # deliveries to a closed port: failed at once
             self.webhooks = list(db.session.scalars(sa.select(Webhook.id)))
+            self.terms = list(db.session.scalars(sa.select(GlossaryTerm.id)))
             pairs = db.session.execute(sa.select(Delivery.webhook_id, Delivery.id)).all()
             self.deliveries = [(pair.webhook_id, pair.id) for pair in pairs]
         self.ids = [row.id for row in rows]
@@ -164,6 +166,7 @@ def _steer(case: schemathesis.Case, data: st.DataObject, world: World, tokens: l
             data, st.one_of(st.sampled_from(world.submitted), st.sampled_from(world.ids))
         ),
         "webhook_id": lambda: _maybe(data, st.sampled_from(world.webhooks)),
+        "term_id": lambda: _maybe(data, st.sampled_from(world.terms)),
     }
     if "delivery_id" in (case.path_parameters or {}):
         pair = _maybe(data, st.sampled_from(world.deliveries))
@@ -225,6 +228,16 @@ def _steer(case: schemathesis.Case, data: st.DataObject, world: World, tokens: l
             case.media_type = "text/markdown"
         if method == "PUT" and _maybe(data, st.just(True)):
             case.headers = {**(case.headers or {}), "If-Match": world.essay_etag()}
+    if method == "POST" and case.operation.path == "/api/v1/memory.tmx":
+        if _maybe(data, st.just(True)):
+            locale = data.draw(st.sampled_from(world.targets))
+            case.query = {**(case.query or {}), "locale": locale}
+            case.body = world.client.get(
+                "/api/v1/memory.tmx",
+                query_string={"locale": locale},
+                headers=world.people["admin"].headers,
+            ).data
+            case.media_type = "application/octet-stream"
     if method == "POST" and case.operation.path.endswith("/catalogs/{locale}.po"):
         if _maybe(data, st.just(True)):
             text = data.draw(st.text(min_size=1, max_size=80))
