@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import http
+from typing import Any
 
 import marshmallow as ma
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from apispec import BasePlugin
 from flask import request
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -48,11 +50,30 @@ class ProblemSchema(ma.Schema):
     available_locales = ma.fields.List(ma.fields.String())
 
 
+class ClientErrorPlugin(BasePlugin):
+    """Documents ``4XX`` on every operation: a client error is always a problem document.
+
+    ``default`` alone would also cover them, but it reads as "anything else", server
+    errors included; clients generated from the document tell the two apart.
+    """
+
+    def operation_helper(
+        self, path: str | None = None, operations: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        for operation in (operations or {}).values():
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["responses"].setdefault("4XX", ProblemApi.CLIENT_ERROR_RESPONSE_NAME)
+
+
 class ProblemApi(Api):
     """flask-smorest's Api, documenting every error as ``application/problem+json``."""
 
     ERROR_SCHEMA = ProblemSchema
     PROBLEM_CONTENT_TYPE = "application/problem+json"
+    CLIENT_ERROR_RESPONSE_NAME = "CLIENT_ERROR"
+
+    def _init_spec(self, *, extra_plugins: Any = None, **options: Any) -> None:
+        super()._init_spec(extra_plugins=[*(extra_plugins or ()), ClientErrorPlugin()], **options)
 
     def _register_responses(self) -> None:
         for status in http.HTTPStatus:
@@ -64,6 +85,9 @@ class ProblemApi(Api):
         response = {"description": "A problem (RFC 9457)", "schema": self.ERROR_SCHEMA}
         prepare_response(response, self.spec, self.PROBLEM_CONTENT_TYPE)
         self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
+        response = {"description": "A client error (RFC 9457)", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, self.PROBLEM_CONTENT_TYPE)
+        self.spec.components.response(self.CLIENT_ERROR_RESPONSE_NAME, response, lazy=True)
 
 
 db = SQLAlchemy(model_class=Base)

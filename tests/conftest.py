@@ -13,6 +13,7 @@ import os
 import shutil
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,20 @@ USE_POSTGRES = os.environ.get("TARJUMA_TEST_DB", "sqlite") == "postgres"
 _counter = itertools.count()
 
 
+def _sleep_under_faketime(seconds: float) -> None:
+    threading.Event().wait(seconds)
+
+
+if "faketime" in os.environ.get("LD_PRELOAD", "") and os.environ.get(
+    "FAKETIME_DONT_FAKE_MONOTONIC"
+):
+    # CI runs the suite a year ahead under libfaketime with the monotonic clock left real.
+    # libfaketime 0.9.10 still shifts the absolute CLOCK_MONOTONIC deadline time.sleep gives
+    # clock_nanosleep by the year, and the kernel refuses it (EINVAL); a timed wait on an
+    # event uses that clock untouched.
+    time.sleep = _sleep_under_faketime
+
+
 def postgres_available() -> str | None:
     """None when PostgreSQL answers, else the reason it does not."""
     try:
@@ -54,6 +69,17 @@ def require_postgres() -> None:
         return
     if os.environ.get("CI"):
         pytest.fail(f"CI must test on PostgreSQL: {reason}")
+    pytest.skip(reason)
+
+
+def require_command(name: str, package: str) -> str:
+    """The path of a program a test runs; without it the test skips, or fails under CI."""
+    path = shutil.which(name)
+    if path is not None:
+        return path
+    reason = f"{name} is not installed (Debian package {package})"
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run this test: {reason}")
     pytest.skip(reason)
 
 

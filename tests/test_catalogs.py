@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import codecs
 import io
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -15,12 +14,11 @@ import sqlalchemy as sa
 from babel.messages.plurals import get_plural
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_babel import force_locale, gettext
 
 from api.extensions import db
 from api.models import TranslationVersion
 from api.services import catalogs
-from tests.conftest import ROOT, SLUG, Person
+from tests.conftest import ROOT, SLUG, Person, require_command
 
 ESSAY = f"/api/v1/essays/{SLUG}"
 CATALOGS = f"{ESSAY}/catalogs"
@@ -30,15 +28,14 @@ SHIPPED = sorted(
 OFFERED = ["ar", "fa", "fr", "id", "ms", "tr", "ur"]
 FR_SHIPPED = polib.pofile(str(ROOT / "translations" / "fr" / "LC_MESSAGES" / "essay.po"))
 FR_TITLE = next(e.msgstr for e in FR_SHIPPED if e.msgctxt == "title.body")
+FR_INTRODUCTION = next(e.msgstr for e in FR_SHIPPED if e.msgctxt == "introduction.body")
 FR_TITLE_NEW = FR_TITLE.replace("Oumma forte", "Oumma solide")
 HEADED = "strategic-alliances-and-diplomacy"
 
 
 def gnu(tool: str, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    """Run a GNU gettext tool, or skip the test when it is not installed."""
-    path = shutil.which(tool)
-    if path is None:
-        pytest.skip(f"GNU gettext's {tool} is not installed")
+    """Run a GNU gettext tool (skip without it, fail under CI)."""
+    path = require_command(tool, "gettext")
     return subprocess.run([path, *args], input=stdin, capture_output=True, check=False)
 
 
@@ -116,7 +113,7 @@ def approve(client: FlaskClient, reviewer: Person, version_id: int) -> None:
 # --- download -----------------------------------------------------------------------------
 
 
-def test_catalog_download(app: Flask, client: FlaskClient) -> None:
+def test_catalog_download(client: FlaskClient) -> None:
     response = client.get(f"{CATALOGS}/fr.po")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/x-gettext-translation; charset=utf-8"
@@ -139,14 +136,11 @@ def test_catalog_download(app: Flask, client: FlaskClient) -> None:
     assert len(contexts) == 11 and contexts[-1] == "conclusion.body"
     assert entry(po, "title.body").msgstr == FR_TITLE
     assert not any(e.fuzzy for e in po)
-    with app.test_request_context(), force_locale("fr"):
-        expected = gettext(
-            "Section %(number)s of %(total)s: %(heading)s",
-            number=3,
-            total=6,
-            heading="Enhanced Intelligence Capabilities",
-        )
-    assert expected in entry(po, "enhanced-intelligence-capabilities.heading").comment
+    assert entry(po, "title.body").comment == "Le titre de l’essai."
+    assert entry(po, "introduction.body").comment == "Section 1 sur 6"
+    assert entry(po, "enhanced-intelligence-capabilities.heading").comment == (
+        "Section 3 sur 6\u00a0: Enhanced Intelligence Capabilities"
+    )
 
 
 def test_untranslated_locale_has_empty_msgstrs(client: FlaskClient) -> None:
@@ -352,9 +346,7 @@ def test_upload_edited_with_gnu_tools(
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["created"] == 1
 
-    sed = shutil.which("sed")
-    if sed is None:
-        pytest.skip("sed is not installed")
+    sed = require_command("sed", "sed")
     subprocess.run(
         [sed, "-i", "s/Alliances stratégiques et diplomatie/Alliances et diplomatie/", str(source)],
         check=True,
@@ -490,10 +482,20 @@ def test_clearing_fuzzy_confirms_the_published_text_for_the_new_source(
 ) -> None:
     edit_source(client, people["admin"], "introduction", "Promoting security matters.")
     po = parse(download(client, "fr"))
-    entry(po, "introduction.body").flags.remove("fuzzy")
+    published = entry(po, "introduction.body")
+    assert published.fuzzy and published.msgid == "Promoting security matters."
+    published.flags.remove("fuzzy")
     response = upload(client, people["fr_translator"], "fr", str(po).encode())
     assert response.status_code == 201
-    assert response.get_json()["created"] == 1
+    report = response.get_json()
+    assert (report["created"], report["unchanged"], report["skipped"]) == (1, 6, 0)
+    version = client.get(
+        f"/api/v1/translations/{report['translations'][0]}",
+        headers=people["fr_translator"].headers,
+    ).get_json()
+    assert (version["section"], version["status"]) == ("introduction", "submitted")
+    assert (version["source_revision"], version["outdated"]) == (2, False)
+    assert version["body"] == published.msgstr == FR_INTRODUCTION
 
 
 def test_translator_comments_become_the_note(

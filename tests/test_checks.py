@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from api.services.checks import (
     GlossaryEntry,
     run_checks,
 )
+from api.services.text import normalise_text
 
 SOURCE_HEADING = "Strategic Alliances and Diplomacy"
 SOURCE_BODY = (
@@ -113,6 +115,7 @@ TRIGGERS: dict[str, CheckInput] = {
     "heading_extra": make(FR_SENTENCE, heading="Alliances stratégiques"),
     "markup": make("La <b>promotion</b> de la sécurité dépasse les frontières immédiates."),
     "too_long": make(FR_SENTENCE, max_length=20),
+    "control": make("La promotion de la sécurité\x07 dépasse les frontières immédiates."),
     "identical": make(SOURCE_SENTENCE),
     "numbers": make("En 2025, la sécurité a progressé.", source_body="In 2026, security improved."),
     "markdown": make(FR_SENTENCE, source_body="See [the report](https://example.org/report)."),
@@ -148,6 +151,7 @@ def test_registry_codes_severities_and_order() -> None:
         ("heading_extra", BLOCKING),
         ("markup", BLOCKING),
         ("too_long", BLOCKING),
+        ("control", BLOCKING),
         ("identical", WARNING),
         ("numbers", WARNING),
         ("markdown", WARNING),
@@ -248,6 +252,44 @@ def test_too_long() -> None:
     assert [(r.field, r.params) for r in results] == [(None, {"length": 25, "limit": 20})]
     at_limit = make("a" * 10, heading="b" * 10, source_heading="Title", max_length=20)
     assert found(at_limit, "too_long") == []
+
+
+REFUSED_CONTROLS = [chr(code) for code in range(0x20) if chr(code) not in "\t\n"]
+
+
+@pytest.mark.parametrize("character", REFUSED_CONTROLS)
+def test_control_characters_other_than_tab_and_newline_are_refused(character: str) -> None:
+    data = make(f"Texte{character}fin", heading=f"Titre{character}", source_heading="Title")
+    results = found(data, "control")
+    code = f"U+{ord(character):04X}"
+    assert [(r.field, r.params) for r in results] == [
+        ("heading", {"character": code}),
+        ("body", {"character": code}),
+    ]
+    assert results[0].message == (
+        f"The text contains the control character {code}; tabs and line breaks are the only"
+        " ones allowed."
+    )
+
+
+def test_tabs_line_breaks_and_other_characters_are_allowed() -> None:
+    text = "colonne\tcolonne\nligne \x7f \x85 \u2028 \u200f \ufeff fin"
+    assert found(make(text, heading=text, source_heading="Title"), "control") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "stored"),
+    [
+        ("une\r\ndeux\rtrois\nquatre", "une\ndeux\ntrois\nquatre"),
+        ("\n\r\nau milieu\n\n", "au milieu"),
+        ("  espaces gardés\t", "  espaces gardés\t"),
+        ("\n", ""),
+    ],
+)
+def test_texts_are_stored_with_bare_line_breaks_and_none_at_the_ends(
+    text: str, stored: str
+) -> None:
+    assert normalise_text(text) == stored
 
 
 def test_identical() -> None:
@@ -524,14 +566,39 @@ def test_message_is_rendered_in_the_readers_locale(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize(
-    "text",
-    ["`" * 20000, "~" * 20000, " " * 19999 + "x", "**a " * 5000, "__“» " * 4000, "[x](" * 5000],
-)
-def test_pathological_input_is_fast(text: str) -> None:
-    started = time.perf_counter()
-    run_checks(make(text, source_body=text, heading=text, source_heading=text))
-    assert time.perf_counter() - started < 2.0
+PATHOLOGICAL: dict[str, Callable[[int], str]] = {
+    "backticks": lambda n: "`" * n,
+    "tildes": lambda n: "~" * n,
+    "spaces": lambda n: " " * (n - 1) + "x",
+    "strong": lambda n: "**a " * (n // 4),
+    "underscores": lambda n: "__“» " * (n // 5),
+    "links": lambda n: "[x](" * (n // 4),
+}
+
+
+def _check_seconds(text: str, runs: int) -> float:
+    """The quickest of a few runs of every check on ``text`` in all four fields."""
+    data = make(text, source_body=text, heading=text, source_heading=text)
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        run_checks(data)
+        timings.append(time.perf_counter() - started)
+    return min(timings)
+
+
+@pytest.mark.parametrize("shape", list(PATHOLOGICAL))
+def test_pathological_input_takes_time_in_proportion_to_its_length(shape: str) -> None:
+    """Eight times the text may cost about eight times the time, not 64 (quadratic) or more.
+
+    A ratio within one run, so neither a slow machine nor a busy one decides the outcome.
+    """
+    build = PATHOLOGICAL[shape]
+    small = _check_seconds(build(2500), runs=3)
+    large = _check_seconds(build(20000), runs=2)
+    assert large / small < 24, (
+        f"{shape}: {small:.4f}s for 2,500 characters, {large:.4f}s for 20,000"
+    )
 
 
 LOCALES = ["ar", "fa", "fr", "id", "ms", "tr", "ur", "pt-BR"]

@@ -10,6 +10,7 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -35,7 +36,7 @@ if not CHROMIUM.exists():
 
 from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.multiprocess]
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +81,45 @@ def page(browser: Browser, server: str) -> Iterator[Page]:
     tab = context.new_page()
     yield tab
     context.close()
+
+
+ARABIC_SAMPLE = "تعزيز أمن الأمة الإسلامية"
+# document.fonts.check() answers true for any family that no @font-face declares, installed
+# or not; a face loaded from local() is in the set only when the system really has it.
+FACE_IS_INSTALLED = """async ([name, sample]) => {
+  const face = new FontFace("installed-probe", `local("${name}")`);
+  try { await face.load(); } catch { return false; }
+  document.fonts.add(face);
+  const ready = document.fonts.check('16px "installed-probe"', sample);
+  document.fonts.delete(face);
+  return ready;
+}"""
+
+
+def rendered_with(page: Page, selector: str) -> set[str]:
+    """The font families Chromium drew an element's text with (a text field's too)."""
+    session = page.context.new_cdp_session(page)
+    try:
+        session.send("DOM.enable")
+        session.send("CSS.enable")
+        root = session.send("DOM.getDocument", {"depth": -1, "pierce": True})["root"]
+        element = session.send(
+            "DOM.querySelector", {"nodeId": root["nodeId"], "selector": selector}
+        )
+        families: set[str] = set()
+
+        def visit(node: dict[str, Any], inside: bool) -> None:
+            inside = inside or node["nodeId"] == element["nodeId"]
+            if inside and node["nodeType"] == 3 and node["nodeValue"].strip():
+                fonts = session.send("CSS.getPlatformFontsForNode", {"nodeId": node["parentId"]})
+                families.update(font["familyName"] for font in fonts["fonts"])
+            for child in node.get("children", []) + node.get("shadowRoots", []):
+                visit(child, inside)
+
+        visit(root, False)
+        return families
+    finally:
+        session.detach()
 
 
 def shoot(page: Page, name: str) -> None:
@@ -172,7 +212,11 @@ def test_arabic_interface_is_right_to_left(page: Page, people: dict[str, Person]
     direction = body.evaluate("element => getComputedStyle(element).direction")
     assert direction == "rtl"
     family = body.evaluate("element => getComputedStyle(element).fontFamily")
-    assert "Noto Naskh Arabic" in family
+    assert family.startswith('"Noto Naskh Arabic"')
+    assert page.evaluate(FACE_IS_INSTALLED, ["Noto Naskh Arabic Regular", ARABIC_SAMPLE])
+    assert not page.evaluate(FACE_IS_INSTALLED, ["No Such Face Regular", ARABIC_SAMPLE])
+    body.fill(ARABIC_SAMPLE)
+    assert rendered_with(page, "textarea#body") == {"Noto Naskh Arabic"}
     shoot(page, "editor-ar")
 
 

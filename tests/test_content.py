@@ -175,3 +175,27 @@ def test_not_ready_before_migrations(tmp_path: Path) -> None:
     assert app.test_client().get("/healthz").status_code == 200
     with app.app_context():
         db.engine.dispose()
+
+
+def _edit_source(client: FlaskClient, admin: Person, body: str) -> Any:
+    section = f"/api/v1/essays/{SLUG}/sections/conclusion"
+    etag = client.get(section, query_string={"locale": "en"}).headers["ETag"]
+    return client.put(section, json={"body": body}, headers={**admin.headers, "If-Match": etag})
+
+
+def test_source_edits_store_bare_line_breaks_and_refuse_control_characters(
+    app: Flask, client: FlaskClient, people: dict[str, Person]
+) -> None:
+    edited = _edit_source(client, people["admin"], "\r\nFirst line.\r\nSecond line.\n")
+    assert edited.status_code == 200, edited.get_json()
+    with app.app_context():
+        unit = db.session.scalars(sa.select(Unit).where(Unit.key == "conclusion")).one()
+        assert (unit.body, unit.source_revision) == ("First line.\nSecond line.", 2)
+        db.session.remove()
+    refused = _edit_source(client, people["admin"], "A bell \x07 rings.")
+    assert refused.status_code == 422
+    assert list(refused.get_json()["errors"]) == ["body"]
+    with app.app_context():
+        unit = db.session.scalars(sa.select(Unit).where(Unit.key == "conclusion")).one()
+        assert (unit.body, unit.source_revision) == ("First line.\nSecond line.", 2)
+        db.session.remove()

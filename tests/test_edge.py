@@ -18,6 +18,9 @@ from api.models import Job
 from api.services import jobs
 from tests.edge_stack import ESSAY, INTRO, Stack, edge_stack
 
+# varnishd and the app's own server run in other processes.
+pytestmark = pytest.mark.multiprocess
+
 LOCALES_50 = [
     "ar",
     "AR",

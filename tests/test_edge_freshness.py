@@ -10,7 +10,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.edge_stack import ESSAY, INTRO, edge_stack
+
+# varnishd and the app's own server run in other processes.
+pytestmark = pytest.mark.multiprocess
 
 DURATION = 8.0
 READERS = 4

@@ -175,6 +175,7 @@ def test_concurrent_workers_run_each_job_exactly_once(app: Flask, handled: list[
     assert {job.state for job in _jobs(app)} == {"done"}
 
 
+@pytest.mark.multiprocess
 def test_the_worker_command_drains_jobs_and_stops_on_sigterm(
     app: Flask, handled: list[Any]
 ) -> None:

@@ -156,7 +156,7 @@ class SectionSchema(BaseSchema):
     heading = fields.String(allow_none=True)
     body = fields.String()
     locale = fields.String(
-        metadata={"description": "The locale served (absent with ?locale=*, see translations)."}
+        metadata={"description": "The locale served; absent with ?locale=* (see translations)."}
     )
     fallback = fields.Boolean()
     outdated = fields.Boolean()

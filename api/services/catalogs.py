@@ -37,6 +37,7 @@ from api.services import workflow
 from api.services.checks import BLOCKING, CheckResult
 from api.services.content import get_essay
 from api.services.reading import ESSAY_SCOPE, Stamps, read_stamps
+from api.services.text import normalise_text
 
 FIELDS = ("heading", "body")
 ESSAY_HEADER = "X-Tarjuma-Essay"
@@ -663,7 +664,7 @@ def _plan(
     if not given:
         return plan
     first = next(iter(given.values()))
-    texts = {name: item.msgstr for name, item in given.items()}
+    texts = {name: normalise_text(item.msgstr) for name, item in given.items()}
     msgids = {name: item.msgid for name, item in given.items()}
     missing = [name for name in _fields(unit) if name not in given]
     if missing:

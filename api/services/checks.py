@@ -25,6 +25,7 @@ from flask_babel.speaklater import LazyString
 
 from api.errors import Unprocessable
 from api.services import wordforms
+from api.services.text import CONTROL_CHARACTERS
 
 __all__ = [
     "BLOCKING",
@@ -432,6 +433,20 @@ def _check_too_long(data: CheckInput) -> Iterator[Finding]:
     length = len(data.heading or "") + len(data.body)
     if length > data.max_length:
         yield None, {"length": length, "limit": data.max_length}
+
+
+@check(
+    "control",
+    BLOCKING,
+    _l(
+        "The text contains the control character %(character)s; tabs and line breaks are"
+        " the only ones allowed."
+    ),
+)
+def _check_control(data: CheckInput) -> Iterator[Finding]:
+    for where, text in (("heading", data.heading), ("body", data.body)):
+        if text is not None and (found := CONTROL_CHARACTERS.search(text)):
+            yield where, {"character": f"U+{ord(found.group()):04X}"}
 
 
 @check("identical", WARNING, _l("The translation is identical to the source."))

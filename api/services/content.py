@@ -30,6 +30,7 @@ from api.services import audit, publication
 from api.services.checks import CheckInput, refuse_blocking, run_checks
 from api.services.markdown_essay import EssayFormatError, ParsedEssay, parse_essay, slugify
 from api.services.reading import ESSAY_SCOPE, etag_for, read_stamps
+from api.services.text import normalise_text
 
 _SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,199}")
 
@@ -375,6 +376,8 @@ def edit_source(
     """An admin's edit of a unit's source text: a new source revision, the old one kept."""
     if actor.role != "admin":
         raise Forbidden(gettext("Only admins may edit the source text."))
+    heading = normalise_text(heading) if heading is not None else None
+    body = normalise_text(body)
     if not if_match:
         raise PreconditionRequired(
             gettext("Send If-Match with the ETag of the section in the source locale.")
@@ -400,7 +403,8 @@ def edit_source(
                 )
             )
             if r.severity == "error"
-            and r.code in {"empty", "markup", "too_long", "heading_missing", "heading_extra"}
+            and r.code
+            in {"empty", "control", "markup", "too_long", "heading_missing", "heading_extra"}
         ]
         refuse_blocking(results)
         if content_hash(heading, body) == unit.source_hash:

@@ -26,6 +26,7 @@ from api.services import audit, glossary, publication
 from api.services.checks import CheckInput, CheckResult, refuse_blocking, run_checks
 from api.services.content import get_essay, get_unit
 from api.services.diff import word_diff
+from api.services.text import normalise_text
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "submitted": frozenset({"approved", "rejected", "withdrawn"}),
@@ -161,11 +162,12 @@ def _create_version(unit: Unit, data: Submission, actor: User | None) -> Transla
             current=unit.source_revision,
         )
         raise Unprocessable(message, errors={"source_revision": [message]})
-    heading = data.heading
+    heading = normalise_text(data.heading) if data.heading is not None else None
     if heading is not None and unit.heading is None and not heading.strip():
         heading = None
+    body = normalise_text(data.body)
     source = source_text(unit.id, revision)
-    results = _check(unit, source, data.locale, heading, data.body)
+    results = _check(unit, source, data.locale, heading, body)
     refuse_blocking(results)
     number = (
         db.session.scalar(
@@ -181,7 +183,7 @@ def _create_version(unit: Unit, data: Submission, actor: User | None) -> Transla
         locale=data.locale,
         version=number,
         heading=heading,
-        body=data.body,
+        body=body,
         status="submitted",
         source_revision=revision,
         source_hash=source.content_hash,
