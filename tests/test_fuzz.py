@@ -67,6 +67,7 @@ class World:
     client: FlaskClient
     ids: list[int] = field(default_factory=list)
     submitted: list[int] = field(default_factory=list)
+    approved: list[int] = field(default_factory=list)
     webhooks: list[int] = field(default_factory=list)
     terms: list[int] = field(default_factory=list)
     deliveries: list[tuple[int, int]] = field(default_factory=list)
@@ -104,6 +105,7 @@ class World:
             self.deliveries = [(pair.webhook_id, pair.id) for pair in pairs]
         self.ids = [row.id for row in rows]
         self.submitted = [row.id for row in rows if row.status == "submitted"]
+        self.approved = [row.id for row in rows if row.status == "approved"]
 
     def essay_etag(self) -> str:
         url = f"/api/v1/essays/{SLUG}"
@@ -163,7 +165,11 @@ def _steer(case: schemathesis.Case, data: st.DataObject, world: World, tokens: l
         "key": lambda: _maybe(data, st.sampled_from(world.keys)),
         "code": lambda: _maybe(data, st.sampled_from(world.locales)),
         "version_id": lambda: _maybe(
-            data, st.one_of(st.sampled_from(world.submitted), st.sampled_from(world.ids))
+            data,
+            # Only a published version can be unpublished; the others need a submitted one.
+            st.sampled_from(world.approved)
+            if case.operation.path.endswith("/unpublish") and world.approved
+            else st.one_of(st.sampled_from(world.submitted), st.sampled_from(world.ids)),
         ),
         "webhook_id": lambda: _maybe(data, st.sampled_from(world.webhooks)),
         "term_id": lambda: _maybe(data, st.sampled_from(world.terms)),
