@@ -165,6 +165,20 @@ def test_the_server_refuses_what_the_document_refuses(
         assert db.session.scalar(sa.select(sa.func.count(Event.id))) == before
 
 
+def test_essay_texts_state_the_characters_they_refuse(spec: dict[str, Any]) -> None:
+    schemas = spec["components"]["schemas"]
+    for name in ("Submission", "SourceEdit"):
+        for member in ("heading", "body"):
+            pattern = ecma(schemas[name]["properties"][member]["pattern"])
+            assert pattern.search("Line one\r\nline\ttwo"), (name, member)
+            for refused in ("\x00", "\x01", "\x0b", "\x1b"):
+                assert not pattern.search(f"Text{refused}"), (name, member, refused)
+    body = ecma(schemas["Submission"]["properties"]["body"]["pattern"])
+    assert not body.search(" \r\n\u200b")
+    comment = ecma(schemas["CommentIn"]["properties"]["body"]["pattern"])
+    assert comment.search("A\x01B")  # a comment is no essay text
+
+
 def test_locale_parameters_state_their_pattern(spec: dict[str, Any]) -> None:
     essays = spec["paths"]["/api/v1/essays"]["get"]["parameters"]
     locale = next(p for p in essays if p["name"] == "locale")["schema"]

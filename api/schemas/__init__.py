@@ -10,7 +10,10 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_loa
 
 from api.schemas.validation import Length, OneOf, Range, locale_field
 
-# Marks a text field whose value must not be blank: the document gives its pattern.
+# Marks an essay text (stored, served, exported to catalogs): it holds no control character
+# but tabs and line breaks. A visible one must not be blank either. The document gives
+# their patterns.
+ESSAY_TEXT = {"text": "essay"}
 VISIBLE_TEXT = {"text": "visible"}
 # A reason or comment must have something besides whitespace.
 NOT_BLANK = {"pattern": r"\S"}
@@ -202,7 +205,7 @@ class SectionDocumentSchema(SectionSchema):
 
 
 class SourceEditSchema(InputSchema):
-    heading = fields.String(allow_none=True, validate=Length(max=2000))
+    heading = fields.String(allow_none=True, validate=Length(max=2000), metadata=ESSAY_TEXT)
     body = fields.String(
         required=True,
         validate=Length(min=1, max=200_000),

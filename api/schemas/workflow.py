@@ -8,7 +8,15 @@ from typing import Any
 from marshmallow import ValidationError, fields
 
 from api.models import STATUSES
-from api.schemas import NOT_BLANK, VISIBLE_TEXT, BaseSchema, InputSchema, PageArgs, PageSchema
+from api.schemas import (
+    ESSAY_TEXT,
+    NOT_BLANK,
+    VISIBLE_TEXT,
+    BaseSchema,
+    InputSchema,
+    PageArgs,
+    PageSchema,
+)
 from api.schemas.validation import Length, OneOf, Range, locale_field
 from api.services.checks import CheckResult
 
@@ -35,9 +43,10 @@ class SubmissionSchema(InputSchema):
         allow_none=True,
         validate=Length(max=2000),
         metadata={
+            **ESSAY_TEXT,
             "description": (
                 "Required when the source section has a heading, absent or null when it has none."
-            )
+            ),
         },
     )
     body = fields.String(

@@ -14,6 +14,9 @@ from __future__ import annotations
 import re
 
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f]")
+# The same characters as a text arrives, before ``normalise_text``: a carriage return is
+# taken there, as a line break (the inside of a regular expression's class).
+REFUSED_ON_INPUT = "\x00-\x08\x0b\x0c\x0e-\x1f"
 _LINE_BREAK = re.compile(r"\r\n?")
 
 

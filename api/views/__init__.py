@@ -11,6 +11,7 @@ from marshmallow import fields
 from api import i18n
 from api.schemas import NOT_BLANK, ArgsSchema, InputSchema
 from api.services.checks import blank_characters
+from api.services.text import REFUSED_ON_INPUT
 
 # Locale schemas that hand-written parameters refer to, by kind (``i18n.LOCALE_KINDS``).
 LOCALE_COMPONENTS = {
@@ -80,10 +81,15 @@ def document_constraints(app: Flask, api: Api) -> None:
         elif isinstance(field, fields.String) and isinstance(
             _owner(field), InputSchema | ArgsSchema
         ):
-            # No text the API takes may hold NUL (see ``BaseSchema.refuse_nul``); a text
-            # that must not be blank needs one character that is neither blank nor NUL.
-            if field.metadata.get("text") == "visible":
-                out["pattern"] = f"^[^{NUL}]*[^{blank_characters()}{NUL}][^{NUL}]*$"
+            # No text the API takes may hold NUL (see ``BaseSchema.refuse_nul``), and no
+            # essay text other control characters (the ``control`` check); a text that must
+            # not be blank needs one character that is neither blank nor refused.
+            text = field.metadata.get("text")
+            refused = REFUSED_ON_INPUT if text in ("essay", "visible") else NUL
+            if text == "visible":
+                out["pattern"] = f"^[^{refused}]*[^{blank_characters()}{refused}][^{refused}]*$"
+            elif text == "essay":
+                out["pattern"] = f"^[^{refused}]*$"
             elif ret.get("pattern") == NOT_BLANK["pattern"]:
                 out["pattern"] = rf"^[^{NUL}]*[^\s{NUL}][^{NUL}]*$"
             elif "pattern" in ret:
