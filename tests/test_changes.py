@@ -269,7 +269,7 @@ def test_the_migration_gives_an_existing_database_its_feed(app: Flask, client: F
 
     fresh, _ = sync(client)
     with app.app_context():
-        downgrade(directory=str(ROOT / "migrations"), revision="0004_i12_releases")
+        downgrade(directory=str(ROOT / "migrations"), revision="0004_releases_previews")
         upgrade(directory=str(ROOT / "migrations"))
         db.session.remove()
     backfilled, _ = sync(client)

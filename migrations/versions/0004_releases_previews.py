@@ -1,6 +1,6 @@
 """Per-locale releases, preview links, unpublished versions, archived essays and units
 
-Revision ID: 0004_i12_releases
+Revision ID: 0004_releases_previews
 Revises: 0003_jobs
 Create Date: 2026-12-05 13:00:00.000000
 
@@ -11,7 +11,7 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0004_i12_releases'
+revision = '0004_releases_previews'
 down_revision = '0003_jobs'
 branch_labels = None
 depends_on = None

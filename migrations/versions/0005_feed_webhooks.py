@@ -1,7 +1,7 @@
 """The change feed (a counter row and its items) and webhooks with their delivery log
 
-Revision ID: 0003_i11_feed_webhooks
-Revises: 0004_i12_releases
+Revision ID: 0005_feed_webhooks
+Revises: 0004_releases_previews
 Create Date: 2026-12-05 13:00:00.000000
 
 """
@@ -22,8 +22,8 @@ FEED_TYPES = {
 
 
 # revision identifiers, used by Alembic.
-revision = '0003_i11_feed_webhooks'
-down_revision = '0004_i12_releases'
+revision = '0005_feed_webhooks'
+down_revision = '0004_releases_previews'
 branch_labels = None
 depends_on = None
 

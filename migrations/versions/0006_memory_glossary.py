@@ -1,7 +1,7 @@
 """Translators' aids: the sentence-level translation memory and the glossary
 
-Revision ID: 0005_i13_memory_glossary
-Revises: 0003_i11_feed_webhooks
+Revision ID: 0006_memory_glossary
+Revises: 0005_feed_webhooks
 Create Date: 2026-12-05 12:52:55.241528
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0005_i13_memory_glossary'
-down_revision = '0003_i11_feed_webhooks'
+revision = '0006_memory_glossary'
+down_revision = '0005_feed_webhooks'
 branch_labels = None
 depends_on = None
 
