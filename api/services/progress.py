@@ -70,10 +70,13 @@ def figures(total: int, approved: int, outdated: int, submitted: int) -> dict[st
     }
 
 
-def _per_locale() -> dict[str, tuple[int, int, int]]:
-    """(approved, outdated, units with a submission) per locale, counted in the database."""
+def per_locale(essay_id: int | None = None) -> dict[str, tuple[int, int, int]]:
+    """(approved, outdated, units with a submission) per locale, counted in the database.
+
+    Over every current unit, or one essay's.
+    """
     approved = TranslationVersion.status == "approved"
-    rows = db.session.execute(
+    statement = (
         sa.select(
             TranslationVersion.locale,
             sa.func.sum(sa.case((approved, 1), else_=0)),
@@ -93,6 +96,9 @@ def _per_locale() -> dict[str, tuple[int, int, int]]:
         .where(TranslationVersion.status.in_(("approved", "submitted")), current_units())
         .group_by(TranslationVersion.locale)
     )
+    if essay_id is not None:
+        statement = statement.where(Unit.essay_id == essay_id)
+    rows = db.session.execute(statement)
     return {locale: (int(a or 0), int(o or 0), int(s or 0)) for locale, a, o, s in rows}
 
 
@@ -119,7 +125,7 @@ def locales_document() -> dict[str, Any]:
 def _build_locales_document() -> dict[str, Any]:
     reg = i18n.registry()
     total = db.session.scalar(sa.select(sa.func.count(Unit.id)).where(current_units())) or 0
-    counts = _per_locale()
+    counts = per_locale()
     slugs = list(
         db.session.scalars(
             sa.select(Essay.slug).where(Essay.archived_at.is_(None)).order_by(Essay.slug)

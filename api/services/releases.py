@@ -55,36 +55,6 @@ def staged_everywhere() -> set[tuple[str, str]]:
     }
 
 
-def _essay_progress(essay: Essay) -> dict[str, tuple[int, int, int]]:
-    """(approved, outdated, units with a submission) per locale, for one essay's units."""
-    approved = TranslationVersion.status == "approved"
-    rows = db.session.execute(
-        sa.select(
-            TranslationVersion.locale,
-            sa.func.sum(sa.case((approved, 1), else_=0)),
-            sa.func.sum(
-                sa.case(
-                    (sa.and_(approved, TranslationVersion.source_hash != Unit.source_hash), 1),
-                    else_=0,
-                )
-            ),
-            sa.func.count(
-                sa.distinct(
-                    sa.case((TranslationVersion.status == "submitted", TranslationVersion.unit_id))
-                )
-            ),
-        )
-        .join(Unit, Unit.id == TranslationVersion.unit_id)
-        .where(
-            Unit.essay_id == essay.id,
-            Unit.archived_at.is_(None),
-            TranslationVersion.status.in_(("approved", "submitted")),
-        )
-        .group_by(TranslationVersion.locale)
-    )
-    return {locale: (int(a or 0), int(o or 0), int(s or 0)) for locale, a, o, s in rows}
-
-
 def _entry(
     essay: Essay, code: str, row: EssayLocale | None, total: int, counts: Any
 ) -> dict[str, Any]:
@@ -120,7 +90,7 @@ def locale_states(slug: str) -> dict[str, Any]:
         )
         or 0
     )
-    counts = _essay_progress(essay)
+    counts = progress.per_locale(essay.id)
     return {
         "essay": essay.slug,
         "source_locale": essay.source_locale,
