@@ -101,18 +101,31 @@ def import_markdown(path: Path, slug: str | None = None, source_locale: str = "e
     return import_parsed(parsed, slug or path.stem, source_locale)
 
 
+def _new_essay(
+    slug: str,
+    source_locale: str,
+    *,
+    actor: User | None,
+    after: dict[str, Any],
+    locale: str | None = None,
+) -> Essay:
+    """A new essay, with its ``essay.created`` event (inside the caller's transaction)."""
+    essay = Essay(slug=slug, source_locale=source_locale, revision=1)
+    db.session.add(essay)
+    db.session.flush()
+    audit.record("essay.created", actor=actor, essay=essay, locale=locale, after=after)
+    return essay
+
+
 def import_parsed(parsed: ParsedEssay, slug: str, source_locale: str) -> ImportReport:
     """Import parsed Markdown; units the file no longer has are kept as they are."""
     with transaction() as session:
         essay = session.scalar(lock_for_update(sa.select(Essay).where(Essay.slug == slug)))
         if essay is None:
-            essay = Essay(slug=slug, source_locale=source_locale, revision=1)
-            session.add(essay)
-            session.flush()
-            audit.record(
-                "essay.created",
+            essay = _new_essay(
+                slug,
+                source_locale,
                 actor=None,
-                essay=essay,
                 after={"slug": slug, "source_locale": source_locale, "origin": "import"},
             )
         return _import_units(essay, parsed, actor=None, origin="import", archive_missing=False)
@@ -296,13 +309,10 @@ def create_essay(data: bytes, slug: str | None, actor: User) -> Essay:
     with transaction() as session:
         if session.scalar(sa.select(Essay.id).where(Essay.slug == slug)) is not None:
             raise Conflict(gettext("An essay with the slug %(slug)s already exists.", slug=slug))
-        essay = Essay(slug=slug, source_locale=source_locale, revision=1)
-        session.add(essay)
-        session.flush()
-        audit.record(
-            "essay.created",
+        essay = _new_essay(
+            slug,
+            source_locale,
             actor=actor,
-            essay=essay,
             locale=source_locale,
             after={"slug": slug, "title": parsed.title, "units": [u.key for u in parsed.units]},
         )
