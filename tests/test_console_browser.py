@@ -7,14 +7,11 @@ written to ``test-output/screenshots/``; the README shows a copy of them (docs/s
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
-from werkzeug.serving import make_server
 
 from tests.conftest import ROOT, SLUG, Person
 from tests.test_workflow import MALAY_INTRO
@@ -60,22 +57,9 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def server(app: Flask) -> Iterator[str]:
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_port}"
-    finally:
-        httpd.shutdown()
-        thread.join(timeout=10)
-        httpd.server_close()
-
-
-@pytest.fixture
-def page(browser: Browser, server: str) -> Iterator[Page]:
+def page(browser: Browser, live_server: str) -> Iterator[Page]:
     context = browser.new_context(
-        base_url=server, viewport={"width": 1200, "height": 860}, locale="en-GB"
+        base_url=live_server, viewport={"width": 1200, "height": 860}, locale="en-GB"
     )
     context.set_default_timeout(10_000)
     tab = context.new_page()
@@ -221,7 +205,7 @@ def test_arabic_interface_is_right_to_left(page: Page, people: dict[str, Person]
 
 
 def test_a_preview_link_opens_right_to_left_without_an_account(
-    page: Page, browser: Browser, server: str, people: dict[str, Person]
+    page: Page, browser: Browser, live_server: str, people: dict[str, Person]
 ) -> None:
     sign_in_with_keyboard(page, people["translator"])
     submit(page, "ar", "introduction", ARABIC_INTRO_EDIT)
@@ -232,7 +216,7 @@ def test_a_preview_link_opens_right_to_left_without_an_account(
     page.get_by_label("The link works for").select_option(label="one day")
     page.get_by_role("button", name="Send for preview").click()
     link = page.get_by_label("Preview link").input_value()
-    assert link.startswith(f"{server}/preview/")
+    assert link.startswith(f"{live_server}/preview/")
 
     stranger = browser.new_context(viewport={"width": 1000, "height": 860}, locale="en-GB")
     try:
