@@ -49,7 +49,7 @@ class Config:
     TM_MIN_SCORE = 70
 
     WORKER_THREADS = 4
-    WORKER_POLL_INTERVAL = 0.2
+    WORKER_POLL_INTERVAL = 0.1
 
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")

@@ -29,17 +29,17 @@ def handled() -> Iterator[list[tuple[str, Any]]]:
     seen: list[tuple[str, Any]] = []
     lock = threading.Lock()
 
-    def ok(job: Job) -> None:
+    def ok(job: jobs.Claim) -> None:
         with lock:
             seen.append(("ok", job.payload["n"]))
 
-    def flaky(job: Job) -> None:
+    def flaky(job: jobs.Claim) -> None:
         with lock:
             seen.append(("flaky", job.attempts))
         if job.attempts < 3:
             raise ConnectionError("receiver down")
 
-    def broken(job: Job) -> None:
+    def broken(job: jobs.Claim) -> None:
         raise ValueError("never works")
 
     jobs.handler("test.ok")(ok)
@@ -142,7 +142,8 @@ def test_a_job_whose_worker_died_is_taken_over_after_its_lease(
     with app.app_context():
         with transaction():
             job_id = jobs.enqueue("test.ok", {"n": 7}).id
-        assert jobs._claim(10) == [job_id]  # a worker claims it, then dies
+        # A worker claims it, then dies.
+        assert [claimed.id for claimed in jobs.claim(10)] == [job_id]
         assert jobs.run_due() == 0, "the lease keeps others off"
         with transaction() as session:
             session.get(Job, job_id).lease_until = utcnow() - timedelta(seconds=1)
@@ -173,6 +174,100 @@ def test_concurrent_workers_run_each_job_exactly_once(app: Flask, handled: list[
         thread.join(timeout=60)
     assert sorted(n for _, n in handled) == list(range(count))
     assert {job.state for job in _jobs(app)} == {"done"}
+
+
+def test_a_taken_over_job_is_recorded_by_its_new_worker_only(
+    app: Flask, handled: list[Any]
+) -> None:
+    with app.app_context():
+        with transaction():
+            job_id = jobs.enqueue("test.ok", {"n": 8}).id
+        [first] = jobs.claim(10)
+        with transaction() as session:
+            session.get(Job, job_id).lease_until = utcnow() - timedelta(seconds=1)
+        [second] = jobs.claim(10)  # another worker takes the lapsed job over
+        assert (first.attempts, second.attempts) == (1, 2)
+        late = jobs.attempt(first)
+        with transaction() as session:
+            assert jobs.finish(session, first, jobs.Outcome(error="too late")) is False
+            assert jobs.finish(session, first, late) is False
+        job = db.session.get(Job, job_id)
+        assert (job.state, job.attempts, job.last_error) == ("running", 2, None)
+        assert jobs.run_job(second) is True
+        db.session.refresh(job)
+        assert (job.state, job.attempts) == ("done", 2)
+
+
+def test_a_handlers_record_commits_with_its_job_or_not_at_all(app: Flask) -> None:
+    """The worker's turn records many outcomes at once; a record that fails costs no other
+    its own, and its job stays claimed until the lease lapses."""
+    written: list[int] = []
+
+    def record(n: int) -> Any:
+        def write(session: Any) -> None:
+            if n == 2:
+                raise RuntimeError("the handler's record is broken")
+            session.add(Event(action="comment.added", after={"text": f"record {n}"}))
+            written.append(n)
+
+        return write
+
+    jobs.handler("test.recorded")(lambda job: jobs.Outcome(record=record(job.payload["n"])))
+    try:
+        with app.app_context():
+            with transaction():
+                ids = [jobs.enqueue("test.recorded", {"n": n}).id for n in range(4)]
+            claimed = jobs.claim(10)
+            finished = [(job, jobs.attempt(job)) for job in claimed]
+            assert jobs.Worker._record_and_claim(finished, idle=0) == []
+            states = {job.id: job.state for job in _jobs(app) if job.id in ids}
+            assert states == dict(zip(ids, ["done", "done", "running", "done"], strict=True))
+            texts = db.session.scalars(
+                sa.select(Event.after).where(Event.action == "comment.added")
+            ).all()
+            assert sorted(t["text"] for t in texts if t["text"].startswith("record")) == [
+                "record 0",
+                "record 1",
+                "record 3",
+            ]
+    finally:
+        jobs._handlers.pop("test.recorded", None)
+
+
+def test_a_slow_job_holds_up_one_thread_and_no_other_job(app: Flask, handled: list[Any]) -> None:
+    release = threading.Event()
+
+    def slow(job: jobs.Claim) -> None:
+        assert release.wait(30), "never released"
+
+    jobs.handler("test.slow")(slow)
+    worker = jobs.Worker(app, threads=2, poll=0.02)
+    runner = threading.Thread(target=worker.run)
+    try:
+        with app.app_context():
+            with transaction():
+                slow_id = jobs.enqueue("test.slow", {}).id
+                for n in range(20):
+                    jobs.enqueue("test.ok", {"n": n})
+        runner.start()
+        deadline = time.monotonic() + 30
+        while len(handled) < 20 and time.monotonic() < deadline:
+            release.wait(0.05)
+        assert sorted(n for _, n in handled) == list(range(20)), "the others ran meanwhile"
+        with app.app_context():
+            assert db.session.get(Job, slow_id).state == "running"
+            db.session.remove()
+        worker.stop()
+        release.set()
+        runner.join(timeout=30)
+        assert not runner.is_alive()
+        states = {job.id: job.state for job in _jobs(app)}
+        assert states[slow_id] == "done", "stopping finishes and records the job under way"
+        assert set(states.values()) == {"done"}
+    finally:
+        release.set()
+        worker.stop()
+        jobs._handlers.pop("test.slow", None)
 
 
 @pytest.mark.multiprocess

@@ -270,7 +270,7 @@ def _retry(attempts: int) -> float:
 
 
 @jobs.handler(JOB_KIND, retry=_retry, lease=30.0)
-def _purge_job(job: Job) -> None:
+def _purge_job(job: jobs.Claim) -> None:
     """The worker's retry: purge every edge; past the edge TTL there is nothing left to do."""
     purge = Purge.from_payload(job.payload)
     deadline = job.payload.get("fresh_by")

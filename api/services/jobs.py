@@ -1,24 +1,28 @@
 """The outbox and its worker: work written with a change, done after it commits.
 
 A job is a row written in the same transaction as the change that calls for it, so a crash
-anywhere loses nothing: either the change and its jobs committed, or neither did. Workers
-claim due jobs (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, SQLite's write lock elsewhere),
-hold them under a lease while a handler runs outside any transaction, then record the
-outcome. A worker that dies mid-job leaves the lease to run out, and the job is claimed
-again: delivery is at least once, and several workers never run one job at the same time
-in normal operation.
+anywhere loses nothing: either the change and its jobs committed, or neither did. A worker
+claims due jobs in one transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, SQLite's
+write lock elsewhere) and holds them under a lease while their handlers run outside any
+transaction, each on its own thread; then one transaction per job records the outcome,
+with whatever the handler asked to write beside it. A worker that dies mid-job leaves the
+lease to run out, and the job is claimed again: delivery is at least once, and several
+workers never run one job at the same time in normal operation.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from flask import Flask
 
 from api.database import transaction
@@ -28,12 +32,38 @@ from api.models.types import utcnow
 
 log = logging.getLogger(__name__)
 
-JobHandler = Callable[[Job], None]
 Retry = Callable[[int], float | None]
 
 
 def no_retry(_attempts: int) -> float | None:
     return None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A job as the worker that claimed it holds it: what a handler is given."""
+
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int  # this attempt included
+    event_id: int | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A handler's result, for handlers with a record of their own to keep.
+
+    ``record(session)`` runs in the transaction that records the job's outcome, so the
+    handler's log and the job's state commit together; ``error`` makes it a failed
+    attempt (retried on the kind's schedule) without raising.
+    """
+
+    record: Callable[[so.Session], None] | None = None
+    error: str | None = None
+
+
+JobHandler = Callable[[Claim], Outcome | None]
 
 
 @dataclass(frozen=True)
@@ -44,16 +74,17 @@ class Handler:
 
 
 _handlers: dict[str, Handler] = {}
+DEFAULT_LEASE = 60.0
 
 
 def handler(
-    kind: str, *, retry: Retry = no_retry, lease: float = 60.0
+    kind: str, *, retry: Retry = no_retry, lease: float = DEFAULT_LEASE
 ) -> Callable[[JobHandler], JobHandler]:
-    """Register ``fn(job)`` for jobs of ``kind``.
+    """Register ``fn(claim)`` for jobs of ``kind``.
 
-    Returning marks the job done; raising is a failed attempt, tried again after
-    ``retry(attempts)`` seconds, or marked failed when that is None. ``lease`` is how long
-    a worker may hold the job before another may take it over.
+    Returning marks the job done (or returns an ``Outcome``); raising is a failed attempt,
+    tried again after ``retry(attempts)`` seconds, or marked failed when that is None.
+    ``lease`` is how long a worker may hold the job before another may take it over.
     """
 
     def register(fn: JobHandler) -> JobHandler:
@@ -77,60 +108,129 @@ def enqueue(
     return job
 
 
-def _claim(limit: int) -> list[int]:
-    """Take up to ``limit`` due jobs (pending, or running with a lapsed lease)."""
-    now = utcnow()
-    with transaction() as session:
-        due = sa.or_(
-            sa.and_(Job.state == "pending", Job.run_at <= now),
-            sa.and_(Job.state == "running", Job.lease_until < now),
+def _lease(kind: str) -> float:
+    spec = _handlers.get(kind)
+    return spec.lease if spec else DEFAULT_LEASE
+
+
+# The worker's statements, built once: it runs them for every job.
+_jobs = Job.__table__
+_DUE = (
+    sa.select(_jobs.c.id, _jobs.c.kind, _jobs.c.payload, _jobs.c.attempts, _jobs.c.event_id)
+    .where(
+        sa.or_(
+            sa.and_(_jobs.c.state == "pending", _jobs.c.run_at <= sa.bindparam("now")),
+            sa.and_(_jobs.c.state == "running", _jobs.c.lease_until < sa.bindparam("now")),
         )
-        statement = sa.select(Job).where(due).order_by(Job.run_at, Job.id).limit(limit)
-        claimed = list(session.scalars(statement.with_for_update(skip_locked=True)))
-        for job in claimed:
-            spec = _handlers.get(job.kind)
-            job.state = "running"
-            job.attempts += 1
-            job.lease_until = now + timedelta(seconds=spec.lease if spec else 60.0)
-        return [job.id for job in claimed]
+    )
+    .order_by(_jobs.c.run_at, _jobs.c.id)
+    .limit(sa.bindparam("limit"))
+    .with_for_update(skip_locked=True)
+)
+_TAKE = (
+    sa.update(_jobs)
+    .where(_jobs.c.id.in_(sa.bindparam("ids", expanding=True)))
+    .values(state="running", attempts=_jobs.c.attempts + 1, lease_until=sa.bindparam("until"))
+)
+_SETTLE = (
+    sa.update(_jobs)
+    .where(
+        _jobs.c.id == sa.bindparam("job_id"),
+        _jobs.c.state == "running",
+        _jobs.c.attempts == sa.bindparam("job_attempts"),
+    )
+    .values(
+        state=sa.bindparam("state"),
+        lease_until=None,
+        last_error=sa.bindparam("error"),
+        run_at=sa.func.coalesce(
+            sa.bindparam("retry_at", type_=_jobs.c.run_at.type), _jobs.c.run_at
+        ),
+        finished_at=sa.bindparam("finished_at"),
+    )
+    .returning(_jobs.c.id)
+)
 
 
-def run_job(job_id: int) -> bool:
-    """Run one claimed job's handler and record the outcome; True when it is done."""
-    job = db.session.get(Job, job_id)
-    if job is None:
-        return False
+def claim_in(session: so.Session, limit: int) -> list[Claim]:
+    """Inside a transaction: take up to ``limit`` due jobs (pending, or running with a
+    lapsed lease) under their kinds' leases."""
+    now = utcnow()
+    rows = session.execute(_DUE, {"now": now, "limit": limit}).all()
+    by_lease: dict[float, list[int]] = defaultdict(list)
+    for row in rows:
+        by_lease[_lease(row.kind)].append(row.id)
+    for lease, ids in by_lease.items():
+        session.execute(_TAKE, {"ids": ids, "until": now + timedelta(seconds=lease)})
+    return [Claim(row.id, row.kind, row.payload, row.attempts + 1, row.event_id) for row in rows]
+
+
+def claim(limit: int) -> list[Claim]:
+    """Take up to ``limit`` due jobs in a transaction of their own."""
+    with transaction() as session:
+        return claim_in(session, limit)
+
+
+def attempt(job: Claim) -> Outcome:
+    """Run a claimed job's handler, outside any transaction; its failure is the job's."""
     spec = _handlers.get(job.kind)
-    error: str | None = None
     try:
         if spec is None:
             raise LookupError(f"no handler for jobs of kind {job.kind!r}")
-        spec.fn(job)
+        outcome = spec.fn(job) or Outcome()
     except Exception as exc:  # a handler's failure is the job's, never the worker's
-        error = f"{type(exc).__name__}: {exc}"[:2000]
-        log.warning("job %s (%s) attempt %s failed: %s", job.id, job.kind, job.attempts, error)
-    with transaction() as session:
-        job = session.get(Job, job_id, populate_existing=True)
-        if job is None or job.state != "running":
-            return False
-        now = utcnow()
-        job.lease_until = None
-        job.last_error = error
-        if error is None:
-            job.state, job.finished_at = "done", now
-        elif (delay := spec.retry(job.attempts) if spec else None) is None:
-            job.state, job.finished_at = "failed", now
+        outcome = Outcome(error=f"{type(exc).__name__}: {exc}"[:2000])
+    if outcome.error is not None:
+        log.warning(
+            "job %s (%s) attempt %s failed: %s", job.id, job.kind, job.attempts, outcome.error
+        )
+    return outcome
+
+
+def finish(session: so.Session, job: Claim, outcome: Outcome) -> bool:
+    """Inside a transaction: the handler's record, then the job's state. False when the
+    job is no longer this worker's (its lease lapsed and another took it over)."""
+    if outcome.record is not None:
+        outcome.record(session)
+    spec = _handlers.get(job.kind)
+    now = utcnow()
+    retry_at: datetime | None
+    finished_at: datetime | None
+    state, retry_at, finished_at = "done", None, now
+    if outcome.error is not None:
+        delay = spec.retry(job.attempts) if spec else None
+        if delay is None:
+            state = "failed"
         else:
-            job.state, job.run_at = "pending", now + timedelta(seconds=delay)
-    return error is None
+            state, retry_at, finished_at = "pending", now + timedelta(seconds=delay), None
+    settled = session.execute(
+        _SETTLE,
+        {
+            "job_id": job.id,
+            "job_attempts": job.attempts,
+            "state": state,
+            "error": outcome.error,
+            "retry_at": retry_at,
+            "finished_at": finished_at,
+        },
+    )
+    return settled.scalar_one_or_none() is not None
+
+
+def run_job(job: Claim) -> bool:
+    """Run one claimed job and record its outcome; True when it is done."""
+    outcome = attempt(job)
+    with transaction() as session:
+        settled = finish(session, job, outcome)
+    return settled and outcome.error is None
 
 
 def run_due(limit: int = 100) -> int:
     """Claim and run the jobs that are due now, one after another; how many ran."""
-    ids = _claim(limit)
-    for job_id in ids:
-        run_job(job_id)
-    return len(ids)
+    claimed = claim(limit)
+    for job in claimed:
+        run_job(job)
+    return len(claimed)
 
 
 def mark_done(job_id: int) -> None:
@@ -144,37 +244,98 @@ def mark_done(job_id: int) -> None:
 
 
 class Worker:
-    """Threads that claim one job at a time, so a slow job never holds up the others."""
+    """Threads that run handlers, and one dispatcher that does the worker's bookkeeping.
+
+    Each thread runs one job at a time, so a slow job never holds up the others. The
+    dispatcher, in one transaction per turn, records the outcomes the threads finished
+    since its last turn and claims as many due jobs as threads are idle: under a backlog,
+    the bookkeeping of several jobs shares one commit.
+    """
 
     def __init__(self, app: Flask, *, threads: int = 4, poll: float = 0.2) -> None:
         self.app = app
         self.threads = threads
         self.poll = poll
         self.stopping = threading.Event()
+        self._todo: queue.SimpleQueue[Claim | None] = queue.SimpleQueue()
+        self._done: queue.SimpleQueue[tuple[Claim, Outcome]] = queue.SimpleQueue()
 
-    def _loop(self) -> None:
-        while not self.stopping.is_set():
-            with self.app.app_context():
+    def _run(self) -> None:
+        while (job := self._todo.get()) is not None:
+            outcome = Outcome(error="the worker failed around the job")
+            try:
+                with self.app.app_context():
+                    try:
+                        outcome = attempt(job)
+                    finally:
+                        db.session.remove()
+            except Exception:
+                log.exception("job %s: the worker failed around it", job.id)
+            self._done.put((job, outcome))
+
+    def _turn(self, finished: list[tuple[Claim, Outcome]], idle: int) -> list[Claim]:
+        with self.app.app_context():
+            try:
+                return self._record_and_claim(finished, idle)
+            finally:
+                db.session.remove()
+
+    @staticmethod
+    def _record_and_claim(finished: list[tuple[Claim, Outcome]], idle: int) -> list[Claim]:
+        """Record what finished and claim jobs for the idle threads, in one transaction."""
+        try:
+            with transaction() as session:
+                for job, outcome in finished:
+                    finish(session, job, outcome)
+                return claim_in(session, idle) if idle else []
+        except Exception:
+            log.exception("the worker's bookkeeping failed; recording jobs one by one")
+        # One record that fails must not cost the others theirs; claiming waits a turn.
+        for job, outcome in finished:
+            try:
+                with transaction() as session:
+                    finish(session, job, outcome)
+            except Exception:
+                log.exception("recording job %s failed; it runs again after its lease", job.id)
+        return []
+
+    def _dispatch(self) -> None:
+        busy, more = 0, True  # more: the last claim may have left due jobs behind
+        while not (self.stopping.is_set() and busy == 0):
+            finished: list[tuple[Claim, Outcome]] = []
+            if busy == self.threads or not more or self.stopping.is_set():
                 try:
-                    ran = run_due(limit=1)
-                except Exception:
-                    log.exception("claiming jobs failed")
-                    ran = 0
-                finally:
-                    db.session.remove()
-            if not ran:
-                self.stopping.wait(self.poll)
+                    finished.append(self._done.get(timeout=self.poll))
+                except queue.Empty:
+                    pass
+            while True:
+                try:
+                    finished.append(self._done.get_nowait())
+                except queue.Empty:
+                    break
+            busy -= len(finished)
+            idle = 0 if self.stopping.is_set() else self.threads - busy
+            if not (finished or idle):
+                continue
+            claimed = self._turn(finished, idle)
+            for job in claimed:
+                self._todo.put(job)
+            busy += len(claimed)
+            more = bool(idle) and len(claimed) == idle
 
     def run(self) -> None:
-        """Work until ``stop()``; jobs under way are finished first."""
-        workers = [
-            threading.Thread(target=self._loop, name=f"worker-{n}", daemon=True)
+        """Work until ``stop()``; jobs under way are finished and recorded first."""
+        runners = [
+            threading.Thread(target=self._run, name=f"worker-{n}", daemon=True)
             for n in range(self.threads)
         ]
-        for thread in workers:
+        for thread in runners:
             thread.start()
-        while any(thread.is_alive() for thread in workers):
-            for thread in workers:
+        self._dispatch()
+        for _ in runners:
+            self._todo.put(None)
+        for thread in runners:
+            while thread.is_alive():
                 thread.join(timeout=0.5)
 
     def stop(self) -> None:

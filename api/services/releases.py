@@ -19,7 +19,7 @@ from api import i18n
 from api.database import lock_for_update, transaction
 from api.errors import Conflict, Forbidden, Unprocessable
 from api.extensions import db
-from api.models import Essay, EssayLocale, Job, TranslationVersion, Unit, User
+from api.models import Essay, EssayLocale, TranslationVersion, Unit, User
 from api.models.types import utcnow
 from api.services import audit, jobs, progress, publication
 from api.services.content import get_essay, offered_locale
@@ -204,7 +204,7 @@ def set_state(
 
 
 @jobs.handler(JOB_KIND, retry=lambda attempts: 1.0 if attempts < 5 else None)
-def run_scheduled(job: Job) -> None:
+def run_scheduled(job: jobs.Claim) -> None:
     """Apply a scheduled change, unless a later request replaced or already made it."""
     payload = job.payload
     with transaction():

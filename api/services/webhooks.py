@@ -16,12 +16,13 @@ import functools
 import json
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -33,7 +34,7 @@ from api import i18n
 from api.database import transaction
 from api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from api.extensions import db
-from api.models import Delivery, DeliveryAttempt, Event, Job, User, Webhook
+from api.models import Delivery, DeliveryAttempt, Event, User, Webhook
 from api.models.types import utcnow
 from api.services import changes, effects, jobs, outbound
 
@@ -328,10 +329,6 @@ def retry_after(attempts: int) -> float | None:
     return schedule[attempts - 1] if 1 <= attempts <= len(schedule) else None
 
 
-class DeliveryFailed(Exception):
-    """An attempt failed; the jobs layer retries on the schedule."""
-
-
 def signed_headers(secret: str, message_id: str, body: bytes, moment: datetime) -> dict[str, str]:
     """Standard Webhooks headers for one attempt."""
     return {
@@ -343,91 +340,70 @@ def signed_headers(secret: str, message_id: str, body: bytes, moment: datetime) 
     }
 
 
+# The worker's statements, built once: it runs them for every delivery.
+_deliveries, _webhooks = Delivery.__table__, Webhook.__table__
+_TO_SEND = (
+    sa.select(
+        _deliveries.c.state,
+        _deliveries.c.message_id,
+        _deliveries.c.payload,
+        _webhooks.c.id,
+        _webhooks.c.url,
+        _webhooks.c.secret,
+        _webhooks.c.enabled,
+    )
+    .join(_webhooks, _webhooks.c.id == _deliveries.c.webhook_id)
+    .where(_deliveries.c.id == sa.bindparam("delivery_id"))
+)
+_STILL_PENDING = sa.and_(
+    _deliveries.c.id == sa.bindparam("delivery_id"), _deliveries.c.state == "pending"
+)
+_ATTEMPTED = (
+    sa.update(_deliveries)
+    .where(_STILL_PENDING)
+    .values(
+        state=sa.bindparam("state"),
+        attempts=_deliveries.c.attempts + 1,
+        last_status=sa.bindparam("status"),
+        next_attempt_at=sa.bindparam("next_at"),
+        finished_at=sa.bindparam("finished_at"),
+    )
+    .returning(_deliveries.c.id)
+)
+_ABANDONED = (
+    sa.update(_deliveries)
+    .where(_STILL_PENDING)
+    .values(state="failed", next_attempt_at=None, finished_at=sa.bindparam("finished_at"))
+    .returning(_deliveries.c.id)
+)
+_LOG_ATTEMPT = sa.insert(DeliveryAttempt.__table__)
+
+
 @jobs.handler(JOB_KIND, retry=retry_after, lease=LEASE)
-def send(job: Job) -> None:
-    """Send one delivery once and record the attempt; raise when it must be retried."""
+def send(job: jobs.Claim) -> jobs.Outcome | None:
+    """Send one delivery once; its attempt is recorded with the job's outcome."""
     delivery_id = int(job.payload["delivery"])
     config = current_app.config
-    row = db.session.execute(
-        sa.select(
-            Delivery.state,
-            Delivery.message_id,
-            Delivery.payload,
-            Webhook.id,
-            Webhook.url,
-            Webhook.secret,
-            Webhook.enabled,
-        )
-        .join(Webhook, Webhook.id == Delivery.webhook_id)
-        .where(Delivery.id == delivery_id)
-    ).one_or_none()
+    row = db.session.execute(_TO_SEND, {"delivery_id": delivery_id}).one_or_none()
     db.session.rollback()  # nothing is held while the receiver answers
     if row is None or row.state != "pending":
-        return
-    url, sealed, message_id = row.url, row.secret, row.message_id
-    webhook_id, enabled, body = row.id, row.enabled, row.payload.encode()
-    if not enabled:
-        with transaction() as session:
-            delivery = session.get(Delivery, delivery_id)
-            if delivery is not None and delivery.state == "pending":
-                delivery.state, delivery.finished_at = "failed", utcnow()
-                session.add(DeliveryAttempt(delivery=delivery, error="webhook disabled"))
-        return
+        return None
+    message_id, webhook_id, body = row.message_id, row.id, row.payload.encode()
+    if not row.enabled:
+        return jobs.Outcome(record=_record(delivery_id, webhook_id, None, "failed"))
     try:
-        secret = unseal(sealed)
+        secret = unseal(row.secret)
     except InvalidToken:
         answer = outbound.Answer(None, None, 0, "secret cannot be decrypted (SECRET_KEY changed)")
     else:
         answer = outbound.post(
-            url,
+            row.url,
             body,
             signed_headers(secret, message_id, body, utcnow()),
             timeout=min(float(config["WEBHOOK_TIMEOUT"]), LEASE / 2),
             allow_private=bool(config["WEBHOOK_ALLOW_PRIVATE"]),
             max_body=int(config["WEBHOOK_RESPONSE_BODY_LIMIT"]),
         )
-    succeeded = answer.status is not None and 200 <= answer.status < 300
-    gone = answer.status == 410
-    delay = None if succeeded or gone else retry_after(job.attempts)
-    now = utcnow()
-    next_at = now + timedelta(seconds=delay) if delay is not None else None
-    values: dict[str, Any] = {
-        "attempts": Delivery.attempts + 1,
-        "last_status": answer.status,
-        "next_attempt_at": next_at,
-    }
-    if succeeded:
-        values |= {"state": "succeeded", "finished_at": now}
-    elif gone or delay is None:
-        values |= {"state": "failed", "finished_at": now}
-    with transaction() as session:
-        updated = session.execute(
-            sa.update(Delivery)
-            .where(Delivery.id == delivery_id, Delivery.state == "pending")
-            .values(**values)
-            .returning(Delivery.id)
-            .execution_options(synchronize_session=False)
-        ).scalar_one_or_none()
-        if updated is None:  # deleted with its webhook meanwhile, or already finished
-            return
-        session.execute(
-            sa.insert(DeliveryAttempt).values(
-                delivery_id=delivery_id,
-                at=now,
-                status_code=answer.status,
-                duration_ms=answer.duration_ms,
-                error=answer.error or (None if succeeded else f"HTTP {answer.status}"),
-                response_body=answer.body,
-                next_retry_at=next_at,
-            )
-        )
-        if gone:
-            session.execute(
-                sa.update(Webhook)
-                .where(Webhook.id == webhook_id)
-                .values(enabled=False, disabled_reason="the receiver answered 410 Gone")
-                .execution_options(synchronize_session=False)
-            )
     log.info(
         "webhook delivery %s to webhook %s: %s in %d ms",
         message_id,
@@ -435,5 +411,70 @@ def send(job: Job) -> None:
         answer.status or answer.error,
         answer.duration_ms,
     )
-    if not (succeeded or gone):
-        raise DeliveryFailed(answer.error or f"HTTP {answer.status}")
+    if answer.status is not None and 200 <= answer.status < 300:
+        return jobs.Outcome(record=_record(delivery_id, webhook_id, answer, "succeeded"))
+    if answer.status == 410:
+        return jobs.Outcome(record=_record(delivery_id, webhook_id, answer, "gone"))
+    delay = retry_after(job.attempts)
+    state = "failed" if delay is None else "pending"
+    return jobs.Outcome(
+        record=_record(delivery_id, webhook_id, answer, state, delay),
+        error=answer.error or f"HTTP {answer.status}",
+    )
+
+
+def _record(
+    delivery_id: int,
+    webhook_id: int,
+    answer: outbound.Answer | None,
+    state: str,
+    delay: float | None = None,
+) -> Callable[[so.Session], None]:
+    """The attempt's log entry and the delivery's new state, written with the job's.
+
+    ``state`` is the delivery's: ``succeeded``, ``pending`` (retried after ``delay``),
+    ``failed``, or ``gone`` (failed, and the webhook disabled). No answer means the
+    webhook was disabled before an attempt was made.
+    """
+
+    def record(session: so.Session) -> None:
+        now = utcnow()
+        next_at = now + timedelta(seconds=delay) if delay is not None else None
+        finished_at = None if state == "pending" else now
+        attempt: dict[str, Any]
+        if answer is None:
+            closed = session.execute(
+                _ABANDONED, {"delivery_id": delivery_id, "finished_at": finished_at}
+            )
+            attempt = {"error": "webhook disabled"}
+        else:
+            closed = session.execute(
+                _ATTEMPTED,
+                {
+                    "delivery_id": delivery_id,
+                    "state": "failed" if state == "gone" else state,
+                    "status": answer.status,
+                    "next_at": next_at,
+                    "finished_at": finished_at,
+                },
+            )
+            attempt = {
+                "status_code": answer.status,
+                "duration_ms": answer.duration_ms,
+                "response_body": answer.body,
+                "next_retry_at": next_at,
+                "error": answer.error
+                or (None if state == "succeeded" else f"HTTP {answer.status}"),
+            }
+        if closed.scalar_one_or_none() is None:  # deleted with its webhook, or finished
+            return
+        session.execute(_LOG_ATTEMPT, {"delivery_id": delivery_id, "at": now, **attempt})
+        if state == "gone":
+            session.execute(
+                sa.update(Webhook)
+                .where(Webhook.id == webhook_id)
+                .values(enabled=False, disabled_reason="the receiver answered 410 Gone")
+                .execution_options(synchronize_session=False)
+            )
+
+    return record
