@@ -109,6 +109,9 @@ def test_the_shipped_mojibake_repair_applies(
         ),
         ("admin", "# T\n\n" + "word " * 1000, MARKDOWN, 422, "bytes"),
         ("admin", b"# T\n\n\xff\xfe", MARKDOWN, 422, "Line 3"),
+        # A form feed would survive the repair and break the source's PO catalogs.
+        ("admin", "# T\r\n\r\nA page\x0cbreak.\r\n", MARKDOWN, 422, "Line 3"),
+        ("admin", "# T\n\n## S\n\nx\x00y\n", MARKDOWN, 422, "U+0000"),
     ],
 )
 def test_bad_markdown_changes_nothing(

@@ -30,7 +30,7 @@ from api.services import audit, publication
 from api.services.checks import CheckInput, refuse_blocking, run_checks
 from api.services.markdown_essay import EssayFormatError, ParsedEssay, parse_essay, slugify
 from api.services.reading import ESSAY_SCOPE, etag_for, read_stamps
-from api.services.text import normalise_text
+from api.services.text import REFUSED_ON_INPUT, normalise_text
 
 _SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,199}")
 
@@ -224,6 +224,10 @@ def _import_units(
 # --- authoring over HTTP --------------------------------------------------------------------
 
 
+# What the ``control`` check refuses in a translation is refused in a source too.
+_REFUSED_CHARACTER = re.compile(f"[{REFUSED_ON_INPUT}]")
+
+
 def _refuse(message: str, line: int | None = None, field_name: str = "body") -> Unprocessable:
     return Unprocessable(message, errors={field_name: [message]}, line=line)
 
@@ -244,6 +248,17 @@ def parse_upload(data: bytes) -> ParsedEssay:
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise _refuse(gettext("Line %(line)s is not valid UTF-8 text.", line=line), line) from None
+    if found := _REFUSED_CHARACTER.search(text):
+        line = text.count("\n", 0, found.start()) + 1
+        raise _refuse(
+            gettext(
+                "Line %(line)s contains the control character %(character)s; tabs and line"
+                " breaks are the only ones allowed.",
+                line=line,
+                character=f"U+{ord(found.group()):04X}",
+            ),
+            line,
+        )
     try:
         parsed = parse_essay(text)
     except EssayFormatError as error:
