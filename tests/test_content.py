@@ -199,3 +199,15 @@ def test_source_edits_store_bare_line_breaks_and_refuse_control_characters(
         unit = db.session.scalars(sa.select(Unit).where(Unit.key == "conclusion")).one()
         assert (unit.body, unit.source_revision) == ("First line.\nSecond line.", 2)
         db.session.remove()
+
+
+def test_source_edits_are_held_to_the_configured_length(
+    app: Flask, client: FlaskClient, people: dict[str, Person]
+) -> None:
+    app.config["MAX_TRANSLATION_LENGTH"] = 30
+    refused = _edit_source(client, people["admin"], "In conclusion, security matters a great deal.")
+    assert refused.status_code == 422
+    [check] = refused.get_json()["checks"]
+    assert (check["code"], check["params"]["limit"]) == ("too_long", 30)
+    accepted = _edit_source(client, people["admin"], "In conclusion, it matters.")
+    assert accepted.status_code == 200, accepted.get_json()

@@ -425,6 +425,7 @@ def edit_source(
                     source_body=unit.body,
                     heading=heading,
                     body=body,
+                    max_length=current_app.config["MAX_TRANSLATION_LENGTH"],
                 )
             )
             if r.severity == "error"
