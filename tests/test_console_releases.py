@@ -66,7 +66,15 @@ def test_admins_release_and_stage_from_the_units_page(
     assert again.status_code == 409
     scheduled = post(client, f"{TRANSLATE}/id/release", {"state": "live", "at": "2099-01-01T09:30"})
     assert scheduled.status_code == 303
-    assert "Scheduled to go live at 2099-01-01T09:30:00Z." in html(client.get(f"{TRANSLATE}/id"))
+    page = html(client.get(f"{TRANSLATE}/id"))
+    assert "Scheduled to go live at 2099-01-01T09:30:00Z." in page
+    assert "Cancel the scheduled change" in page
+    cancelled = post(client, f"{TRANSLATE}/id/release", {"state": "staged"})
+    assert cancelled.status_code == 303
+    page = html(client.get(cancelled.headers["Location"]))
+    assert "The scheduled change of Indonesian is cancelled; it stays as it is." in page
+    assert "Scheduled to go live" not in page and "Cancel the scheduled change" not in page
+    assert served_locale(app.test_client(), locale="id") == "en"
     assert post(client, f"{TRANSLATE}/id/release", {"state": "live"}).status_code == 303
     assert served_locale(app.test_client(), locale="id") == "id"
 

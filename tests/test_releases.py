@@ -326,6 +326,29 @@ def test_a_schedule_overtaken_by_a_manual_release_does_nothing(
     assert len(events(app, "locale.released")) == 1
 
 
+def test_asking_for_the_state_a_locale_is_in_cancels_its_schedule(
+    app: Flask, client: FlaskClient, people: dict[str, Person]
+) -> None:
+    admin = people["admin"].headers
+    client.put(f"{LOCALES}/id", json={"state": "staged"}, headers=admin)
+    at = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    client.put(f"{LOCALES}/id", json={"state": "live", "at": at}, headers=admin)
+    kept = client.put(f"{LOCALES}/id", json={"state": "staged"}, headers=admin)
+    assert kept.status_code == 200
+    assert (kept.get_json()["state"], kept.get_json()["scheduled"]) == ("staged", None)
+    [cancelled] = events(app, "locale.unscheduled")
+    assert cancelled.before["scheduled_state"] == "live" and cancelled.after == {"state": "staged"}
+    with app.app_context():
+        db.session.execute(sa.update(Job).values(run_at=datetime.now(UTC)))
+        db.session.commit()
+        assert jobs.run_due() == 1, "the job runs, finds its schedule gone, and does nothing"
+    assert events(app, "locale.released") == []
+    assert set(sections(client, "id").values()) == {"en"}
+    again = client.put(f"{LOCALES}/id", json={"state": "staged"}, headers=admin)
+    assert again.status_code == 409, "nothing left to cancel"
+    assert len(events(app, "locale.unscheduled")) == 1
+
+
 # --- unpublishing -----------------------------------------------------------------------
 
 

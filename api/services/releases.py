@@ -100,7 +100,8 @@ def locale_states(slug: str) -> dict[str, Any]:
     }
 
 
-def locale_state(slug: str, code: str) -> dict[str, Any]:
+def locale_state(slug: str, raw_locale: str) -> dict[str, Any]:
+    code = offered_locale(raw_locale)
     return next(item for item in locale_states(slug)["locales"] if item["code"] == code)
 
 
@@ -159,6 +160,21 @@ def _apply(essay: Essay, row: EssayLocale, state: str, actor: User | None, sched
     )
 
 
+def _unschedule(essay: Essay, row: EssayLocale, actor: User) -> None:
+    """Cancel a pending scheduled change; its job finds the row changed and does nothing."""
+    before = {"scheduled_state": row.scheduled_state, "at": _iso(row.scheduled_at)}
+    row.scheduled_state = row.scheduled_at = None
+    db.session.flush()
+    audit.record(
+        "locale.unscheduled",
+        actor=actor,
+        essay=essay,
+        locale=row.locale,
+        before=before,
+        after={"state": row.state},
+    )
+
+
 def set_state(
     slug: str, raw_locale: str, state: str, at: datetime | None, actor: User
 ) -> dict[str, Any]:
@@ -175,7 +191,11 @@ def set_state(
     with transaction():
         row = _locked_row(essay, code)
         if row.state == state:
-            raise _already(code, state)
+            if at is not None or row.scheduled_state is None:
+                raise _already(code, state)
+            # Asking for the state it is in, now: keep it so, and drop the pending change.
+            _unschedule(essay, row, actor)
+            return locale_state(slug, code)
         if at is None or at <= utcnow():
             _apply(essay, row, state, actor, scheduled=False)
         else:
