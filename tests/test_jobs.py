@@ -136,6 +136,12 @@ def test_failed_attempts_are_retried_on_schedule_then_given_up(
         assert failed.last_error == "ValueError: never works"
 
 
+def _lapse_lease(job_id: int) -> None:
+    """As if the worker holding the job had died long enough ago."""
+    with transaction() as session:
+        session.get(Job, job_id).lease_until = utcnow() - timedelta(seconds=1)
+
+
 def test_a_job_whose_worker_died_is_taken_over_after_its_lease(
     app: Flask, handled: list[Any]
 ) -> None:
@@ -145,8 +151,7 @@ def test_a_job_whose_worker_died_is_taken_over_after_its_lease(
         # A worker claims it, then dies.
         assert [claimed.id for claimed in jobs.claim(10)] == [job_id]
         assert jobs.run_due() == 0, "the lease keeps others off"
-        with transaction() as session:
-            session.get(Job, job_id).lease_until = utcnow() - timedelta(seconds=1)
+        _lapse_lease(job_id)
         assert jobs.run_due() == 1
         job = db.session.get(Job, job_id)
         assert (job.state, job.attempts) == ("done", 2)
@@ -183,8 +188,7 @@ def test_a_taken_over_job_is_recorded_by_its_new_worker_only(
         with transaction():
             job_id = jobs.enqueue("test.ok", {"n": 8}).id
         [first] = jobs.claim(10)
-        with transaction() as session:
-            session.get(Job, job_id).lease_until = utcnow() - timedelta(seconds=1)
+        _lapse_lease(job_id)
         [second] = jobs.claim(10)  # another worker takes the lapsed job over
         assert (first.attempts, second.attempts) == (1, 2)
         late = jobs.attempt(first)

@@ -311,18 +311,27 @@ def test_a_scheduled_release_is_a_job_any_worker_runs_after_its_time(
     assert states["id"]["scheduled"] is None and states["id"]["state"] == "live"
 
 
+def _stage_and_schedule_release(client: FlaskClient, admin: dict[str, str]) -> None:
+    """Stage Indonesian, then schedule its release for an hour from now."""
+    client.put(f"{LOCALES}/id", json={"state": "staged"}, headers=admin)
+    at = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    client.put(f"{LOCALES}/id", json={"state": "live", "at": at}, headers=admin)
+
+
+def _run_scheduled_jobs_now(app: Flask) -> int:
+    with app.app_context():
+        db.session.execute(sa.update(Job).values(run_at=datetime.now(UTC)))
+        db.session.commit()
+        return jobs.run_due()
+
+
 def test_a_schedule_overtaken_by_a_manual_release_does_nothing(
     app: Flask, client: FlaskClient, people: dict[str, Person]
 ) -> None:
     admin = people["admin"].headers
-    client.put(f"{LOCALES}/id", json={"state": "staged"}, headers=admin)
-    at = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    client.put(f"{LOCALES}/id", json={"state": "live", "at": at}, headers=admin)
+    _stage_and_schedule_release(client, admin)
     assert client.put(f"{LOCALES}/id", json={"state": "live"}, headers=admin).status_code == 200
-    with app.app_context():
-        db.session.execute(sa.update(Job).values(run_at=datetime.now(UTC)))
-        db.session.commit()
-        assert jobs.run_due() == 1
+    assert _run_scheduled_jobs_now(app) == 1
     assert len(events(app, "locale.released")) == 1
 
 
@@ -330,18 +339,13 @@ def test_asking_for_the_state_a_locale_is_in_cancels_its_schedule(
     app: Flask, client: FlaskClient, people: dict[str, Person]
 ) -> None:
     admin = people["admin"].headers
-    client.put(f"{LOCALES}/id", json={"state": "staged"}, headers=admin)
-    at = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    client.put(f"{LOCALES}/id", json={"state": "live", "at": at}, headers=admin)
+    _stage_and_schedule_release(client, admin)
     kept = client.put(f"{LOCALES}/id", json={"state": "staged"}, headers=admin)
     assert kept.status_code == 200
     assert (kept.get_json()["state"], kept.get_json()["scheduled"]) == ("staged", None)
     [cancelled] = events(app, "locale.unscheduled")
     assert cancelled.before["scheduled_state"] == "live" and cancelled.after == {"state": "staged"}
-    with app.app_context():
-        db.session.execute(sa.update(Job).values(run_at=datetime.now(UTC)))
-        db.session.commit()
-        assert jobs.run_due() == 1, "the job runs, finds its schedule gone, and does nothing"
+    assert _run_scheduled_jobs_now(app) == 1, "the job runs, finds its schedule gone, does nothing"
     assert events(app, "locale.released") == []
     assert set(sections(client, "id").values()) == {"en"}
     again = client.put(f"{LOCALES}/id", json={"state": "staged"}, headers=admin)
