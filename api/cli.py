@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -14,6 +15,7 @@ from api import edge_runner
 from api.errors import DomainError
 from api.extensions import db
 from api.models import ApiToken, Essay, Webhook
+from api.models.types import utcnow
 from api.services import catalogs, content, glossary, identity, jobs, webhooks
 
 essays_cli = AppGroup("essays", help="Import and list essays.")
@@ -219,22 +221,45 @@ def edge_run(host: str, port: int, edge_port: int, workdir: Path | None) -> None
 @click.command("worker")
 @click.option("--threads", type=click.IntRange(1, 64), default=None, help="Jobs run at once.")
 @click.option("--once", is_flag=True, help="Run the jobs due now, then stop.")
+@click.option("--status", "show_status", is_flag=True, help="Show how the jobs stand, then stop.")
 @with_appcontext
-def worker(threads: int | None, once: bool) -> None:
+def worker(threads: int | None, once: bool, show_status: bool) -> None:
     """Do the work changes leave behind: webhooks, retried purges, scheduled releases."""
+    if show_status:
+        _print_status(jobs.status())
+        return
     if once:
         click.echo(f"{jobs.run_due()} job(s) run")
         return
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    days = int(app.config["JOB_RETENTION_DAYS"])
     runner = jobs.Worker(
         app,
         threads=threads or app.config["WORKER_THREADS"],
         poll=app.config["WORKER_POLL_INTERVAL"],
+        retention=timedelta(days=days) if days > 0 else None,
     )
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: runner.stop())
     click.echo(f"Worker started with {runner.threads} thread(s); Ctrl-C stops it.", err=True)
     runner.run()
+
+
+def _print_status(kinds: list[jobs.KindStatus]) -> None:
+    if not kinds:
+        click.echo("No jobs.")
+        return
+    now = utcnow()
+    states = list(next(iter(kinds)).states)
+    click.echo(
+        f"{'kind':<18}"
+        + "".join(f"{s:>9}" for s in states)
+        + f"{'due':>7}{'lapsed':>8}  oldest due"
+    )
+    for entry in kinds:
+        late = f"{(now - entry.oldest_due).total_seconds():.0f} s ago" if entry.oldest_due else "-"
+        counts = "".join(f"{entry.states[s]:>9}" for s in states)
+        click.echo(f"{entry.kind:<18}{counts}{entry.due:>7}{entry.lapsed:>8}  {late}")
 
 
 @webhooks_cli.command("create")

@@ -50,6 +50,7 @@ class Config:
 
     WORKER_THREADS = 4
     WORKER_POLL_INTERVAL = 0.1
+    JOB_RETENTION_DAYS = 7  # done jobs older than this are deleted by the worker (0: kept)
 
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
@@ -149,6 +150,7 @@ class Config:
             "FEED_PAGE_CACHE_SIZE",
             "TM_MIN_SCORE",
             "WORKER_THREADS",
+            "JOB_RETENTION_DAYS",
             "WEBHOOK_RESPONSE_BODY_LIMIT",
         ):
             if value := env.get(key):

@@ -274,6 +274,62 @@ def test_a_slow_job_holds_up_one_thread_and_no_other_job(app: Flask, handled: li
         jobs._handlers.pop("test.slow", None)
 
 
+def test_the_status_shows_each_kind_by_state_with_what_is_overdue(
+    app: Flask, handled: list[Any]
+) -> None:
+    now = utcnow()
+    with app.app_context():
+        with transaction() as session:
+            late = jobs.enqueue("test.ok", {"n": 1}, run_at=now - timedelta(minutes=5))
+            jobs.enqueue("test.ok", {"n": 2}, run_at=now + timedelta(hours=1))
+            stuck = jobs.enqueue("test.broken", {})
+            stuck.state, stuck.lease_until = "running", now - timedelta(seconds=1)
+            session.add(Job(kind="test.broken", payload={}, state="failed", finished_at=now))
+        mine = {entry.kind: entry for entry in jobs.status() if entry.kind.startswith("test.")}
+        ok, broken = mine["test.ok"], mine["test.broken"]
+        assert (ok.states["pending"], ok.due, ok.lapsed) == (2, 1, 0)
+        assert ok.oldest_due == late.run_at
+        assert (broken.states["running"], broken.states["failed"], broken.lapsed) == (1, 1, 1)
+        assert (broken.due, broken.oldest_due) == (0, None)
+    shown = app.test_cli_runner().invoke(args=["worker", "--status"])
+    assert shown.exit_code == 0, shown.output
+    [row] = [line.split() for line in shown.output.splitlines() if line.startswith("test.ok ")]
+    assert row[1:] == ["2", "0", "0", "0", "1", "0", "300", "s", "ago"]
+
+
+def test_the_worker_deletes_old_done_jobs_and_keeps_the_rest(app: Flask) -> None:
+    now = utcnow()
+    with app.app_context():
+        with transaction() as session:
+            for state, age in (("done", 8), ("done", 1), ("failed", 30), ("pending", 30)):
+                at = now - timedelta(days=age)
+                finished = None if state == "pending" else at
+                session.add(
+                    Job(
+                        kind="test.ok",
+                        payload={"age": age},
+                        state=state,
+                        run_at=at,
+                        finished_at=finished,
+                    )
+                )
+        worker = jobs.Worker(app, retention=timedelta(days=7))
+        worker._prune_when_due()
+        left = {(job.state, job.payload["age"]) for job in _jobs(app)}
+        assert left == {("done", 1), ("failed", 30), ("pending", 30)}
+        with transaction() as session:
+            session.add(
+                Job(
+                    kind="test.ok",
+                    payload={"age": 9},
+                    state="done",
+                    finished_at=now - timedelta(days=9),
+                )
+            )
+        worker._prune_when_due()
+        assert ("done", 9) in {(j.state, j.payload["age"]) for j in _jobs(app)}, "once an hour"
+
+
 @pytest.mark.multiprocess
 def test_the_worker_command_drains_jobs_and_stops_on_sigterm(
     app: Flask, handled: list[Any]

@@ -15,9 +15,10 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +29,7 @@ from flask import Flask
 from api.database import transaction
 from api.extensions import db
 from api.models import Job
+from api.models.jobs import JOB_STATES
 from api.models.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -243,6 +245,63 @@ def mark_done(job_id: int) -> None:
         )
 
 
+@dataclass
+class KindStatus:
+    """How the jobs of one kind stand, for an operator."""
+
+    kind: str
+    states: dict[str, int] = field(default_factory=lambda: dict.fromkeys(JOB_STATES, 0))
+    due: int = 0  # pending jobs whose time has come: the worker is behind, or down
+    oldest_due: datetime | None = None
+    lapsed: int = 0  # running jobs whose lease ran out: their worker died
+
+
+def status() -> list[KindStatus]:
+    """Each kind's jobs by state, with what is overdue."""
+    now = utcnow()
+    due = sa.and_(Job.state == "pending", Job.run_at <= now)
+    lapsed = sa.and_(Job.state == "running", Job.lease_until < now)
+    rows = db.session.execute(
+        sa.select(
+            Job.kind,
+            Job.state,
+            sa.func.count(),
+            sa.func.count(sa.case((due, 1))),
+            sa.func.min(sa.case((due, Job.run_at))),
+            sa.func.count(sa.case((lapsed, 1))),
+        ).group_by(Job.kind, Job.state)
+    ).all()
+    kinds: dict[str, KindStatus] = {}
+    # One row per kind and state: only the pending row has due jobs, the running one lapsed.
+    for kind, state, count, due_count, oldest_due, lapsed_count in rows:
+        entry = kinds.setdefault(kind, KindStatus(kind))
+        entry.states[state] = count
+        entry.due += due_count
+        entry.lapsed += lapsed_count
+        entry.oldest_due = oldest_due or entry.oldest_due
+    return sorted(kinds.values(), key=lambda entry: entry.kind)
+
+
+def prune(older_than: timedelta, batch: int = 1000) -> int:
+    """Delete up to ``batch`` jobs done longer ago than ``older_than``; how many went.
+
+    Failed jobs stay until someone looks at them; what a webhook delivery did stays in
+    its own log.
+    """
+    cutoff = utcnow() - older_than
+    with transaction() as session:
+        old = (
+            sa.select(Job.id)
+            .where(Job.state == "done", Job.finished_at < cutoff)
+            .order_by(Job.id)
+            .limit(batch)
+        )
+        gone = session.execute(
+            sa.delete(Job).where(Job.id.in_(old)).execution_options(synchronize_session=False)
+        )
+    return int(gone.rowcount or 0)  # type: ignore[attr-defined]
+
+
 class Worker:
     """Threads that run handlers, and one dispatcher that does the worker's bookkeeping.
 
@@ -252,11 +311,22 @@ class Worker:
     the bookkeeping of several jobs shares one commit.
     """
 
-    def __init__(self, app: Flask, *, threads: int = 4, poll: float = 0.2) -> None:
+    PRUNE_EVERY = 3600.0  # seconds between two clear-outs of old done jobs
+
+    def __init__(
+        self,
+        app: Flask,
+        *,
+        threads: int = 4,
+        poll: float = 0.2,
+        retention: timedelta | None = None,
+    ) -> None:
         self.app = app
         self.threads = threads
         self.poll = poll
+        self.retention = retention
         self.stopping = threading.Event()
+        self._pruned_at: float | None = None
         self._todo: queue.SimpleQueue[Claim | None] = queue.SimpleQueue()
         self._done: queue.SimpleQueue[tuple[Claim, Outcome]] = queue.SimpleQueue()
 
@@ -322,6 +392,25 @@ class Worker:
                 self._todo.put(job)
             busy += len(claimed)
             more = bool(idle) and len(claimed) == idle
+            if not claimed:
+                self._prune_when_due()
+
+    def _prune_when_due(self) -> None:
+        """When idle, at most once every ``PRUNE_EVERY`` seconds: delete old done jobs."""
+        now = time.monotonic()
+        if self.retention is None or (
+            self._pruned_at is not None and now - self._pruned_at < self.PRUNE_EVERY
+        ):
+            return
+        self._pruned_at = now
+        with self.app.app_context():
+            try:
+                while prune(self.retention) and not self.stopping.is_set():
+                    pass
+            except Exception:
+                log.exception("deleting old done jobs failed")
+            finally:
+                db.session.remove()
 
     def run(self) -> None:
         """Work until ``stop()``; jobs under way are finished and recorded first."""
