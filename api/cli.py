@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 from datetime import timedelta
 from pathlib import Path
+from typing import NoReturn
 
 import click
 import sqlalchemy as sa
@@ -262,6 +263,12 @@ def _print_status(kinds: list[jobs.KindStatus]) -> None:
         click.echo(f"{entry.kind:<18}{counts}{entry.due:>7}{entry.lapsed:>8}  {late}")
 
 
+def _fail_with_fields(error: DomainError) -> NoReturn:
+    problems = error.extensions.get("errors") or {}
+    lines = [f"{name}: {message}" for name, items in problems.items() for message in items]
+    raise click.ClickException("\n".join(lines or [str(error.detail or error.title)])) from None
+
+
 @webhooks_cli.command("create")
 @click.argument("url")
 @click.option("--event", "events", multiple=True, required=True, help="An event type to send.")
@@ -274,14 +281,35 @@ def create_webhook(
     try:
         created = webhooks.create(url, events, locales, description, actor=None)
     except DomainError as error:
-        problems = error.extensions.get("errors") or {}
-        lines = [f"{name}: {message}" for name, items in problems.items() for message in items]
-        raise click.ClickException("\n".join(lines or [str(error.detail or error.title)])) from None
+        _fail_with_fields(error)
     hook = created.webhook
     click.echo(
         f"Webhook {hook.id} for {hook.url} ({', '.join(hook.events)}). Keep the secret safe:"
         " it is not shown again."
     )
+    click.echo(created.secret)
+
+
+@webhooks_cli.command("rotate-secret")
+@click.argument("webhook_id", type=int)
+@click.option(
+    "--keep-previous-for",
+    type=click.IntRange(0),
+    default=86400,
+    show_default=True,
+    help="Seconds the old secret keeps signing beside the new one (0: stop at once).",
+)
+def rotate_webhook_secret(webhook_id: int, keep_previous_for: int) -> None:
+    """Give a webhook a new signing secret, shown once, on the last line."""
+    try:
+        created = webhooks.rotate_secret(
+            webhook_id, timedelta(seconds=keep_previous_for), actor=None
+        )
+    except DomainError as error:
+        _fail_with_fields(error)
+    until = created.webhook.previous_secret_expires_at
+    old = f"signs beside it until {until:%Y-%m-%d %H:%M:%S} UTC" if until else "no longer signs"
+    click.echo(f"Webhook {webhook_id} has a new secret; the old one {old}. Keep it safe:")
     click.echo(created.secret)
 
 

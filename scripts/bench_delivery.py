@@ -116,7 +116,7 @@ def _bare_sender(receiver: Arrivals, count: int, threads: int) -> float:
             if n is None:
                 return
             message = f"msg_bare_{n}"
-            headers = webhooks.signed_headers(secret, message, body, datetime.now(UTC))
+            headers = webhooks.signed_headers([secret], message, body, datetime.now(UTC))
             outbound.post(
                 receiver.url, body, headers, timeout=10, allow_private=True, max_body=2048
             )

@@ -10,9 +10,11 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from standardwebhooks.webhooks import Webhook as Verifier
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from api.extensions import db
 from api.models import Delivery, DeliveryAttempt, Job, Webhook
+from api.models.types import utcnow
 from api.services import jobs, outbound
 from tests.conftest import Person
 from tests.receiver import Receiver, free_port
@@ -141,6 +143,114 @@ def test_cli_prints_the_secret_on_its_last_line(app: Flask) -> None:
     assert counts(app)[0] == 1
     listed = runner.invoke(args=["webhooks", "list"])
     assert "whsec_" not in listed.output and "essay.created" in listed.output
+
+
+def test_a_rotated_secret_signs_beside_the_new_one_until_it_expires(
+    app: Flask, client: FlaskClient, people: dict[str, Person]
+) -> None:
+    admin = people["admin"]
+    with Receiver() as receiver:
+        hook = create(client, admin, receiver.url).get_json()
+        rotate = f"{HOOKS}/{hook['id']}/rotate-secret"
+        rotated = client.post(rotate, json={}, headers=admin.headers)
+        assert rotated.status_code == 200, rotated.get_json()
+        fresh = rotated.get_json()
+        assert fresh["secret"].startswith("whsec_") and fresh["secret"] != hook["secret"]
+        assert fresh["previous_secret_expires_at"] is not None
+        publish_ms(client, people)
+        assert run_jobs(app) == 1
+        [both] = receiver.wait_for(1)
+        assert len(both.headers["webhook-signature"].split()) == 2
+        for secret in (hook["secret"], fresh["secret"]):
+            assert (
+                Verifier(secret).verify(both.body, both.headers)["type"] == "translation.published"
+            )
+
+        # A leaked secret stops signing at once.
+        leaked = client.post(rotate, json={"keep_previous_for": 0}, headers=admin.headers)
+        newest = leaked.get_json()
+        assert newest["previous_secret_expires_at"] is None
+        publish_ms(client, people, text=MALAY_INTRO + " Lagi.")
+        assert run_jobs(app) == 1
+        only = receiver.wait_for(2)[1]
+    assert len(only.headers["webhook-signature"].split()) == 1
+    Verifier(newest["secret"]).verify(only.body, only.headers)
+    for stale in (hook["secret"], fresh["secret"]):
+        with pytest.raises(WebhookVerificationError):
+            Verifier(stale).verify(only.body, only.headers)
+    shown = client.get(f"{HOOKS}/{hook['id']}", headers=admin.headers).get_json()
+    assert "secret" not in shown
+
+
+def test_an_expired_previous_secret_no_longer_signs(
+    app: Flask, client: FlaskClient, people: dict[str, Person]
+) -> None:
+    admin = people["admin"]
+    with Receiver() as receiver:
+        hook = create(client, admin, receiver.url).get_json()
+        rotated = client.post(
+            f"{HOOKS}/{hook['id']}/rotate-secret",
+            json={"keep_previous_for": 60},
+            headers=admin.headers,
+        ).get_json()
+        with app.app_context():
+            db.session.get(Webhook, hook["id"]).previous_secret_expires_at = utcnow()
+            db.session.commit()
+        publish_ms(client, people)
+        assert run_jobs(app) == 1
+        [item] = receiver.wait_for(1)
+    assert len(item.headers["webhook-signature"].split()) == 1
+    Verifier(rotated["secret"]).verify(item.body, item.headers)
+
+
+@pytest.mark.parametrize(
+    ("who", "webhook", "body", "status"),
+    [
+        ("reviewer", "known", {}, 403),
+        ("admin", "unknown", {}, 404),
+        ("admin", "known", {"keep_previous_for": -1}, 422),
+        ("admin", "known", {"keep_previous_for": 8 * 86400}, 422),
+        ("admin", "known", {"keep": 60}, 422),
+    ],
+)
+def test_bad_rotations_change_nothing(
+    app: Flask,
+    client: FlaskClient,
+    people: dict[str, Person],
+    who: str,
+    webhook: str,
+    body: dict[str, Any],
+    status: int,
+) -> None:
+    hook = create(client, people["admin"], "https://hooks.example.net/").get_json()
+    with app.app_context():
+        sealed = db.session.get(Webhook, hook["id"]).secret
+    target = hook["id"] if webhook == "known" else hook["id"] + 1
+    response = client.post(
+        f"{HOOKS}/{target}/rotate-secret", json=body, headers=people[who].headers
+    )
+    assert response.status_code == status
+    assert response.mimetype == "application/problem+json"
+    with app.app_context():
+        row = db.session.get(Webhook, hook["id"])
+        assert (row.secret, row.previous_secret) == (sealed, None)
+
+
+def test_cli_rotates_a_secret_and_prints_it_on_its_last_line(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    created = runner.invoke(
+        args=["webhooks", "create", "https://hooks.example.net/", "--event", "essay.created"]
+    )
+    first = created.output.strip().splitlines()[-1]
+    with app.app_context():
+        webhook_id = db.session.scalar(sa.select(Webhook.id))
+    rotated = runner.invoke(args=["webhooks", "rotate-secret", str(webhook_id)])
+    assert rotated.exit_code == 0, rotated.output
+    second = rotated.output.strip().splitlines()[-1]
+    assert second.startswith("whsec_") and second != first
+    assert "signs beside it until" in rotated.output
+    refused = runner.invoke(args=["webhooks", "rotate-secret", str(webhook_id + 1)])
+    assert refused.exit_code != 0
 
 
 @pytest.mark.parametrize(

@@ -69,7 +69,10 @@ class Webhook(db.Model):  # type: ignore[name-defined]
     events: the event types it receives; locales: the locales it receives (empty: all;
         changes that concern every locale always go).
     secret: the signing secret, encrypted with a key derived from ``SECRET_KEY``
-        (Fernet); it is shown once, when the webhook is created.
+        (Fernet); it is shown once, when the webhook is created or its secret rotated.
+    previous_secret: after a rotation, the secret it replaced (encrypted the same way),
+        which signs beside the new one until ``previous_secret_expires_at``, so that a
+        receiver can switch without refusing a message.
     enabled: false after an admin switches it off, or after the receiver answered 410;
         ``disabled_reason`` says which.
     """
@@ -82,6 +85,8 @@ class Webhook(db.Model):  # type: ignore[name-defined]
     events: so.Mapped[list[str]] = so.mapped_column(sa.JSON)
     locales: so.Mapped[list[str]] = so.mapped_column(sa.JSON, default=list)
     secret: so.Mapped[str] = so.mapped_column(sa.Text)
+    previous_secret: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    previous_secret_expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     enabled: so.Mapped[bool] = so.mapped_column(default=True)
     disabled_reason: so.Mapped[str | None] = so.mapped_column(sa.String(200))
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)

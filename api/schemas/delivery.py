@@ -8,7 +8,7 @@ from api.schemas import ArgsSchema, BaseSchema, InputSchema, PageArgs, PageSchem
 from api.schemas.validation import Length, OneOf, Range, locale_field
 from api.schemas.workflow import UTCDateTime
 from api.services.changes import PUBLIC_TYPES
-from api.services.webhooks import EVENT_TYPES
+from api.services.webhooks import EVENT_TYPES, MAX_SECRET_OVERLAP
 
 CURSOR_PATTERN = "^c_[0-9a-f]{16}$"
 
@@ -103,6 +103,10 @@ class WebhookSchema(BaseSchema):
     description = fields.String(allow_none=True)
     enabled = fields.Boolean(required=True)
     disabled_reason = fields.String(allow_none=True)
+    previous_secret_expires_at = UTCDateTime(
+        allow_none=True,
+        metadata={"description": "Until then the secret rotated out signs beside the new one."},
+    )
     created_at = UTCDateTime(required=True)
     updated_at = UTCDateTime()
 
@@ -110,6 +114,17 @@ class WebhookSchema(BaseSchema):
 class WebhookCreatedSchema(WebhookSchema):
     secret = fields.String(
         required=True, metadata={"description": "Shown once: keep it to verify signatures."}
+    )
+
+
+class SecretRotationSchema(InputSchema):
+    keep_previous_for = fields.Integer(
+        load_default=86400,
+        validate=Range(min=0, max=int(MAX_SECRET_OVERLAP.total_seconds())),
+        metadata={
+            "description": "Seconds the old secret keeps signing beside the new one "
+            "(0: it stops at once)."
+        },
     )
 
 

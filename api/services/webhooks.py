@@ -218,6 +218,37 @@ def delete(webhook_id: int, actor: User | None) -> None:
         session.delete(get(webhook_id))
 
 
+# How long a rotated-out secret may keep signing beside the new one.
+MAX_SECRET_OVERLAP = timedelta(days=7)
+
+
+def rotate_secret(webhook_id: int, keep_previous_for: timedelta, actor: User | None) -> Created:
+    """A new secret for a webhook, returned here and never again.
+
+    The secret it replaces keeps signing beside it for ``keep_previous_for`` (every message
+    then carries both signatures), so the receiver can switch without refusing one; zero
+    drops it at once, for a secret that leaked.
+    """
+    if actor is not None:
+        _ensure_admin(actor)
+    if not timedelta(0) <= keep_previous_for <= MAX_SECRET_OVERLAP:
+        message = gettext(
+            "The old secret may keep signing for 0 to %(limit)s seconds.",
+            limit=int(MAX_SECRET_OVERLAP.total_seconds()),
+        )
+        raise _unprocessable("keep_previous_for", message)
+    secret = new_secret()
+    with transaction():
+        webhook = get(webhook_id)
+        if keep_previous_for:
+            webhook.previous_secret = webhook.secret
+            webhook.previous_secret_expires_at = utcnow() + keep_previous_for
+        else:
+            webhook.previous_secret = webhook.previous_secret_expires_at = None
+        webhook.secret = seal(secret)
+    return Created(webhook, secret)
+
+
 def deliveries(webhook_id: int, actor: User) -> sa.Select[tuple[Delivery]]:
     """A webhook's deliveries, newest first."""
     get(webhook_id, actor)
@@ -329,14 +360,18 @@ def retry_after(attempts: int) -> float | None:
     return schedule[attempts - 1] if 1 <= attempts <= len(schedule) else None
 
 
-def signed_headers(secret: str, message_id: str, body: bytes, moment: datetime) -> dict[str, str]:
-    """Standard Webhooks headers for one attempt."""
+def signed_headers(
+    secrets_: list[str], message_id: str, body: bytes, moment: datetime
+) -> dict[str, str]:
+    """Standard Webhooks headers for one attempt, with a signature by each secret."""
     return {
         "Content-Type": "application/json",
         "User-Agent": "Tarjuma-Webhooks/1",
         "webhook-id": message_id,
         "webhook-timestamp": str(int(moment.timestamp())),
-        "webhook-signature": Signer(secret).sign(message_id, moment, body),
+        "webhook-signature": " ".join(
+            Signer(secret).sign(message_id, moment, body) for secret in secrets_
+        ),
     }
 
 
@@ -350,6 +385,8 @@ _TO_SEND = (
         _webhooks.c.id,
         _webhooks.c.url,
         _webhooks.c.secret,
+        _webhooks.c.previous_secret,
+        _webhooks.c.previous_secret_expires_at,
         _webhooks.c.enabled,
     )
     .join(_webhooks, _webhooks.c.id == _deliveries.c.webhook_id)
@@ -391,15 +428,19 @@ def send(job: jobs.Claim) -> jobs.Outcome | None:
     message_id, webhook_id, body = row.message_id, row.id, row.payload.encode()
     if not row.enabled:
         return jobs.Outcome(record=_record(delivery_id, webhook_id, None, "failed"))
+    now = utcnow()
+    sealed = [row.secret]
+    if row.previous_secret and row.previous_secret_expires_at > now:
+        sealed.append(row.previous_secret)
     try:
-        secret = unseal(row.secret)
+        signing = [unseal(secret) for secret in sealed]
     except InvalidToken:
         answer = outbound.Answer(None, None, 0, "secret cannot be decrypted (SECRET_KEY changed)")
     else:
         answer = outbound.post(
             row.url,
             body,
-            signed_headers(secret, message_id, body, utcnow()),
+            signed_headers(signing, message_id, body, now),
             timeout=min(float(config["WEBHOOK_TIMEOUT"]), LEASE / 2),
             allow_private=bool(config["WEBHOOK_ALLOW_PRIVATE"]),
             max_body=int(config["WEBHOOK_RESPONSE_BODY_LIMIT"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import Response, request
@@ -18,6 +19,7 @@ from api.schemas.delivery import (
     DeliveryArgs,
     DeliveryPageSchema,
     DeliverySchema,
+    SecretRotationSchema,
     WebhookCreatedSchema,
     WebhookInSchema,
     WebhookPageSchema,
@@ -102,10 +104,12 @@ class Webhooks(MethodView):
             data.get("description"),
             actor=current_user(),
         )
-        fields = WebhookSchema().fields
-        return {name: getattr(created.webhook, name) for name in fields} | {
-            "secret": created.secret
-        }
+        return _with_secret(created)
+
+
+def _with_secret(created: webhooks.Created) -> dict[str, Any]:
+    fields = WebhookSchema().fields
+    return {name: getattr(created.webhook, name) for name in fields} | {"secret": created.secret}
 
 
 @blp.route("/webhooks/<int(max=2147483647):webhook_id>")
@@ -128,6 +132,19 @@ class WebhookResource(MethodView):
     def delete(self, webhook_id: int) -> None:
         """Remove a webhook and its delivery log (admins)."""
         webhooks.delete(webhook_id, current_user())
+
+
+@blp.route("/webhooks/<int(max=2147483647):webhook_id>/rotate-secret")
+class RotateSecret(MethodView):
+    @blp.arguments(SecretRotationSchema)
+    @blp.response(200, WebhookCreatedSchema)
+    @blp.doc(security=BEARER)
+    def post(self, data: dict[str, Any], webhook_id: int) -> dict[str, Any]:
+        """A new signing secret, shown once; the old one signs beside it for a while (admins)."""
+        created = webhooks.rotate_secret(
+            webhook_id, timedelta(seconds=data["keep_previous_for"]), current_user()
+        )
+        return _with_secret(created)
 
 
 @blp.route("/webhooks/<int(max=2147483647):webhook_id>/deliveries")
