@@ -431,6 +431,30 @@ def test_after_the_schedule_runs_out_the_delivery_has_failed(
     Verifier(hook["secret"]).verify(item.body, item.headers)
 
 
+def test_the_delivery_log_can_be_narrowed_to_one_state(
+    app: Flask, client: FlaskClient, people: dict[str, Person]
+) -> None:
+    admin = people["admin"].headers
+    with Receiver(statuses=[500, 500, 500]) as receiver:
+        hook = create(client, people["admin"], receiver.url).get_json()
+        publish_ms(client, people)  # fails three times: failed
+        while run_jobs(app):
+            pass
+        publish_ms(client, people, text=MALAY_INTRO + " Lagi.")  # succeeds
+        assert run_jobs(app) == 1
+    log = f"{HOOKS}/{hook['id']}/deliveries"
+    everything = client.get(log, headers=admin).get_json()["items"]
+    assert sorted(entry["state"] for entry in everything) == ["failed", "succeeded"]
+    for state in ("failed", "succeeded"):
+        [entry] = client.get(log, query_string={"state": state}, headers=admin).get_json()["items"]
+        assert entry["state"] == state
+    assert (
+        client.get(log, query_string={"state": "pending"}, headers=admin).get_json()["items"] == []
+    )
+    bad = client.get(log, query_string={"state": "lost"}, headers=admin)
+    assert bad.status_code == 400 and bad.mimetype == "application/problem+json"
+
+
 def test_410_disables_the_webhook(
     app: Flask, client: FlaskClient, people: dict[str, Person]
 ) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
+from api.models import DELIVERY_STATES
 from api.schemas import ArgsSchema, BaseSchema, InputSchema, PageArgs, PageSchema
 from api.schemas.validation import Length, OneOf, Range, locale_field
 from api.schemas.workflow import UTCDateTime
@@ -163,4 +164,7 @@ class DeliveryPageSchema(PageSchema):
 
 
 class DeliveryArgs(PageArgs):
-    pass
+    state = fields.String(
+        validate=OneOf(list(DELIVERY_STATES)),
+        metadata={"description": "Only deliveries in this state (``failed``: what to look at)."},
+    )

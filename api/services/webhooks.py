@@ -249,10 +249,15 @@ def rotate_secret(webhook_id: int, keep_previous_for: timedelta, actor: User | N
     return Created(webhook, secret)
 
 
-def deliveries(webhook_id: int, actor: User) -> sa.Select[tuple[Delivery]]:
-    """A webhook's deliveries, newest first."""
+def deliveries(
+    webhook_id: int, actor: User, state: str | None = None
+) -> sa.Select[tuple[Delivery]]:
+    """A webhook's deliveries, newest first; only those in ``state`` when given."""
     get(webhook_id, actor)
-    return sa.select(Delivery).where(Delivery.webhook_id == webhook_id).order_by(Delivery.id.desc())
+    statement = sa.select(Delivery).where(Delivery.webhook_id == webhook_id)
+    if state is not None:
+        statement = statement.where(Delivery.state == state)
+    return statement.order_by(Delivery.id.desc())
 
 
 def redeliver(webhook_id: int, delivery_id: int, actor: User) -> Delivery:

@@ -154,7 +154,7 @@ class Deliveries(MethodView):
     @blp.doc(security=BEARER)
     def get(self, args: dict[str, Any], webhook_id: int) -> dict[str, Any]:
         """A webhook's deliveries, newest first, each with every attempt (admins)."""
-        statement = webhooks.deliveries(webhook_id, current_user())
+        statement = webhooks.deliveries(webhook_id, current_user(), args.get("state"))
         return paginate(statement, args["page"], args["per_page"])
 
 
