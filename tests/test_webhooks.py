@@ -38,6 +38,10 @@ def create(client: FlaskClient, admin: Person, url: str, **body: Any) -> Any:
     return client.post(HOOKS, json=payload, headers=admin.headers)
 
 
+def rotate(client: FlaskClient, who: Person, webhook_id: int, **body: Any) -> Any:
+    return client.post(f"{HOOKS}/{webhook_id}/rotate-secret", json=body, headers=who.headers)
+
+
 def publish_ms(client: FlaskClient, people: dict[str, Person], text: str = MALAY_INTRO) -> int:
     version = submit(client, people["translator"], body=text).get_json()
     response = action(client, people["reviewer"], version["id"], "approve")
@@ -151,8 +155,7 @@ def test_a_rotated_secret_signs_beside_the_new_one_until_it_expires(
     admin = people["admin"]
     with Receiver() as receiver:
         hook = create(client, admin, receiver.url).get_json()
-        rotate = f"{HOOKS}/{hook['id']}/rotate-secret"
-        rotated = client.post(rotate, json={}, headers=admin.headers)
+        rotated = rotate(client, admin, hook["id"])
         assert rotated.status_code == 200, rotated.get_json()
         fresh = rotated.get_json()
         assert fresh["secret"].startswith("whsec_") and fresh["secret"] != hook["secret"]
@@ -162,13 +165,11 @@ def test_a_rotated_secret_signs_beside_the_new_one_until_it_expires(
         [both] = receiver.wait_for(1)
         assert len(both.headers["webhook-signature"].split()) == 2
         for secret in (hook["secret"], fresh["secret"]):
-            assert (
-                Verifier(secret).verify(both.body, both.headers)["type"] == "translation.published"
-            )
+            payload = Verifier(secret).verify(both.body, both.headers)
+            assert payload["type"] == "translation.published"
 
         # A leaked secret stops signing at once.
-        leaked = client.post(rotate, json={"keep_previous_for": 0}, headers=admin.headers)
-        newest = leaked.get_json()
+        newest = rotate(client, admin, hook["id"], keep_previous_for=0).get_json()
         assert newest["previous_secret_expires_at"] is None
         publish_ms(client, people, text=MALAY_INTRO + " Lagi.")
         assert run_jobs(app) == 1
@@ -188,11 +189,7 @@ def test_an_expired_previous_secret_no_longer_signs(
     admin = people["admin"]
     with Receiver() as receiver:
         hook = create(client, admin, receiver.url).get_json()
-        rotated = client.post(
-            f"{HOOKS}/{hook['id']}/rotate-secret",
-            json={"keep_previous_for": 60},
-            headers=admin.headers,
-        ).get_json()
+        rotated = rotate(client, admin, hook["id"], keep_previous_for=60).get_json()
         with app.app_context():
             db.session.get(Webhook, hook["id"]).previous_secret_expires_at = utcnow()
             db.session.commit()
@@ -226,9 +223,7 @@ def test_bad_rotations_change_nothing(
     with app.app_context():
         sealed = db.session.get(Webhook, hook["id"]).secret
     target = hook["id"] if webhook == "known" else hook["id"] + 1
-    response = client.post(
-        f"{HOOKS}/{target}/rotate-secret", json=body, headers=people[who].headers
-    )
+    response = rotate(client, people[who], target, **body)
     assert response.status_code == status
     assert response.mimetype == "application/problem+json"
     with app.app_context():
