@@ -464,6 +464,44 @@ def test_410_disables_the_webhook(
         publish_ms(client, people, MALAY_INTRO + " Lagi.")
         assert counts(app)[1] == before[1], "a disabled webhook gets no deliveries"
         assert len(receiver.requests) == 1
+    log = client.get(
+        "/api/v1/events",
+        query_string={"action": "webhook.updated"},
+        headers=people["admin"].headers,
+    ).get_json()["items"]
+    [disabled] = log
+    assert disabled["actor"] is None and disabled["after"]["enabled"] is False
+
+
+def test_admins_changes_to_webhooks_are_in_the_event_log_without_secrets(
+    app: Flask, client: FlaskClient, people: dict[str, Person]
+) -> None:
+    admin = people["admin"]
+    url = "https://hooks.example.net/services/T0/B0/tokenpart?key=abc"
+    hook = create(client, admin, url).get_json()
+    client.patch(
+        f"{HOOKS}/{hook['id']}",
+        json={"events": ["translation.published", "essay.created"], "description": None},
+        headers=admin.headers,
+    )
+    rotated = rotate(client, admin, hook["id"]).get_json()
+    client.delete(f"{HOOKS}/{hook['id']}", headers=admin.headers)
+    response = client.get("/api/v1/events", headers=people["reviewer"].headers)
+    events = [e for e in response.get_json()["items"] if e["action"].startswith("webhook.")]
+    assert [e["action"] for e in events] == [
+        "webhook.deleted",
+        "webhook.secret_rotated",
+        "webhook.updated",
+        "webhook.created",
+    ]
+    assert all(e["actor"] == admin.name for e in events)
+    created, updated = events[3], events[2]
+    assert created["after"]["url"] == "https://hooks.example.net/…"
+    assert updated["before"] == {"webhook": hook["id"], "events": ["translation.published"]}
+    assert updated["after"]["events"] == ["translation.published", "essay.created"]
+    text = response.get_data(as_text=True)
+    for secret in ("tokenpart", "key=abc", hook["secret"], rotated["secret"], "whsec_"):
+        assert secret not in text
 
 
 def test_redirects_are_not_followed(

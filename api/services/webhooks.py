@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -36,7 +37,7 @@ from api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from api.extensions import db
 from api.models import Delivery, DeliveryAttempt, Event, User, Webhook
 from api.models.types import utcnow
-from api.services import changes, effects, jobs, outbound
+from api.services import audit, changes, effects, jobs, outbound
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +149,35 @@ def _ensure_admin(actor: User) -> None:
 # --- commands --------------------------------------------------------------------------
 
 
+_SETTINGS = ("url", "events", "locales", "description", "enabled")
+
+
+def _settings(webhook: Webhook, names: Sequence[str] = _SETTINGS) -> dict[str, Any]:
+    """What the event log keeps of a webhook: never its secret, and of its URL only the
+    origin, since reviewers read the log and a receiver's path often holds a token."""
+    settings = {name: getattr(webhook, name) for name in names}
+    if "url" in settings:
+        parts = urlsplit(settings["url"])
+        settings["url"] = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/…"
+    return settings
+
+
+def _log(
+    action: str,
+    webhook: Webhook,
+    actor: User | None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """An admin's change to a webhook, in the event log (``before`` and ``after`` name it)."""
+    audit.record(
+        action,
+        actor=actor,
+        before={"webhook": webhook.id, **(before or {})},
+        after={"webhook": webhook.id, **(after or {})},
+    )
+
+
 @dataclass(frozen=True)
 class Created:
     webhook: Webhook
@@ -171,6 +201,7 @@ def create(
         webhook = Webhook(**data, description=description, secret=seal(secret), enabled=True)
         session.add(webhook)
         session.flush()
+        _log("webhook.created", webhook, actor, after=_settings(webhook))
     return Created(webhook, secret)
 
 
@@ -205,8 +236,12 @@ def update(webhook_id: int, changes_: dict[str, Any], actor: User) -> Webhook:
         values["disabled_reason"] = None if values["enabled"] else "disabled by an admin"
     with transaction():
         webhook = get(webhook_id)
+        changed = [name for name, value in values.items() if getattr(webhook, name) != value]
+        before = _settings(webhook, changed)
         for key, value in values.items():
             setattr(webhook, key, value)
+        if changed:
+            _log("webhook.updated", webhook, actor, before, _settings(webhook, changed))
     return webhook
 
 
@@ -215,7 +250,9 @@ def delete(webhook_id: int, actor: User | None) -> None:
     if actor is not None:
         _ensure_admin(actor)
     with transaction() as session:
-        session.delete(get(webhook_id))
+        webhook = get(webhook_id)
+        _log("webhook.deleted", webhook, actor, before=_settings(webhook))
+        session.delete(webhook)
 
 
 # How long a rotated-out secret may keep signing beside the new one.
@@ -246,6 +283,13 @@ def rotate_secret(webhook_id: int, keep_previous_for: timedelta, actor: User | N
         else:
             webhook.previous_secret = webhook.previous_secret_expires_at = None
         webhook.secret = seal(secret)
+        until = webhook.previous_secret_expires_at
+        _log(
+            "webhook.secret_rotated",
+            webhook,
+            actor,
+            after={"previous_secret_expires_at": until.isoformat() if until else None},
+        )
     return Created(webhook, secret)
 
 
@@ -516,11 +560,20 @@ def _record(
             return
         session.execute(_LOG_ATTEMPT, {"delivery_id": delivery_id, "at": now, **attempt})
         if state == "gone":
-            session.execute(
+            reason = "the receiver answered 410 Gone"
+            disabled = session.execute(
                 sa.update(Webhook)
-                .where(Webhook.id == webhook_id)
-                .values(enabled=False, disabled_reason="the receiver answered 410 Gone")
+                .where(Webhook.id == webhook_id, Webhook.enabled.is_(True))
+                .values(enabled=False, disabled_reason=reason)
+                .returning(Webhook.id)
                 .execution_options(synchronize_session=False)
-            )
+            ).scalar_one_or_none()
+            if disabled is not None:
+                audit.record(
+                    "webhook.updated",
+                    actor=None,
+                    before={"webhook": webhook_id, "enabled": True},
+                    after={"webhook": webhook_id, "enabled": False, "reason": reason},
+                )
 
     return record
