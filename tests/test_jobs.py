@@ -297,11 +297,19 @@ def test_the_status_shows_each_kind_by_state_with_what_is_overdue(
     assert row[1:] == ["2", "0", "0", "0", "1", "0", "300", "s", "ago"]
 
 
-def test_the_worker_deletes_old_done_jobs_and_keeps_the_rest(app: Flask) -> None:
+def test_the_worker_deletes_old_done_jobs_and_keeps_the_rest(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
     now = utcnow()
     with app.app_context():
         with transaction() as session:
-            for state, age in (("done", 8), ("done", 1), ("failed", 30), ("pending", 30)):
+            for state, age in (
+                ("done", 8),
+                ("done", 10),
+                ("done", 1),
+                ("failed", 30),
+                ("pending", 30),
+            ):
                 at = now - timedelta(days=age)
                 finished = None if state == "pending" else at
                 session.add(
@@ -314,7 +322,11 @@ def test_the_worker_deletes_old_done_jobs_and_keeps_the_rest(app: Flask) -> None
                     )
                 )
         worker = jobs.Worker(app, retention=timedelta(days=7))
+        monkeypatch.setattr(jobs, "PRUNE_BATCH", 1)
         worker._prune_when_due()
+        assert len(_jobs(app)) == 4, "one batch per idle turn"
+        worker._prune_when_due()
+        worker._prune_when_due()  # finds none left: done for the hour
         left = {(job.state, job.payload["age"]) for job in _jobs(app)}
         assert left == {("done", 1), ("failed", 30), ("pending", 30)}
         with transaction() as session:

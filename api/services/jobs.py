@@ -282,7 +282,10 @@ def status() -> list[KindStatus]:
     return sorted(kinds.values(), key=lambda entry: entry.kind)
 
 
-def prune(older_than: timedelta, batch: int = 1000) -> int:
+PRUNE_BATCH = 1000
+
+
+def prune(older_than: timedelta, batch: int = PRUNE_BATCH) -> int:
     """Delete up to ``batch`` jobs done longer ago than ``older_than``; how many went.
 
     Failed jobs stay until someone looks at them; what a webhook delivery did stays in
@@ -392,23 +395,24 @@ class Worker:
                 self._todo.put(job)
             busy += len(claimed)
             more = bool(idle) and len(claimed) == idle
-            if not claimed:
+            if busy == 0:
                 self._prune_when_due()
 
     def _prune_when_due(self) -> None:
-        """When idle, at most once every ``PRUNE_EVERY`` seconds: delete old done jobs."""
+        """With nothing to do, at most once every ``PRUNE_EVERY`` seconds: delete old done
+        jobs, one batch per idle turn, so that new work never waits behind a clear-out."""
         now = time.monotonic()
         if self.retention is None or (
             self._pruned_at is not None and now - self._pruned_at < self.PRUNE_EVERY
         ):
             return
-        self._pruned_at = now
         with self.app.app_context():
             try:
-                while prune(self.retention) and not self.stopping.is_set():
-                    pass
+                if prune(self.retention, PRUNE_BATCH) < PRUNE_BATCH:
+                    self._pruned_at = now  # all gone: the next clear-out in an hour
             except Exception:
                 log.exception("deleting old done jobs failed")
+                self._pruned_at = now
             finally:
                 db.session.remove()
 
