@@ -223,7 +223,7 @@ def test_a_handlers_record_commits_with_its_job_or_not_at_all(app: Flask) -> Non
                 ids = [jobs.enqueue("test.recorded", {"n": n}).id for n in range(4)]
             claimed = jobs.claim(10)
             finished = [(job, jobs.attempt(job)) for job in claimed]
-            assert jobs.Worker._record_and_claim(finished, idle=0) == []
+            assert jobs.Worker._record_and_claim(finished, idle=0) is None, "a failed turn"
             states = {job.id: job.state for job in _jobs(app) if job.id in ids}
             assert states == dict(zip(ids, ["done", "done", "running", "done"], strict=True))
             texts = db.session.scalars(
@@ -272,6 +272,27 @@ def test_a_slow_job_holds_up_one_thread_and_no_other_job(app: Flask, handled: li
         release.set()
         worker.stop()
         jobs._handlers.pop("test.slow", None)
+
+
+def test_a_worker_that_cannot_reach_its_database_backs_off(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tries: list[float] = []
+
+    def unreachable(session: Any, limit: int) -> list[jobs.Claim]:
+        tries.append(time.monotonic())
+        raise ConnectionError("the database is down")
+
+    monkeypatch.setattr(jobs, "claim_in", unreachable)
+    worker = jobs.Worker(app, threads=1, poll=0.01)
+    runner = threading.Thread(target=worker.run)
+    runner.start()
+    worker.stopping.wait(1.0)
+    worker.stop()
+    runner.join(timeout=10)
+    # Polling every 0.01 s would have tried about 100 times; doubling waits, about 7.
+    assert 3 <= len(tries) <= 12, len(tries)
+    assert tries[-1] - tries[-2] > 4 * (tries[1] - tries[0]), "the waits grow"
 
 
 def test_the_status_shows_each_kind_by_state_with_what_is_overdue(

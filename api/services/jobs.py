@@ -315,6 +315,7 @@ class Worker:
     """
 
     PRUNE_EVERY = 3600.0  # seconds between two clear-outs of old done jobs
+    MAX_BACKOFF = 5.0  # the longest wait after failed turns (the database is down)
 
     def __init__(
         self,
@@ -346,7 +347,7 @@ class Worker:
                 log.exception("job %s: the worker failed around it", job.id)
             self._done.put((job, outcome))
 
-    def _turn(self, finished: list[tuple[Claim, Outcome]], idle: int) -> list[Claim]:
+    def _turn(self, finished: list[tuple[Claim, Outcome]], idle: int) -> list[Claim] | None:
         with self.app.app_context():
             try:
                 return self._record_and_claim(finished, idle)
@@ -354,8 +355,9 @@ class Worker:
                 db.session.remove()
 
     @staticmethod
-    def _record_and_claim(finished: list[tuple[Claim, Outcome]], idle: int) -> list[Claim]:
-        """Record what finished and claim jobs for the idle threads, in one transaction."""
+    def _record_and_claim(finished: list[tuple[Claim, Outcome]], idle: int) -> list[Claim] | None:
+        """Record what finished and claim jobs for the idle threads, in one transaction;
+        None when that failed."""
         try:
             with transaction() as session:
                 for job, outcome in finished:
@@ -370,10 +372,11 @@ class Worker:
                     finish(session, job, outcome)
             except Exception:
                 log.exception("recording job %s failed; it runs again after its lease", job.id)
-        return []
+        return None
 
     def _dispatch(self) -> None:
         busy, more = 0, True  # more: the last claim may have left due jobs behind
+        failures = 0  # turns failed in a row: the database may be down, so wait longer
         while not (self.stopping.is_set() and busy == 0):
             finished: list[tuple[Claim, Outcome]] = []
             if busy == self.threads or not more or self.stopping.is_set():
@@ -391,6 +394,12 @@ class Worker:
             if not (finished or idle):
                 continue
             claimed = self._turn(finished, idle)
+            if claimed is None:
+                failures += 1
+                self.stopping.wait(min(self.poll * 2**failures, self.MAX_BACKOFF))
+                claimed = []
+            else:
+                failures = 0
             for job in claimed:
                 self._todo.put(job)
             busy += len(claimed)
