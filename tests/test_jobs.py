@@ -223,7 +223,9 @@ def test_a_handlers_record_commits_with_its_job_or_not_at_all(app: Flask) -> Non
                 ids = [jobs.enqueue("test.recorded", {"n": n}).id for n in range(4)]
             claimed = jobs.claim(10)
             finished = [(job, jobs.attempt(job)) for job in claimed]
-            assert jobs.Worker._record_and_claim(finished, idle=0) is None, "a failed turn"
+            claimed, unrecorded = jobs.Worker._record_and_claim(finished, idle=0)
+            assert claimed is None, "a failed turn"
+            assert [job.payload["n"] for job, _ in unrecorded] == [2], "to try again"
             states = {job.id: job.state for job in _jobs(app) if job.id in ids}
             assert states == dict(zip(ids, ["done", "done", "running", "done"], strict=True))
             texts = db.session.scalars(
@@ -293,6 +295,40 @@ def test_a_worker_that_cannot_reach_its_database_backs_off(
     # Polling every 0.01 s would have tried about 100 times; doubling waits, about 7.
     assert 3 <= len(tries) <= 12, len(tries)
     assert tries[-1] - tries[-2] > 4 * (tries[1] - tries[0]), "the waits grow"
+
+
+def test_an_outcome_the_database_missed_is_recorded_once_it_is_back(
+    app: Flask, handled: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A blip between a job's run and its record: the job is not run a second time."""
+    with app.app_context():
+        with transaction():
+            job_id = jobs.enqueue("test.ok", {"n": 5}).id
+    real_finish, calls = jobs.finish, []
+
+    def blip(session: Any, job: jobs.Claim, outcome: jobs.Outcome) -> bool:
+        calls.append(job.id)
+        if len(calls) <= 2:  # the turn's transaction, then the one-by-one attempt
+            raise ConnectionError("server closed the connection unexpectedly")
+        return real_finish(session, job, outcome)
+
+    monkeypatch.setattr(jobs, "finish", blip)
+    worker = jobs.Worker(app, threads=1, poll=0.01)
+    runner = threading.Thread(target=worker.run)
+    runner.start()
+    deadline = time.monotonic() + 20
+    state = "pending"
+    while state != "done" and time.monotonic() < deadline:
+        worker.stopping.wait(0.05)
+        with app.app_context():
+            state = db.session.get(Job, job_id).state
+            db.session.remove()
+    worker.stop()
+    runner.join(timeout=10)
+    assert state == "done" and len(calls) == 3
+    assert handled == [("ok", 5)], "run once"
+    with app.app_context():
+        assert db.session.get(Job, job_id).attempts == 1
 
 
 def test_the_status_shows_each_kind_by_state_with_what_is_overdue(

@@ -50,6 +50,7 @@ class Claim:
     payload: dict[str, Any]
     attempts: int  # this attempt included
     event_id: int | None
+    lease_until: datetime  # after this another worker may take the job over
 
 
 @dataclass(frozen=True)
@@ -159,12 +160,16 @@ def claim_in(session: so.Session, limit: int) -> list[Claim]:
     lapsed lease) under their kinds' leases."""
     now = utcnow()
     rows = session.execute(_DUE, {"now": now, "limit": limit}).all()
-    by_lease: dict[float, list[int]] = defaultdict(list)
-    for row in rows:
-        by_lease[_lease(row.kind)].append(row.id)
-    for lease, ids in by_lease.items():
-        session.execute(_TAKE, {"ids": ids, "until": now + timedelta(seconds=lease)})
-    return [Claim(row.id, row.kind, row.payload, row.attempts + 1, row.event_id) for row in rows]
+    leases = {row.id: now + timedelta(seconds=_lease(row.kind)) for row in rows}
+    by_lease: dict[datetime, list[int]] = defaultdict(list)
+    for job_id, until in leases.items():
+        by_lease[until].append(job_id)
+    for until, ids in by_lease.items():
+        session.execute(_TAKE, {"ids": ids, "until": until})
+    return [
+        Claim(row.id, row.kind, row.payload, row.attempts + 1, row.event_id, leases[row.id])
+        for row in rows
+    ]
 
 
 def claim(limit: int) -> list[Claim]:
@@ -347,7 +352,9 @@ class Worker:
                 log.exception("job %s: the worker failed around it", job.id)
             self._done.put((job, outcome))
 
-    def _turn(self, finished: list[tuple[Claim, Outcome]], idle: int) -> list[Claim] | None:
+    def _turn(
+        self, finished: list[tuple[Claim, Outcome]], idle: int
+    ) -> tuple[list[Claim] | None, list[tuple[Claim, Outcome]]]:
         with self.app.app_context():
             try:
                 return self._record_and_claim(finished, idle)
@@ -355,45 +362,59 @@ class Worker:
                 db.session.remove()
 
     @staticmethod
-    def _record_and_claim(finished: list[tuple[Claim, Outcome]], idle: int) -> list[Claim] | None:
-        """Record what finished and claim jobs for the idle threads, in one transaction;
-        None when that failed."""
+    def _record_and_claim(
+        finished: list[tuple[Claim, Outcome]], idle: int
+    ) -> tuple[list[Claim] | None, list[tuple[Claim, Outcome]]]:
+        """Record what finished and claim jobs for the idle threads, in one transaction.
+
+        Returns the jobs claimed (None when the turn failed) and the outcomes that could
+        not be recorded, to be tried again next turn.
+        """
         try:
             with transaction() as session:
                 for job, outcome in finished:
                     finish(session, job, outcome)
-                return claim_in(session, idle) if idle else []
+                return (claim_in(session, idle) if idle else []), []
         except Exception:
             log.exception("the worker's bookkeeping failed; recording jobs one by one")
         # One record that fails must not cost the others theirs; claiming waits a turn.
+        unrecorded = []
         for job, outcome in finished:
             try:
                 with transaction() as session:
                     finish(session, job, outcome)
             except Exception:
-                log.exception("recording job %s failed; it runs again after its lease", job.id)
-        return None
+                log.exception("recording job %s failed", job.id)
+                unrecorded.append((job, outcome))
+        return None, unrecorded
 
     def _dispatch(self) -> None:
         busy, more = 0, True  # more: the last claim may have left due jobs behind
         failures = 0  # turns failed in a row: the database may be down, so wait longer
+        # Outcomes a failed turn could not record: tried again until their lease ends (then
+        # the job is another worker's to run again), so that a short outage of the database
+        # makes no job run twice. Stopping does not wait for them.
+        unrecorded: list[tuple[Claim, Outcome]] = []
         while not (self.stopping.is_set() and busy == 0):
-            finished: list[tuple[Claim, Outcome]] = []
+            now = utcnow()
+            finished = [(job, outcome) for job, outcome in unrecorded if job.lease_until > now]
             if busy == self.threads or not more or self.stopping.is_set():
                 try:
                     finished.append(self._done.get(timeout=self.poll))
+                    busy -= 1
                 except queue.Empty:
                     pass
             while True:
                 try:
                     finished.append(self._done.get_nowait())
+                    busy -= 1
                 except queue.Empty:
                     break
-            busy -= len(finished)
             idle = 0 if self.stopping.is_set() else self.threads - busy
             if not (finished or idle):
+                unrecorded = []
                 continue
-            claimed = self._turn(finished, idle)
+            claimed, unrecorded = self._turn(finished, idle)
             if claimed is None:
                 failures += 1
                 self.stopping.wait(min(self.poll * 2**failures, self.MAX_BACKOFF))
