@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -51,17 +52,43 @@ def transaction() -> Iterator[so.Session]:
     if session.in_transaction():
         session.commit()
     token = _write_intent.set(True)
-    try:
-        yield session
-        effects.run_before_commit()
-        session.commit()
-    except BaseException:
-        session.rollback()
-        effects.discard()
-        raise
-    finally:
-        _write_intent.reset(token)
+    with _writers_queue(session):
+        try:
+            yield session
+            effects.run_before_commit()
+            session.commit()
+        except BaseException:
+            session.rollback()
+            effects.discard()
+            raise
+        finally:
+            _write_intent.reset(token)
     effects.run_after_commit()
+
+
+_writer_locks: dict[str, threading.Lock] = {}
+_writer_locks_guard = threading.Lock()
+
+
+@contextmanager
+def _writers_queue(session: so.Session) -> Iterator[None]:
+    """On SQLite, the writers of one process take turns on a lock of their own.
+
+    SQLite lets one writer in at a time and makes the others poll its busy handler, which
+    sleeps up to 100 ms between tries and keeps no order: under a steady stream of writes a
+    writer can miss its turn until the busy timeout ends in "database is locked". Queued
+    on a lock, the threads of a process wait their turn instead, and only one of them at a
+    time meets other processes at SQLite's own lock. PostgreSQL needs none of this.
+    """
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite":
+        yield
+        return
+    key = str(bind.engine.url)
+    with _writer_locks_guard:
+        lock = _writer_locks.setdefault(key, threading.Lock())
+    with lock:
+        yield
 
 
 def lock_for_update(statement: sa.Select[Any]) -> sa.Select[Any]:
