@@ -9,6 +9,7 @@ from flask import Flask, Response, has_request_context, json, request
 from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,7 @@ _HTTP_TITLES: dict[int, Any] = {
     429: _l("Too many requests"),
     431: _l("Request headers too large"),
     500: _l("Internal server error"),
+    503: _l("Service unavailable"),
 }
 
 _HTTP_DETAILS: dict[int | str, Any] = {
@@ -127,6 +129,7 @@ _HTTP_DETAILS: dict[int | str, Any] = {
     422: _l("Some fields are missing or invalid."),
     429: _l("Too many requests: slow down and try again later."),
     500: _l("Something went wrong on our side. The error has been logged."),
+    503: _l("The database is busy or out of reach for a moment; nothing was changed. Try again."),
 }
 
 
@@ -226,6 +229,15 @@ def handle_http_exception(error: HTTPException) -> Response:
     return problem(status, title, detail, headers=headers, **extensions)
 
 
+def handle_database_unavailable(error: OperationalError) -> Response:
+    """The database refused or dropped the connection, or stayed locked past its timeout.
+
+    Not a bug in the request: its transaction rolled back, and it may simply be tried again.
+    """
+    log.warning("database unavailable on %s %s: %s", request.method, request.path, error.orig)
+    return problem(503, _HTTP_TITLES[503], _HTTP_DETAILS[503], headers={"Retry-After": "1"})
+
+
 def handle_unexpected(error: Exception) -> Response:
     log.exception("Unhandled error on %s %s", request.method, request.path)
     return problem(500, _HTTP_TITLES[500], _HTTP_DETAILS[500])
@@ -234,4 +246,5 @@ def handle_unexpected(error: Exception) -> Response:
 def init_app(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(OperationalError, handle_database_unavailable)
     app.register_error_handler(Exception, handle_unexpected)

@@ -177,6 +177,21 @@ def test_not_ready_before_migrations(tmp_path: Path) -> None:
         db.engine.dispose()
 
 
+def test_a_database_out_of_reach_is_a_503_problem_not_a_500() -> None:
+    """Nothing listens on port 1: every request that needs the database finds it gone."""
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://tarjuma@127.0.0.1:1/tarjuma"}
+    )
+    client = app.test_client()
+    for path in (f"/api/v1/essays/{SLUG}", "/api/v1/changes", "/api/v1/locales"):
+        response = client.get(path, headers={"Accept-Language": "fr"})
+        assert response.status_code == 503, path
+        assert response.mimetype == "application/problem+json"
+        assert response.headers["Retry-After"] == "1"
+        assert response.get_json()["title"] == "Service indisponible"
+    assert client.get("/healthz").status_code == 200
+
+
 def _edit_source(client: FlaskClient, admin: Person, body: str) -> Any:
     section = f"/api/v1/essays/{SLUG}/sections/conclusion"
     etag = client.get(section, query_string={"locale": "en"}).headers["ETag"]

@@ -148,7 +148,10 @@ class StampReader:
         named.update((f"locale_{n}", code) for n, code in enumerate(locales))
         params: Any = named if order is None else tuple(named[name] for name in order)
         for attempt in (1, 2):
-            held = self._held()
+            try:
+                held = self._held()
+            except self._error as error:  # no connection: the database is out of reach
+                raise sa.exc.DBAPIError.instance(sql, params, error, self._error) from error
             try:
                 if self._prepare:
                     held.cursor.execute(sql, params, prepare=True)
