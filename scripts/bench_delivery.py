@@ -18,6 +18,7 @@ It prints a JSON report; ``docs/benchmark.md`` keeps the figures.
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import shutil
@@ -40,8 +41,12 @@ MALAY = "Memajukan keselamatan Negara Islam amat penting untuk memperkukuh Ummah
 
 
 class Arrivals:
+    """A local receiver that answers 204, noting when each ``webhook-id`` first arrived
+    and how many times it came."""
+
     def __init__(self) -> None:
         self.times: dict[str, float] = {}
+        self.counts: collections.Counter[str] = collections.Counter()
         self.lock = threading.Lock()
         receiver = self
 
@@ -52,6 +57,7 @@ class Arrivals:
                 self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with receiver.lock:
                     receiver.times.setdefault(self.headers["webhook-id"], time.time())
+                    receiver.counts[self.headers["webhook-id"]] += 1
                 self.send_response(204)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

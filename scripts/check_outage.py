@@ -12,55 +12,22 @@ and prints a JSON report: how many deliveries arrived, how many were sent more t
 from __future__ import annotations
 
 import argparse
-import collections
 import json
 import os
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from bench_delivery import Arrivals, _bin  # noqa: E402 - a sibling script
 
 SERVER = "postgresql://postgres@127.0.0.1:5432"
 DATABASE = "tarjuma_outage"
-
-
-class Counter:
-    """A receiver that answers 204 and counts requests by ``webhook-id``."""
-
-    def __init__(self) -> None:
-        self.seen: collections.Counter[str] = collections.Counter()
-        self.lock = threading.Lock()
-        counter = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with counter.lock:
-                    counter.seen[self.headers["webhook-id"]] += 1
-                self.send_response(204)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-
-def _bin(name: str) -> str:
-    local = Path(sys.executable).parent / name
-    return str(local) if local.exists() else name
 
 
 def _cluster(action: str) -> None:
@@ -103,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
             "WEBHOOK_ALLOW_PRIVATE": True,
         }
     )
-    receiver = Counter()
+    receiver = Arrivals()
     with app.app_context(), app.test_request_context():
         translator = identity.create_user("outage-translator", "translator", ["ms"])
         admin = identity.create_user("outage-admin", "admin")
@@ -134,19 +101,19 @@ def main(argv: list[str] | None = None) -> None:
     report: dict[str, Any] = {"deliveries": len(backlog)}
     try:
         time.sleep(options.after)
-        report["arrived_before_the_stop"] = len(receiver.seen)
+        report["arrived_before_the_stop"] = len(receiver.counts)
         _cluster("stop")
         time.sleep(options.down)
         _cluster("start")
         deadline = time.monotonic() + 120
-        while not backlog <= set(receiver.seen) and time.monotonic() < deadline:
+        while not backlog <= set(receiver.counts) and time.monotonic() < deadline:
             time.sleep(0.1)
         time.sleep(2)  # let the worker record the last ones
     finally:
         worker.terminate()
         worker.wait(timeout=60)
-    report["arrived"] = len(backlog & set(receiver.seen))
-    report["sent_more_than_once"] = sum(1 for count in receiver.seen.values() if count > 1)
+    report["arrived"] = len(backlog & set(receiver.counts))
+    report["sent_more_than_once"] = sum(1 for count in receiver.counts.values() if count > 1)
     with app.app_context():
         states = db.session.execute(
             sa.select(Delivery.state, sa.func.count()).group_by(Delivery.state)
