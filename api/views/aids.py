@@ -26,7 +26,7 @@ from api.schemas.aids import (
 )
 from api.services import badges, glossary, memory
 from api.services.paging import paginate
-from api.views.common import BEARER, Blueprint, current_user
+from api.views.common import BEARER, Blueprint, current_user, file_upload_body, uploaded_file
 
 blp = Blueprint(
     "aids",
@@ -41,20 +41,10 @@ blp = Blueprint(
 TMX_TYPES = (memory.TMX_MIMETYPE, "application/xml", "text/xml", "application/octet-stream")
 SVG = "image/svg+xml; charset=utf-8"
 CACHE_CONTROL = "public, max-age=0, must-revalidate"
-TMX_BODY = {
-    "required": True,
-    "description": "A TMX 1.4 file pairing the source language with the locale.",
-    "content": {
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "properties": {"file": {"type": "string", "format": "binary"}},
-                "required": ["file"],
-            }
-        },
-        **{kind: {"schema": {"type": "string"}} for kind in TMX_TYPES},
-    },
-}
+TMX_BODY = file_upload_body(
+    "A TMX 1.4 file pairing the source language with the locale.",
+    {kind: {"schema": {"type": "string"}} for kind in TMX_TYPES},
+)
 
 
 class UnsupportedTmxType(DomainError):
@@ -64,16 +54,15 @@ class UnsupportedTmxType(DomainError):
 
 
 def _tmx_upload() -> bytes:
-    if request.mimetype == "multipart/form-data":
-        upload = request.files.get("file")
-        if upload is not None:
-            return upload.read()
-        message = gettext("Send the file in the multipart field %(name)s.", name="file")
-        raise Unprocessable(message, errors={"file": [message]})
-    if request.mimetype in TMX_TYPES:
-        return request.get_data(cache=False)
-    raise UnsupportedTmxType(
-        gettext("Send the file as %(types)s.", types=", ".join(("multipart/form-data", *TMX_TYPES)))
+    return uploaded_file(
+        TMX_TYPES,
+        gettext("Send the file in the multipart field %(name)s.", name="file"),
+        UnsupportedTmxType(
+            gettext(
+                "Send the file as %(types)s.",
+                types=", ".join(("multipart/form-data", *TMX_TYPES)),
+            )
+        ),
     )
 
 

@@ -9,10 +9,10 @@ from flask.views import MethodView
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
-from api.errors import DomainError, Unprocessable
+from api.errors import DomainError
 from api.schemas.catalogs import CatalogImportSchema, CatalogProblemSchema, CatalogUploadArgs
 from api.services import catalogs
-from api.views.common import BEARER, Blueprint, current_user
+from api.views.common import BEARER, Blueprint, current_user, file_upload_body, uploaded_file
 
 blp = Blueprint(
     "catalogs",
@@ -40,24 +40,14 @@ DOWNLOAD_HEADERS = {
     "ETag": {"schema": {"type": "string"}},
     "Content-Disposition": {"schema": {"type": "string"}},
 }
-UPLOAD_BODY = {
-    "required": True,
-    "description": (
-        "A PO file: as the multipart field ``file``, or as the whole body. At most"
-        " ``MAX_CATALOG_BYTES`` (512 KiB by default)."
-    ),
-    "content": {
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "properties": {"file": {"type": "string", "format": "binary"}},
-                "required": ["file"],
-            }
-        },
+UPLOAD_BODY = file_upload_body(
+    "A PO file: as the multipart field ``file``, or as the whole body. At most"
+    " ``MAX_CATALOG_BYTES`` (512 KiB by default).",
+    {
         catalogs.PO_MIMETYPE: {"schema": {"type": "string"}},
         "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
     },
-}
+)
 
 
 class UnsupportedCatalogType(DomainError):
@@ -83,21 +73,15 @@ def _serve(prepared: catalogs.PreparedCatalog) -> Response:
 
 def _uploaded() -> bytes:
     """The uploaded file's bytes: the multipart field ``file``, or a raw PO body."""
-    if request.mimetype == "multipart/form-data":
-        upload = request.files.get("file")
-        if upload is not None:
-            return upload.read()
-        if "file" in request.form:
-            return request.form["file"].encode("utf-8")
-        message = gettext("Send the catalog in the multipart field %(name)s.", name="file")
-        raise Unprocessable(message, errors={"file": [message]})
-    if request.mimetype in RAW_TYPES:
-        return request.get_data(cache=False)
-    raise UnsupportedCatalogType(
-        gettext(
-            "Send the catalog as %(types)s.",
-            types=", ".join(("multipart/form-data", *RAW_TYPES)),
-        )
+    return uploaded_file(
+        RAW_TYPES,
+        gettext("Send the catalog in the multipart field %(name)s.", name="file"),
+        UnsupportedCatalogType(
+            gettext(
+                "Send the catalog as %(types)s.",
+                types=", ".join(("multipart/form-data", *RAW_TYPES)),
+            )
+        ),
     )
 
 

@@ -6,11 +6,13 @@ console finds them too; they are named here for the views' convenience.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import flask_smorest
 from flask import g, request
 
+from api.errors import DomainError, Unprocessable
 from api.i18n import negotiate
 from api.models import User
 from api.security import authenticate
@@ -41,3 +43,41 @@ def current_user() -> User:
         user = authenticate(request.headers.get("Authorization"))
         g.user = user
     return user
+
+
+def file_upload_body(description: str, raw: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI request body of an upload: the multipart field ``file``, or the file as
+    the whole body in one of the media types of ``raw``."""
+    return {
+        "required": True,
+        "description": description,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                    "required": ["file"],
+                }
+            },
+            **raw,
+        },
+    }
+
+
+def uploaded_file(raw_types: Collection[str], missing: str, wrong_type: DomainError) -> bytes:
+    """The uploaded file's bytes: the multipart field ``file`` (sent as a file or as text),
+    or the whole body when its media type is one of ``raw_types``.
+
+    A multipart body without the field is a 422 saying ``missing``; any other media type
+    is ``wrong_type``.
+    """
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is not None:
+            return upload.read()
+        if "file" in request.form:
+            return request.form["file"].encode("utf-8")
+        raise Unprocessable(missing, errors={"file": [missing]})
+    if request.mimetype in raw_types:
+        return request.get_data(cache=False)
+    raise wrong_type
