@@ -49,7 +49,6 @@ class Claim:
     kind: str
     payload: dict[str, Any]
     attempts: int  # this attempt included
-    event_id: int | None
     lease_until: datetime  # after this another worker may take the job over
 
 
@@ -116,16 +115,23 @@ def _lease(kind: str) -> float:
     return spec.lease if spec else DEFAULT_LEASE
 
 
-# The worker's statements, built once: it runs them for every job.
 _jobs = Job.__table__
+
+
+def _due(now: Any) -> sa.ColumnElement[bool]:
+    """Pending jobs whose time has come."""
+    return sa.and_(_jobs.c.state == "pending", _jobs.c.run_at <= now)
+
+
+def _lapsed(now: Any) -> sa.ColumnElement[bool]:
+    """Running jobs whose worker's lease has run out: it died, another may take them."""
+    return sa.and_(_jobs.c.state == "running", _jobs.c.lease_until < now)
+
+
+# The worker's statements, built once: it runs them for every job.
 _DUE = (
-    sa.select(_jobs.c.id, _jobs.c.kind, _jobs.c.payload, _jobs.c.attempts, _jobs.c.event_id)
-    .where(
-        sa.or_(
-            sa.and_(_jobs.c.state == "pending", _jobs.c.run_at <= sa.bindparam("now")),
-            sa.and_(_jobs.c.state == "running", _jobs.c.lease_until < sa.bindparam("now")),
-        )
-    )
+    sa.select(_jobs.c.id, _jobs.c.kind, _jobs.c.payload, _jobs.c.attempts)
+    .where(sa.or_(_due(sa.bindparam("now")), _lapsed(sa.bindparam("now"))))
     .order_by(_jobs.c.run_at, _jobs.c.id)
     .limit(sa.bindparam("limit"))
     .with_for_update(skip_locked=True)
@@ -166,10 +172,7 @@ def claim_in(session: so.Session, limit: int) -> list[Claim]:
         by_lease[until].append(job_id)
     for until, ids in by_lease.items():
         session.execute(_TAKE, {"ids": ids, "until": until})
-    return [
-        Claim(row.id, row.kind, row.payload, row.attempts + 1, row.event_id, leases[row.id])
-        for row in rows
-    ]
+    return [Claim(row.id, row.kind, row.payload, row.attempts + 1, leases[row.id]) for row in rows]
 
 
 def claim(limit: int) -> list[Claim]:
@@ -264,8 +267,7 @@ class KindStatus:
 def status() -> list[KindStatus]:
     """Each kind's jobs by state, with what is overdue."""
     now = utcnow()
-    due = sa.and_(Job.state == "pending", Job.run_at <= now)
-    lapsed = sa.and_(Job.state == "running", Job.lease_until < now)
+    due, lapsed = _due(now), _lapsed(now)
     rows = db.session.execute(
         sa.select(
             Job.kind,
@@ -290,7 +292,7 @@ def status() -> list[KindStatus]:
 PRUNE_BATCH = 1000
 
 
-def prune(older_than: timedelta, batch: int = PRUNE_BATCH) -> int:
+def prune(older_than: timedelta, batch: int) -> int:
     """Delete up to ``batch`` jobs done longer ago than ``older_than``; how many went.
 
     Failed jobs stay until someone looks at them; what a webhook delivery did stays in
