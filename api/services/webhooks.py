@@ -164,17 +164,17 @@ def _settings(webhook: Webhook, names: Sequence[str] = _SETTINGS) -> dict[str, A
 
 def _log(
     action: str,
-    webhook: Webhook,
+    webhook_id: int,
     actor: User | None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    """An admin's change to a webhook, in the event log (``before`` and ``after`` name it)."""
+    """A change to a webhook, in the event log (``before`` and ``after`` name it)."""
     audit.record(
         action,
         actor=actor,
-        before={"webhook": webhook.id, **(before or {})},
-        after={"webhook": webhook.id, **(after or {})},
+        before={"webhook": webhook_id, **(before or {})},
+        after={"webhook": webhook_id, **(after or {})},
     )
 
 
@@ -201,7 +201,7 @@ def create(
         webhook = Webhook(**data, description=description, secret=seal(secret), enabled=True)
         session.add(webhook)
         session.flush()
-        _log("webhook.created", webhook, actor, after=_settings(webhook))
+        _log("webhook.created", webhook.id, actor, after=_settings(webhook))
     return Created(webhook, secret)
 
 
@@ -241,7 +241,7 @@ def update(webhook_id: int, changes_: dict[str, Any], actor: User) -> Webhook:
         for key, value in values.items():
             setattr(webhook, key, value)
         if changed:
-            _log("webhook.updated", webhook, actor, before, _settings(webhook, changed))
+            _log("webhook.updated", webhook.id, actor, before, _settings(webhook, changed))
     return webhook
 
 
@@ -251,7 +251,7 @@ def delete(webhook_id: int, actor: User | None) -> None:
         _ensure_admin(actor)
     with transaction() as session:
         webhook = get(webhook_id)
-        _log("webhook.deleted", webhook, actor, before=_settings(webhook))
+        _log("webhook.deleted", webhook.id, actor, before=_settings(webhook))
         session.delete(webhook)
 
 
@@ -286,7 +286,7 @@ def rotate_secret(webhook_id: int, keep_previous_for: timedelta, actor: User | N
         until = webhook.previous_secret_expires_at
         _log(
             "webhook.secret_rotated",
-            webhook,
+            webhook.id,
             actor,
             after={"previous_secret_expires_at": until.isoformat() if until else None},
         )
@@ -569,11 +569,12 @@ def _record(
                 .execution_options(synchronize_session=False)
             ).scalar_one_or_none()
             if disabled is not None:
-                audit.record(
+                _log(
                     "webhook.updated",
-                    actor=None,
-                    before={"webhook": webhook_id, "enabled": True},
-                    after={"webhook": webhook_id, "enabled": False, "reason": reason},
+                    webhook_id,
+                    None,
+                    {"enabled": True, "disabled_reason": None},
+                    {"enabled": False, "disabled_reason": reason},
                 )
 
     return record
