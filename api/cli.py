@@ -25,8 +25,12 @@ tokens_cli = AppGroup("tokens", help="Issue, list and revoke API tokens.")
 webhooks_cli = AppGroup("webhooks", help="Create, list and remove webhooks.")
 
 
-def _fail(error: DomainError) -> None:
-    raise click.ClickException(str(error.detail or error.title))
+def _fail(error: DomainError) -> NoReturn:
+    """A domain error as the command's failure: its detail, then what each field got wrong."""
+    detail = str(error.detail or error.title)
+    problems = error.extensions.get("errors") or {}
+    lines = [f"{name}: {item}" for name, items in problems.items() for item in items]
+    raise click.ClickException("\n".join([detail, *(x for x in lines if not x.endswith(detail))]))
 
 
 @essays_cli.command("import")
@@ -174,9 +178,7 @@ def import_catalog(slug: str, locale: str, path: Path, user_name: str, approve: 
         actor = identity.get_user(user_name)
         report = catalogs.import_catalog(slug, locale, path.read_bytes(), actor, approve=approve)
     except DomainError as error:
-        problems = error.extensions.get("errors") or {}
-        lines = [f"{name}: {message}" for name, items in problems.items() for message in items]
-        raise click.ClickException("\n".join([str(error.detail or error.title), *lines])) from None
+        _fail(error)
     click.echo(
         f"{slug} {locale}: {report.created} created, {report.unchanged} unchanged,"
         f" {report.skipped} skipped"
@@ -263,12 +265,6 @@ def _print_status(kinds: list[jobs.KindStatus]) -> None:
         click.echo(f"{entry.kind:<18}{counts}{entry.due:>7}{entry.lapsed:>8}  {late}")
 
 
-def _fail_with_fields(error: DomainError) -> NoReturn:
-    problems = error.extensions.get("errors") or {}
-    lines = [f"{name}: {message}" for name, items in problems.items() for message in items]
-    raise click.ClickException("\n".join(lines or [str(error.detail or error.title)])) from None
-
-
 @webhooks_cli.command("create")
 @click.argument("url")
 @click.option("--event", "events", multiple=True, required=True, help="An event type to send.")
@@ -281,7 +277,7 @@ def create_webhook(
     try:
         created = webhooks.create(url, events, locales, description, actor=None)
     except DomainError as error:
-        _fail_with_fields(error)
+        _fail(error)
     hook = created.webhook
     click.echo(
         f"Webhook {hook.id} for {hook.url} ({', '.join(hook.events)}). Keep the secret safe:"
@@ -306,7 +302,7 @@ def rotate_webhook_secret(webhook_id: int, keep_previous_for: int) -> None:
             webhook_id, timedelta(seconds=keep_previous_for), actor=None
         )
     except DomainError as error:
-        _fail_with_fields(error)
+        _fail(error)
     until = created.webhook.previous_secret_expires_at
     old = f"signs beside it until {until:%Y-%m-%d %H:%M:%S} UTC" if until else "no longer signs"
     click.echo(f"Webhook {webhook_id} has a new secret; the old one {old}. Keep it safe:")
