@@ -348,12 +348,11 @@ class GlossaryPage:
 
 def glossary_page(user: User, raw_locale: str | None) -> GlossaryPage:
     """The glossary of one of the user's locales (every target locale for admins)."""
-    registry = i18n.registry()
-    targets = [code for code in registry.offered if code != registry.source]
-    locales = targets if user.role == "admin" else [c for c in targets if c in user.locales]
+    targets = glossary.target_locales()
+    locales = [code for code in targets if user.may_work_in(code)]
     locale = glossary.target_locale(raw_locale) if raw_locale else None
     if locale is None and locales:
         locale = locales[0]
     terms = glossary.terms(locale) if locale else []
-    editable = {code for code in targets if user.may_review and user.may_work_in(code)}
+    editable = {code for code in targets if glossary.may_edit(user, code)}
     return GlossaryPage(locale, locales or targets, terms, editable)

@@ -52,9 +52,15 @@ def target_locale(raw: str) -> str:
         raise Unprocessable(
             gettext("Locale %(code)s is not offered.", code=tag),
             errors={"locale": [gettext("Locale %(code)s is not offered.", code=tag)]},
-            available_locales=[code for code in registry.offered if code != registry.source],
+            available_locales=target_locales(),
         )
     return tag
+
+
+def target_locales() -> list[str]:
+    """The locales a glossary can be kept for: every offered one but the source."""
+    registry = i18n.registry()
+    return [code for code in registry.offered if code != registry.source]
 
 
 def _renderings(field: str, values: Iterable[str], locale: str) -> list[str]:
@@ -84,6 +90,11 @@ def validate(data: TermData) -> TermData:
         )
     note = _clean(data.note) if data.note else None
     return TermData(term, locale, translations, forbidden, note or None)
+
+
+def may_edit(actor: User, locale: str) -> bool:
+    """Reviewers and admins keep the glossary of the locales they work in."""
+    return actor.may_review and actor.may_work_in(locale)
 
 
 def _ensure_may_edit(actor: User, locale: str) -> None:
