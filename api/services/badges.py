@@ -13,16 +13,13 @@ import unicodedata
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
-import sqlalchemy as sa
 from babel import Locale
 from babel.numbers import format_percent
 from flask_babel import gettext
 
 from api import i18n
 from api.errors import NotFound
-from api.extensions import db
-from api.models import TranslationVersion, Unit
-from api.services import edge, progress
+from api.services import edge, progress, releases
 from api.services.content import get_essay
 
 LABEL_COLOUR = "#555"
@@ -102,26 +99,10 @@ def locale_badge(raw: str) -> Badge:
 
 
 def essay_badge(slug: str, code: str) -> Badge:
-    """The badge of one essay in an offered locale (negotiated by the caller)."""
+    """The badge of one essay in an offered locale (negotiated by the caller): the same
+    share of current units as the essay's locales report."""
     essay = get_essay(slug)
-    total = (
-        db.session.scalar(sa.select(sa.func.count(Unit.id)).where(Unit.essay_id == essay.id)) or 0
-    )
-    if code == essay.source_locale:
-        published = total
-    else:
-        published = (
-            db.session.scalar(
-                sa.select(sa.func.count(TranslationVersion.id))
-                .join(Unit, Unit.id == TranslationVersion.unit_id)
-                .where(
-                    Unit.essay_id == essay.id,
-                    TranslationVersion.locale == code,
-                    TranslationVersion.status == "approved",
-                )
-            )
-            or 0
-        )
-    badge = render(code, round(100.0 * published / total, 1) if total else 0.0)
+    percent = releases.locale_state(slug, code)["progress"]["percent"]
+    badge = render(code, percent)
     tags = edge.representation_tags(essay.id, "", [code])
     return Badge(badge.svg, badge.etag, tags)
