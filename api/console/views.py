@@ -383,15 +383,15 @@ def release(slug: str, locale: str) -> Page:
     if not form.validate():
         return error_page(gettext("Invalid input"), gettext("Enter a valid date and time."), 422)
     at = form.at.data.replace(tzinfo=UTC) if form.at.data else None
-    before = releases.locale_state(slug, locale)
-    state = releases.set_state(slug, locale, form.state.data or "", at, me())
+    change = releases.set_state(slug, locale, form.state.data or "", at, me())
+    state = change.locale
     language = locale_name(state["code"])
-    if before["scheduled"] and not state["scheduled"] and before["state"] == state["state"]:
+    if change.outcome == "unscheduled":
         message = gettext(
             "The scheduled change of %(language)s is cancelled; it stays as it is.",
             language=language,
         )
-    elif state["scheduled"]:
+    elif change.outcome == "scheduled":
         when = format_datetime(at, "medium")
         message = (
             gettext("%(language)s will go live at %(date)s.", language=language, date=when)

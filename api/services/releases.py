@@ -9,6 +9,7 @@ scheduled: the row keeps the schedule and a ``release`` job carries it to the wo
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -175,9 +176,21 @@ def _unschedule(essay: Essay, row: EssayLocale, actor: User) -> None:
     )
 
 
+@dataclass(frozen=True)
+class StateChange:
+    """What a request for a locale's state did, and the locale's state after it.
+
+    outcome: ``applied`` (now), ``scheduled`` (for later) or ``unscheduled`` (the state
+        asked for was the locale's own, and its pending change is cancelled).
+    """
+
+    outcome: str
+    locale: dict[str, Any]
+
+
 def set_state(
     slug: str, raw_locale: str, state: str, at: datetime | None, actor: User
-) -> dict[str, Any]:
+) -> StateChange:
     """Release or stage a locale of an essay now, or schedule it for ``at``."""
     if actor.role != "admin":
         raise Forbidden(gettext("Only admins may release or stage a locale."))
@@ -195,10 +208,12 @@ def set_state(
                 raise _already(code, state)
             # Asking for the state it is in, now: keep it so, and drop the pending change.
             _unschedule(essay, row, actor)
-            return locale_state(slug, code)
+            return StateChange("unscheduled", locale_state(slug, code))
         if at is None or at <= utcnow():
             _apply(essay, row, state, actor, scheduled=False)
+            outcome = "applied"
         else:
+            outcome = "scheduled"
             row.scheduled_state, row.scheduled_at = state, at
             db.session.flush()
             audit.record(
@@ -220,7 +235,7 @@ def set_state(
                 },
                 run_at=at,
             )
-    return locale_state(slug, code)
+    return StateChange(outcome, locale_state(slug, code))
 
 
 @jobs.handler(JOB_KIND, retry=lambda attempts: 1.0 if attempts < 5 else None)

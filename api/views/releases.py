@@ -74,4 +74,6 @@ class EssayLocaleResource(MethodView):
     @blp.doc(security=BEARER)
     def put(self, data: dict[str, Any], slug: str, locale: str) -> dict[str, Any]:
         """Release or stage a locale now, or at ``at`` (admins)."""
-        return releases.set_state(slug, locale, data["state"], data.get("at"), current_user())
+        return releases.set_state(
+            slug, locale, data["state"], data.get("at"), current_user()
+        ).locale
