@@ -25,7 +25,7 @@ from flask_babel.speaklater import LazyString
 
 from api.errors import Unprocessable
 from api.services import wordforms
-from api.services.text import CONTROL_CHARACTERS
+from api.services.text import CONTROL_CHARACTERS, collapse_spaces
 
 __all__ = [
     "BLOCKING",
@@ -289,10 +289,6 @@ def blank_characters() -> str:
     return "".join(chr(low) if low == high else f"{chr(low)}-{chr(high)}" for low, high in ranges)
 
 
-def _normalized(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", text).split())
-
-
 def _fields(data: CheckInput) -> Iterator[tuple[str, str, str]]:
     """``(field, source, translation)`` for each field present on both sides."""
     if (
@@ -454,7 +450,7 @@ def _check_identical(data: CheckInput) -> Iterator[Finding]:
     if _language(data.locale) == _language(data.source_locale):
         return
     for where, source, text in _fields(data):
-        if any(ch.isalpha() for ch in source) and _normalized(source) == _normalized(text):
+        if any(ch.isalpha() for ch in source) and collapse_spaces(source) == collapse_spaces(text):
             yield where, {}
 
 
@@ -664,10 +660,10 @@ def _expansion(tag: str) -> float:
 def _check_length_ratio(data: CheckInput) -> Iterator[Finding]:
     expected = _expansion(data.locale) / _expansion(data.source_locale)
     for where, source, text in _fields(data):
-        source_length = len(_normalized(source))
+        source_length = len(collapse_spaces(source))
         if source_length < _MIN_SOURCE_LENGTH:
             continue
-        ratio = len(_normalized(text)) / source_length
+        ratio = len(collapse_spaces(text)) / source_length
         if ratio < 0.5 * expected or ratio > 2.0 * expected:
             yield where, {"percent": round(ratio * 100), "expected": round(expected * 100)}
 

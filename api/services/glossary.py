@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from api.extensions import db
 from api.models import GlossaryTerm, User
 from api.services import audit, wordforms
 from api.services.checks import GlossaryEntry
+from api.services.text import collapse_spaces, contains_pattern
 
 MAX_RENDERINGS = 20
 MAX_TEXT = 200
@@ -31,10 +31,6 @@ class TermData:
     translations: list[str]
     forbidden: list[str]
     note: str | None = None
-
-
-def _clean(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", text).split())
 
 
 def _invalid(field: str, message: str) -> Unprocessable:
@@ -64,7 +60,7 @@ def target_locales() -> list[str]:
 
 
 def _renderings(field: str, values: Iterable[str], locale: str) -> list[str]:
-    cleaned = list(dict.fromkeys(_clean(v) for v in values if _clean(v)))
+    cleaned = list(dict.fromkeys(collapse_spaces(v) for v in values if collapse_spaces(v)))
     if len(cleaned) > MAX_RENDERINGS:
         raise _invalid(field, gettext("At most %(max)s renderings.", max=MAX_RENDERINGS))
     for value in cleaned:
@@ -76,7 +72,7 @@ def _renderings(field: str, values: Iterable[str], locale: str) -> list[str]:
 def validate(data: TermData) -> TermData:
     """The term cleaned up, or a 422 problem naming the fields at fault."""
     locale = target_locale(data.locale)
-    term = _clean(data.term)
+    term = collapse_spaces(data.term)
     if not term or len(term) > MAX_TEXT or not wordforms.tokens(term, i18n.registry().source):
         raise _invalid("term", gettext("A glossary term needs a word or more."))
     translations = _renderings("translations", data.translations, locale)
@@ -88,7 +84,7 @@ def validate(data: TermData) -> TermData:
             "forbidden",
             gettext("%(value)s is both allowed and forbidden.", value=sorted(overlap)[0]),
         )
-    note = _clean(data.note) if data.note else None
+    note = collapse_spaces(data.note) if data.note else None
     return TermData(term, locale, translations, forbidden, note or None)
 
 
@@ -140,10 +136,9 @@ def query(locale: str | None, text: str | None) -> sa.Select[tuple[GlossaryTerm]
     )
     if locale:
         statement = statement.where(GlossaryTerm.locale == target_locale(locale))
-    if text and (needle := _clean(text)):
-        escaped = needle.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    if text and (needle := collapse_spaces(text)):
         statement = statement.where(
-            sa.func.lower(GlossaryTerm.term).like(f"%{escaped}%", escape="\\")
+            sa.func.lower(GlossaryTerm.term).like(contains_pattern(needle.lower()), escape="\\")
         )
     return statement
 

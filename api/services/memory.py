@@ -46,6 +46,7 @@ from api.models import (
 )
 from api.services import audit, effects
 from api.services.content import get_essay, get_unit
+from api.services.text import collapse_spaces, contains_pattern
 
 ADDS = frozenset({"translation.approved", "translation.restored"})
 REMOVES = frozenset({"translation.unpublished", "translation.rejected", "translation.withdrawn"})
@@ -68,10 +69,6 @@ def fold(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", kept).casefold().split())
 
 
-def _tidy(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", text).split())
-
-
 def _words(folded: str) -> list[str]:
     return list(dict.fromkeys(w[:64] for w in _WORD.findall(folded) if len(w) >= 2))
 
@@ -89,7 +86,7 @@ def sentences(text: str, locale: str) -> list[str]:
     lang = i18n.normalise_tag(locale).split("-")[0]
     out: list[str] = []
     for paragraph in _paragraphs(text):
-        out.extend(s for s in (_tidy(s) for s in segment(lang, paragraph)) if s)
+        out.extend(s for s in (collapse_spaces(s) for s in segment(lang, paragraph)) if s)
     return out
 
 
@@ -107,7 +104,7 @@ def align(
     """
     pairs: list[tuple[str, str]] = []
     if source[0] and target[0] and source[0].strip() and target[0].strip():
-        pairs.append((_tidy(source[0]), _tidy(target[0])))
+        pairs.append((collapse_spaces(source[0]), collapse_spaces(target[0])))
     source_paragraphs, target_paragraphs = _paragraphs(source[1]), _paragraphs(target[1])
     if len(source_paragraphs) != len(target_paragraphs):
         source_paragraphs, target_paragraphs = [source[1]], [target[1]]
@@ -116,7 +113,7 @@ def align(
         if len(src_sentences) == len(tgt_sentences):
             pairs.extend(zip(src_sentences, tgt_sentences, strict=True))
         else:
-            pairs.append((_tidy(src), _tidy(tgt)))
+            pairs.append((collapse_spaces(src), collapse_spaces(tgt)))
     return [(s, t) for s, t in pairs if s and t and max(len(s), len(t)) <= MAX_SEGMENT]
 
 
@@ -233,7 +230,7 @@ class _Source:
 
 def score(query: str, folded_query: str, candidate: str, folded_candidate: str) -> int:
     """100 for the same sentence; else the folded texts' similarity, 0–99."""
-    if _tidy(query) == _tidy(candidate):
+    if collapse_spaces(query) == collapse_spaces(candidate):
         return 100
     return min(99, round(fuzz.ratio(folded_query, folded_candidate)))
 
@@ -407,14 +404,9 @@ def suggestions(slug: str, key: str, raw_locale: str | None) -> list[Suggestion]
     locale = memory_locale(raw_locale)
     queries: list[str] = []
     if unit.heading and unit.heading.strip():
-        queries.append(_tidy(unit.heading))
+        queries.append(collapse_spaces(unit.heading))
     queries.extend(sentences(unit.body, essay.source_locale))
     return match(list(dict.fromkeys(queries)), essay.source_locale, locale)
-
-
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def concordance(text: str, raw_locale: str | None) -> sa.Select[tuple[MemoryUnit]]:
@@ -427,7 +419,7 @@ def concordance(text: str, raw_locale: str | None) -> sa.Select[tuple[MemoryUnit
     if len(text) > MAX_QUERY:
         message = gettext("Search for at most %(max)s characters.", max=MAX_QUERY)
         raise Unprocessable(message, errors={"q": [message]})
-    pattern = _like(needle)
+    pattern = contains_pattern(needle)
     return (
         sa.select(MemoryUnit)
         .join(MemorySource, MemorySource.id == MemoryUnit.source_id)
@@ -553,7 +545,7 @@ def _tmx_pairs(data: bytes, source_locale: str, locale: str) -> list[tuple[str, 
                     )
                 )
             seg = node.find("seg")
-            texts[language] = _tidy("".join(seg.itertext())) if seg is not None else ""
+            texts[language] = collapse_spaces("".join(seg.itertext())) if seg is not None else ""
         source, target = texts.get(_language_of(source_locale)), texts.get(_language_of(locale))
         if source and target and max(len(source), len(target)) <= MAX_SEGMENT:
             pairs.append((source, target))

@@ -12,6 +12,7 @@ would no longer say what was published.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f]")
 # The same characters as a text arrives, before ``normalise_text``: a carriage return is
@@ -23,3 +24,14 @@ _LINE_BREAK = re.compile(r"\r\n?")
 def normalise_text(text: str) -> str:
     """The text with ``\\r\\n`` and ``\\r`` as ``\\n``, and no line break at either end."""
     return _LINE_BREAK.sub("\n", text).strip("\n")
+
+
+def collapse_spaces(text: str) -> str:
+    """The text in NFC with every run of white space as one space, none at either end."""
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern (with ``\\`` as its escape) for values containing ``text``."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
