@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+import sqlite3
 from typing import Any
 
 from flask import Flask, Response, has_request_context, json, request
@@ -129,8 +131,10 @@ _HTTP_DETAILS: dict[int | str, Any] = {
     422: _l("Some fields are missing or invalid."),
     429: _l("Too many requests: slow down and try again later."),
     500: _l("Something went wrong on our side. The error has been logged."),
-    503: _l("The database is busy or out of reach for a moment; nothing was changed. Try again."),
 }
+_DATABASE_UNAVAILABLE = _l(
+    "The database is busy or out of reach for a moment; nothing was changed. Try again."
+)
 
 
 def problem(
@@ -233,9 +237,18 @@ def handle_database_unavailable(error: OperationalError) -> Response:
     """The database refused or dropped the connection, or stayed locked past its timeout.
 
     Not a bug in the request: its transaction rolled back, and it may simply be tried again.
+    SQLite reports its own errors (a missing table, bad SQL) as operational too: those are
+    bugs, and stay 500s.
     """
+    if isinstance(error.orig, sqlite3.OperationalError) and not _SQLITE_BUSY.search(
+        str(error.orig)
+    ):
+        return handle_unexpected(error)
     log.warning("database unavailable on %s %s: %s", request.method, request.path, error.orig)
-    return problem(503, _HTTP_TITLES[503], _HTTP_DETAILS[503], headers={"Retry-After": "1"})
+    return problem(503, _HTTP_TITLES[503], _DATABASE_UNAVAILABLE, headers={"Retry-After": "1"})
+
+
+_SQLITE_BUSY = re.compile(r"locked|busy|unable to open")
 
 
 def handle_unexpected(error: Exception) -> Response:

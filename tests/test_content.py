@@ -192,6 +192,17 @@ def test_a_database_out_of_reach_is_a_503_problem_not_a_500() -> None:
     assert client.get("/healthz").status_code == 200
 
 
+def test_a_missing_table_stays_a_500_not_a_retry(tmp_path: Path) -> None:
+    """SQLite calls a missing table operational too; it is a bug, not a busy database."""
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'unmigrated.db'}", "TESTING": True}
+    )
+    response = app.test_client().get("/api/v1/changes")
+    assert response.status_code == 500 and "Retry-After" not in response.headers
+    with app.app_context():
+        db.engine.dispose()
+
+
 def _edit_source(client: FlaskClient, admin: Person, body: str) -> Any:
     section = f"/api/v1/essays/{SLUG}/sections/conclusion"
     etag = client.get(section, query_string={"locale": "en"}).headers["ETag"]
