@@ -148,21 +148,21 @@ class StampReader:
         named.update((f"locale_{n}", code) for n, code in enumerate(locales))
         params: Any = named if order is None else tuple(named[name] for name in order)
         for attempt in (1, 2):
+            held: _Held | None = None
             try:
                 held = self._held()
-            except self._error as error:  # no connection: the database is out of reach
-                raise sa.exc.DBAPIError.instance(sql, params, error, self._error) from error
-            try:
                 if self._prepare:
                     held.cursor.execute(sql, params, prepare=True)
                 else:
                     held.cursor.execute(sql, params)
                 return held.cursor.fetchall()
             except self._error as error:
-                dropped = self.engine.dialect.is_disconnect(error, held.connection, held.cursor)
-                self._discard(held)
-                if dropped and attempt == 1:
-                    continue
+                if held is not None:  # else no connection: the database is out of reach
+                    dialect = self.engine.dialect
+                    dropped = dialect.is_disconnect(error, held.connection, held.cursor)
+                    self._discard(held)
+                    if dropped and attempt == 1:
+                        continue
                 raise sa.exc.DBAPIError.instance(sql, params, error, self._error) from error
         raise AssertionError("unreachable")
 
