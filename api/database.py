@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -66,8 +67,7 @@ def transaction() -> Iterator[so.Session]:
     effects.run_after_commit()
 
 
-_writer_locks: dict[str, threading.Lock] = {}
-_writer_locks_guard = threading.Lock()
+_writer_locks: weakref.WeakKeyDictionary[sa.Engine, threading.Lock] = weakref.WeakKeyDictionary()
 
 
 @contextmanager
@@ -80,14 +80,12 @@ def _writers_queue(session: so.Session) -> Iterator[None]:
     on a lock, the threads of a process wait their turn instead, and only one of them at a
     time meets other processes at SQLite's own lock. PostgreSQL needs none of this.
     """
-    bind = session.get_bind()
-    if bind.dialect.name != "sqlite":
+    engine = session.get_bind().engine
+    if engine.dialect.name != "sqlite":
         yield
         return
-    key = str(bind.engine.url)
-    with _writer_locks_guard:
-        lock = _writer_locks.setdefault(key, threading.Lock())
-    with lock:
+    # setdefault is atomic: two threads' first writes get the same lock.
+    with _writer_locks.get(engine) or _writer_locks.setdefault(engine, threading.Lock()):
         yield
 
 
