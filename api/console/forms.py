@@ -18,7 +18,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
 from api.errors import DomainError
-from api.services.glossary import TermData
+from api.services.glossary import MAX_TEXT, TermData
 from api.services.workflow import Submission
 
 
@@ -105,7 +105,7 @@ def _lines(text: str | None) -> list[str]:
 
 
 class GlossaryForm(ConsoleForm):
-    term = StringField(_l("Term"), validators=[InputRequired(), Length(max=200)])
+    term = StringField(_l("Term"), validators=[InputRequired(), Length(max=MAX_TEXT)])
     translations = TextAreaField(
         _l("Renderings (one a line)"), validators=[InputRequired(), Length(max=5000)]
     )

@@ -9,6 +9,8 @@ from marshmallow import fields
 from api.schemas import NOT_BLANK, ArgsSchema, BaseSchema, InputSchema, PageArgs, PageSchema
 from api.schemas.validation import Length, Range, locale_field
 from api.schemas.workflow import UTCDateTime
+from api.services.glossary import MAX_RENDERINGS, MAX_TEXT
+from api.services.memory import MAX_QUERY
 
 TARGET = {"description": "A translated locale (``ar``, ``AR``; not the source)."}
 
@@ -44,7 +46,7 @@ class SuggestionListSchema(BaseSchema):
 class ConcordanceArgs(PageArgs):
     q = fields.String(
         required=True,
-        validate=Length(min=1, max=200),
+        validate=Length(min=1, max=MAX_QUERY),
         metadata={
             **NOT_BLANK,
             "description": "Text to find in sources or translations (folded).",
@@ -69,7 +71,7 @@ class TmxImportSchema(BaseSchema):
 
 
 def _words(**kwargs: Any) -> fields.String:
-    return fields.String(validate=Length(min=1, max=200), metadata=NOT_BLANK, **kwargs)
+    return fields.String(validate=Length(min=1, max=MAX_TEXT), metadata=NOT_BLANK, **kwargs)
 
 
 class GlossaryInSchema(InputSchema):
@@ -79,13 +81,13 @@ class GlossaryInSchema(InputSchema):
     translations = fields.List(
         _words(),
         required=True,
-        validate=Length(min=1, max=20),
+        validate=Length(min=1, max=MAX_RENDERINGS),
         metadata={"description": "Allowed renderings, in dictionary form."},
     )
     forbidden = fields.List(
         _words(),
         load_default=list,
-        validate=Length(max=20),
+        validate=Length(max=MAX_RENDERINGS),
     )
     note = fields.String(allow_none=True, validate=Length(max=2000))
 
@@ -110,7 +112,7 @@ class GlossaryTermSchema(BaseSchema):
 
 class GlossaryArgs(PageArgs):
     locale = locale_field("target", metadata=TARGET)
-    q = fields.String(validate=Length(max=200))
+    q = fields.String(validate=Length(max=MAX_TEXT))
 
 
 class GlossaryPageSchema(PageSchema):
