@@ -291,7 +291,7 @@ def create_webhook(
 @click.option(
     "--keep-previous-for",
     type=click.IntRange(0),
-    default=86400,
+    default=int(webhooks.DEFAULT_SECRET_OVERLAP.total_seconds()),
     show_default=True,
     help="Seconds the old secret keeps signing beside the new one (0: stop at once).",
 )

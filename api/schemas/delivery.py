@@ -9,7 +9,7 @@ from api.schemas import ArgsSchema, BaseSchema, InputSchema, PageArgs, PageSchem
 from api.schemas.validation import Length, OneOf, Range, locale_field
 from api.schemas.workflow import UTCDateTime
 from api.services.changes import PUBLIC_TYPES
-from api.services.webhooks import EVENT_TYPES, MAX_SECRET_OVERLAP
+from api.services.webhooks import DEFAULT_SECRET_OVERLAP, EVENT_TYPES, MAX_SECRET_OVERLAP
 
 CURSOR_PATTERN = "^c_[0-9a-f]{16}$"
 
@@ -120,7 +120,7 @@ class WebhookCreatedSchema(WebhookSchema):
 
 class SecretRotationSchema(InputSchema):
     keep_previous_for = fields.Integer(
-        load_default=86400,
+        load_default=int(DEFAULT_SECRET_OVERLAP.total_seconds()),
         validate=Range(min=0, max=int(MAX_SECRET_OVERLAP.total_seconds())),
         metadata={
             "description": "Seconds the old secret keeps signing beside the new one "

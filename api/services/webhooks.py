@@ -255,7 +255,8 @@ def delete(webhook_id: int, actor: User | None) -> None:
         session.delete(webhook)
 
 
-# How long a rotated-out secret may keep signing beside the new one.
+# How long a rotated-out secret keeps signing beside the new one, unless told, and at most.
+DEFAULT_SECRET_OVERLAP = timedelta(days=1)
 MAX_SECRET_OVERLAP = timedelta(days=7)
 
 
