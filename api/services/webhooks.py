@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
@@ -59,12 +59,15 @@ EVENT_TYPES: tuple[str, ...] = (*changes.PUBLIC_TYPES, *REVIEW_TYPES.values())
 # --- secrets ---------------------------------------------------------------------------
 
 
-def _fernet() -> Fernet:
-    """The key that encrypts webhook secrets at rest, derived from ``SECRET_KEY``."""
-    return _fernet_for(current_app.config["SECRET_KEY"])
+def _fernet() -> MultiFernet:
+    """The keys of webhook secrets at rest, derived from ``SECRET_KEY`` (which encrypts)
+    and ``SECRET_KEY_FALLBACKS`` (which still decrypt while the key is rotated)."""
+    config = current_app.config
+    keys = [config["SECRET_KEY"], *config.get("SECRET_KEY_FALLBACKS", ())]
+    return MultiFernet([_fernet_for(key) for key in keys])
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=16)
 def _fernet_for(secret_key: str) -> Fernet:
     key = HKDF(
         algorithm=hashes.SHA256(), length=32, salt=None, info=b"tarjuma webhook secrets"
