@@ -17,13 +17,16 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from standardwebhooks.webhooks import Webhook as Verifier
 
 from api import create_app
 from api.config import ROOT
 from api.extensions import db
 from tests.conftest import Person, _config, make_person
+from tests.receiver import Receiver
 from tests.servers import _stop, free_port
 from tests.test_console import sign_in
+from tests.test_webhooks import HOOKS, create, publish_ms, run_jobs
 
 OLD, NEW = "the-key-before-the-rotation", "the-key-after-the-rotation"
 
@@ -122,6 +125,39 @@ def test_a_session_signed_by_an_old_key_works_while_it_is_a_fallback_and_not_aft
         assert console_with_cookie(after) == 302  # to the sign-in page
     with app_with(app, SECRET_KEY="dev-only-change-me") as forged:
         assert console_with_cookie(forged) == 302
+
+
+def test_webhook_secrets_sign_after_a_rotation_and_new_ones_use_the_new_key(
+    app: Flask, client: FlaskClient, people: dict[str, Person]
+) -> None:
+    admin = people["admin"]
+    with Receiver() as receiver:
+        before = create(client, admin, receiver.url).get_json()
+        with app_with(app, SECRET_KEY=NEW, SECRET_KEY_FALLBACKS=[OLD]) as rotated:
+            rotated_client = rotated.test_client()
+            after = create(rotated_client, admin, receiver.url).get_json()
+            publish_ms(rotated_client, people)
+            assert run_jobs(rotated) == 2
+            received = receiver.wait_for(2)
+        with app_with(app, SECRET_KEY=NEW) as later:
+            # The old key gone, the webhook made under it can no longer sign: it fails at
+            # once with the reason; the one made under the new key still signs.
+            publish_ms(later.test_client(), people, "Teks lain.")
+            assert run_jobs(later) == 2
+            assert run_jobs(later) == 0, "nothing is retried"
+            received = receiver.wait_for(3)
+    signed_by = set()
+    for item in received:
+        for hook in (before, after):
+            try:
+                Verifier(hook["secret"]).verify(item.body, item.headers)
+            except Exception:  # noqa: BLE001, S112 - signed by the other webhook
+                continue
+            signed_by.add((hook["id"], item.headers["webhook-id"]))
+    assert len(signed_by) == 3, "each delivery verified by its own webhook's secret"
+    shown = client.get(f"{HOOKS}/{before['id']}", headers=admin.headers).get_json()
+    assert shown["consecutive_failures"] == 1
+    assert "cannot be decrypted" in shown["last_failure"]["reason"]
 
 
 # --- make run: a key made once, kept across restarts ---------------------------------------
