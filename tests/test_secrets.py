@@ -160,6 +160,24 @@ def test_webhook_secrets_sign_after_a_rotation_and_new_ones_use_the_new_key(
     assert "cannot be decrypted" in shown["last_failure"]["reason"]
 
 
+def test_resealed_secrets_sign_once_the_old_key_is_dropped(
+    app: Flask, client: FlaskClient, people: dict[str, Person]
+) -> None:
+    with Receiver() as receiver:
+        hook = create(client, people["admin"], receiver.url).get_json()
+        with app_with(app, SECRET_KEY=NEW, SECRET_KEY_FALLBACKS=[OLD]) as rotated:
+            done = rotated.test_cli_runner().invoke(args=["webhooks", "reseal"])
+            assert done.exit_code == 0 and "1 webhook secrets" in done.output
+        with app_with(app, SECRET_KEY=NEW) as later:
+            publish_ms(later.test_client(), people)
+            assert run_jobs(later) == 1
+            (item,) = receiver.wait_for(1)
+    Verifier(hook["secret"]).verify(item.body, item.headers)
+    with app_with(app, SECRET_KEY="a-key-that-never-was") as stranger:
+        done = stranger.test_cli_runner().invoke(args=["webhooks", "reseal"])
+    assert done.exit_code != 0 and f"webhooks {hook['id']}" in done.output
+
+
 # --- make run: a key made once, kept across restarts ---------------------------------------
 
 

@@ -308,6 +308,31 @@ def rotate_secret(webhook_id: int, keep_previous_for: timedelta, actor: User | N
     return Created(webhook, secret)
 
 
+@dataclass(frozen=True)
+class Resealed:
+    resealed: int
+    undecryptable: list[int]  # webhooks whose secret no key decrypts (left as they are)
+
+
+def reseal() -> Resealed:
+    """Encrypt every stored secret with the current ``SECRET_KEY``, so that the keys in
+    ``SECRET_KEY_FALLBACKS`` can be dropped after a rotation; the secrets stay the same."""
+    fernet = _fernet()
+    resealed, undecryptable = 0, []
+    with transaction() as session:
+        for webhook in session.scalars(sa.select(Webhook).order_by(Webhook.id)):
+            try:
+                webhook.secret = fernet.rotate(webhook.secret.encode()).decode()
+                if webhook.previous_secret:
+                    previous = fernet.rotate(webhook.previous_secret.encode())
+                    webhook.previous_secret = previous.decode()
+            except InvalidToken:
+                undecryptable.append(webhook.id)
+            else:
+                resealed += 1
+    return Resealed(resealed, undecryptable)
+
+
 def deliveries(
     webhook_id: int, actor: User, state: str | None = None
 ) -> sa.Select[tuple[Delivery]]:
