@@ -9,6 +9,8 @@ Every value comes from the environment, with defaults for one machine:
 ``GUNICORN_KEEPALIVE`` seconds an idle keep-alive connection stays open (default 5)
 ``GUNICORN_ACCESS_LOG`` a file, or ``-`` for stdout; unset for no access log
 ``GUNICORN_LOG_LEVEL`` error log level (default info)
+
+The app's own settings (``api/config.py``) are checked before any worker starts.
 """
 
 from __future__ import annotations
@@ -53,3 +55,11 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 proc_name = "tarjuma"
+
+
+def on_starting(server: object) -> None:
+    """Stop before any worker starts when a setting is missing or bad (SECRET_KEY…):
+    gunicorn prints the ConfigError naming it and exits with status 1."""
+    from api.config import load
+
+    load()

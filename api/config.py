@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import os
+import re
+import secrets
 from pathlib import Path
 from typing import Any
 
+import click
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(click.ClickException, RuntimeError):
+    """A missing or bad setting: the process stops with a message that names it.
+
+    A ClickException so that ``flask …`` prints the message without a traceback, and a
+    RuntimeError so that gunicorn's master does the same (``gunicorn.conf.py``).
+    """
 
 
 def _bool(value: str | None, default: bool = False) -> bool:
@@ -24,10 +36,50 @@ def _fallbacks(value: str) -> dict[str, list[str]]:
     return chains
 
 
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _duration(name: str, value: str) -> float:
+    """Seconds from ``432000``, ``90m``, ``36h``, ``5d`` or ``1w``."""
+    found = _DURATION.match(value.lower())
+    if found is None:
+        raise ConfigError(f"{name} must be seconds or a duration such as 36h or 5d, not {value!r}")
+    return float(found.group(1)) * _UNIT_SECONDS[found.group(2)]
+
+
+# --- the secret key ----------------------------------------------------------------------
+# Production sets SECRET_KEY (and SECRET_KEY_FALLBACKS while rotating it). ``make run`` and
+# ``make edge`` set SECRET_KEY_FILE instead, to a random key made once in ``instance/``
+# (``new_key_file``); no key is written in the source.
+
+
+def _secret_key_file(path: str) -> str:
+    try:
+        key = Path(path).read_text().strip()
+    except OSError as error:
+        raise ConfigError(f"SECRET_KEY_FILE {path} cannot be read: {error.strerror}") from None
+    if not key:
+        raise ConfigError(f"SECRET_KEY_FILE {path} is empty")
+    return key
+
+
+def new_key_file(path: str) -> None:
+    """Write a random key to ``path``, readable by its owner only, unless it exists."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w") as out:
+        out.write(secrets.token_urlsafe(48) + "\n")
+
+
 class Config:
     """Settings with defaults that are safe for a single-machine deployment."""
 
-    SECRET_KEY: str = "dev-only-change-me"  # noqa: S105 - overridden in production
+    SECRET_KEY: str | None = None  # required: see ``load``
+    SECRET_KEY_FALLBACKS: list[str] = []  # older keys still accepted, newest first
     SQLALCHEMY_DATABASE_URI: str = f"sqlite:///{ROOT / 'instance' / 'tarjuma.db'}"
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
@@ -99,6 +151,8 @@ class Config:
     WEBHOOK_TIMEOUT = 10.0
     WEBHOOK_RESPONSE_BODY_LIMIT = 2048
     WEBHOOK_ALLOW_PRIVATE = False
+    # A webhook whose every delivery has failed for this long is disabled (0: never).
+    WEBHOOK_DISABLE_AFTER = 5 * 86400.0
 
     # The edge (deploy/varnish): where to purge, how long it keeps objects, who may purge.
     EDGE_PURGE_URLS: list[str] = []
@@ -125,6 +179,12 @@ class Config:
             settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
         if value := env.get("SECRET_KEY"):
             settings["SECRET_KEY"] = value
+        elif value := env.get("SECRET_KEY_FILE"):
+            settings["SECRET_KEY"] = _secret_key_file(value)
+        if value := env.get("SECRET_KEY_FALLBACKS"):
+            settings["SECRET_KEY_FALLBACKS"] = [k.strip() for k in value.split(",") if k.strip()]
+        if value := env.get("WEBHOOK_DISABLE_AFTER"):
+            settings["WEBHOOK_DISABLE_AFTER"] = _duration("WEBHOOK_DISABLE_AFTER", value)
         if value := env.get("TARJUMA_LOCALES"):
             settings["LOCALES"] = [code.strip() for code in value.split(",") if code.strip()]
         if value := env.get("CORS_ORIGINS"):
@@ -177,6 +237,19 @@ class Config:
         settings["SESSION_COOKIE_SECURE"] = _bool(env.get("SESSION_COOKIE_SECURE"))
         settings["WEBHOOK_ALLOW_PRIVATE"] = _bool(env.get("WEBHOOK_ALLOW_PRIVATE"))
         return settings
+
+
+def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The settings from the environment with ``overrides`` applied, checked once: a
+    missing or bad one raises ConfigError, naming it."""
+    settings = Config.from_env()
+    settings.update(overrides or {})
+    if not settings.get("SECRET_KEY"):
+        raise ConfigError(
+            "SECRET_KEY is not set: give every process the same long random SECRET_KEY"
+            " (make run and make edge make their own)"
+        )
+    return settings
 
 
 def normalise_database_url(url: str) -> str:
