@@ -99,6 +99,7 @@ def test_a_bad_trusted_proxy_stops_the_process_naming_the_setting(value: str) ->
         Config.from_env({"TRUSTED_PROXIES": value})
 
 
+@pytest.mark.multiprocess
 def test_gunicorn_will_not_start_with_a_bad_trusted_proxy(tmp_path: Path) -> None:
     env = {**os.environ, "TRUSTED_PROXIES": "10.0.0.5/8", "PORT": str(free_port())}
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'unused.db'}"
