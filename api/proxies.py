@@ -65,26 +65,32 @@ class ClientAddress:
     def __init__(self, app: WSGIApplication, trusted: Iterable[Network]) -> None:
         self.app = app
         self.trusted = tuple(trusted)
-        # Peers and hops repeat (the same few proxies): each is parsed and matched once.
-        self._is_trusted = lru_cache(maxsize=1024)(self._match)
+        # Peers, hops and clients repeat: each spelling is parsed and matched once.
+        self._hop = lru_cache(maxsize=4096)(self._parse)
 
-    def _match(self, text: str) -> bool:
+    def _parse(self, text: str) -> tuple[str, bool] | None:
+        """A hop as ``(address, trusted)``, or None when it is not an address."""
         address = _address(text)
-        return address is not None and any(address in network for network in self.trusted)
+        if address is None:
+            return None
+        return str(address), any(address in network for network in self.trusted)
 
     def client(self, peer: str, forwarded_for: str | None) -> str:
         """The client of a request from ``peer`` that carried ``forwarded_for``."""
-        if not forwarded_for or not self._is_trusted(peer):
+        if not forwarded_for:
+            return peer
+        hop = self._hop(peer)
+        if hop is None or not hop[1]:
             return peer
         client = peer
-        for hop in reversed(forwarded_for.split(",")):
-            address = _address(hop)
-            if address is None:
+        for text in reversed(forwarded_for.split(",")):
+            hop = self._hop(text)
+            if hop is None:
                 # A trusted proxy wrote something that is not an address: nothing to its
                 # left can be believed, so the last trusted hop stands for the client.
                 break
-            client = str(address)
-            if not self._is_trusted(client):
+            client, trusted = hop
+            if not trusted:
                 break
         return client
 
