@@ -9,7 +9,7 @@ from flask import Flask
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app: config, extensions, i18n, errors, then the blueprints."""
-    from api import cli, console, docs, errors, i18n, security, views
+    from api import cli, console, docs, errors, i18n, proxies, security, views
     from api.config import load, normalise_database_url
     from api.extensions import api, babel, db, limiter, migrate
     from api.services import changes, edge, memory, webhooks  # noqa: F401 - derivers register
@@ -42,4 +42,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     docs.init_app(app)
     edge.init_app(app)
     cli.register(app)
+    # Last, so that it is the outermost layer: every other one sees the client's address.
+    proxies.init_app(app)
     return app

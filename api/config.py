@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +116,20 @@ class Config:
     RATELIMIT_ENABLED = True
     # Invalid or revoked tokens one client may send before it is refused for a while.
     AUTH_FAILURE_LIMIT = "20 per minute"
+
+    # --- Clients behind proxies, and limits shared between processes ---------------------
+    # Proxies (addresses or CIDR ranges) whose ``X-Forwarded-For`` is believed: see
+    # api/proxies.py. gunicorn believes their ``X-Forwarded-Proto`` too (gunicorn.conf.py).
+    TRUSTED_PROXIES: list[str] = []
+    # With ``RATELIMIT_STORAGE_URI=redis://…`` every process counts in one place. When that
+    # storage cannot be reached, limits go on per process, in memory, until it answers
+    # again (checked every RATELIMIT_STORAGE_RETRY seconds); a call to it may take at most
+    # RATELIMIT_STORAGE_TIMEOUT seconds. RATELIMIT_KEY_PREFIX keeps deployments sharing one
+    # Redis apart.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_STORAGE_TIMEOUT = 0.5
+    RATELIMIT_STORAGE_RETRY = 5.0
+    RATELIMIT_KEY_PREFIX = "tarjuma"
 
     # Origins (``https://app.example.org``) whose pages may write and send tokens; public
     # reads answer every origin.
@@ -236,6 +252,7 @@ class Config:
         settings["RATELIMIT_ENABLED"] = _bool(env.get("RATELIMIT_ENABLED"), True)
         settings["SESSION_COOKIE_SECURE"] = _bool(env.get("SESSION_COOKIE_SECURE"))
         settings["WEBHOOK_ALLOW_PRIVATE"] = _bool(env.get("WEBHOOK_ALLOW_PRIVATE"))
+        settings.update(_clients_and_limits(env))
         return settings
 
 
@@ -249,6 +266,54 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
             "SECRET_KEY is not set: give every process the same long random SECRET_KEY"
             " (make run and make edge make their own)"
         )
+    return settings
+
+
+# --- Clients behind proxies, and limits shared between processes -------------------------
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def trusted_proxies(value: str | Iterable[str]) -> tuple[Network, ...]:
+    """``TRUSTED_PROXIES`` checked: addresses or CIDR ranges, comma-separated.
+
+    A range with host bits set (``10.0.0.5/8``) is refused rather than guessed at, as
+    gunicorn refuses it for ``forwarded_allow_ips``: trust is not the place to round.
+    A bad value stops the process, naming the setting.
+    """
+    items = value.split(",") if isinstance(value, str) else value
+    networks = []
+    for item in filter(None, (part.strip() for part in items)):
+        try:
+            networks.append(ipaddress.ip_network(item))
+        except ValueError as error:
+            raise ConfigError(
+                f"TRUSTED_PROXIES: {item!r} is not an address or CIDR range ({error})"
+            ) from None
+    return tuple(networks)
+
+
+def _seconds(name: str, value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise ConfigError(f"{name}: a number of seconds above 0, not {value!r}")
+    return seconds
+
+
+def _clients_and_limits(env: dict[str, str]) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    if (value := env.get("TRUSTED_PROXIES")) is not None:
+        settings["TRUSTED_PROXIES"] = [str(network) for network in trusted_proxies(value)]
+    for key in ("RATELIMIT_STORAGE_TIMEOUT", "RATELIMIT_STORAGE_RETRY"):
+        if value := env.get(key):
+            settings[key] = _seconds(key, value)
+    if (value := env.get("RATELIMIT_KEY_PREFIX")) is not None:
+        settings["RATELIMIT_KEY_PREFIX"] = value.strip()
+    if (value := env.get("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED")) is not None:
+        settings["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = _bool(value)
     return settings
 
 
