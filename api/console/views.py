@@ -20,7 +20,6 @@ from flask import (
 )
 from flask_babel import format_datetime, gettext, lazy_gettext, ngettext
 from flask_wtf.csrf import CSRFError
-from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 from wtforms import Field
@@ -128,11 +127,6 @@ def unit_label(unit: Unit) -> str:
     return unit.heading or unit.key.replace("-", " ").replace("_", " ").capitalize()
 
 
-def isolate(text: Any) -> Markup:
-    """Text of either direction, kept from reordering the sentence around it."""
-    return Markup("<bdi>{}</bdi>").format(text)
-
-
 @console.context_processor
 def interface() -> dict[str, Any]:
     code = i18n.message_locale()
@@ -149,7 +143,8 @@ def interface() -> dict[str, Any]:
         "role_label": lambda role: ROLE_LABELS.get(role, role),
         "field_attrs": field_attrs,
         "unit_label": unit_label,
-        "bdi": isolate,
+        # Glossary terms are written in the source language, whatever locale they are for.
+        "term_locale": i18n.registry().source,
         "format_datetime": lambda value: format_datetime(value, "medium") if value else "",
     }
 
