@@ -720,3 +720,33 @@ def test_a_persian_preview_link_sets_each_sections_direction(
     assert pairs == {("fa", "rtl"), ("en", "ltr")}
     badges = tree.xpath("//section[@lang='en']/p[@class='badges']")
     assert badges and {(b.get("lang"), b.get("dir")) for b in badges} == {("fa", "rtl")}
+
+
+def test_persian_messages_isolate_the_names_and_terms_they_carry(
+    app: Flask, client: FlaskClient
+) -> None:
+    farhad = make_person(app, "farhad", "translator", "fa")
+    parvin = make_person(app, "parvin", "reviewer", "fa")
+    version = submit_fa(app.test_client(), farhad, "ترجمهٔ نخست، با امت.")
+    in_persian(client)
+
+    response = post(client, "/console/sign-in", {"token": parvin.token})
+    flashes = parse(client.get(response.headers["Location"])).xpath(
+        "//li[contains(@class, 'flash')]"
+    )
+    (name,) = flashes[0].xpath("./bdi")
+    assert name.text == "parvin" and name.get("lang") is None
+
+    post(client, f"/console/review/{version}/approve", {f"approve-{version}-comment": ""})
+    flash = parse(client.get("/console/review?locale=fa")).xpath("//li[contains(@class, 'flash')]")
+    (unit,) = flash[0].xpath("./bdi")
+    assert (unit.text, unit.get("lang"), unit.get("dir")) == ("Introduction", "en", "ltr")
+
+    response = post(
+        client,
+        "/console/glossary?locale=fa",
+        {"term": "peace & <security>", "translations": "صلح", "note": ""},
+    )
+    assert response.status_code == 303, html(response)
+    page = client.get(response.headers["Location"])
+    assert '<bdi lang="en" dir="ltr">peace &amp; &lt;security&gt;</bdi>' in html(page)
