@@ -750,3 +750,59 @@ def test_persian_messages_isolate_the_names_and_terms_they_carry(
     assert response.status_code == 303, html(response)
     page = client.get(response.headers["Location"])
     assert '<bdi lang="en" dir="ltr">peace &amp; &lt;security&gt;</bdi>' in html(page)
+
+
+LATIN_LETTER = re.compile(r"[A-Za-z]")
+
+
+def bare_latin_text(tree: Any) -> list[str]:
+    """Latin-script text in a right-to-left page that nothing isolates from it.
+
+    Text counts as isolated inside a <bdi>, or an element with its own lang or dir. The
+    quality checks' messages are whole sentences composed by the checks themselves, in the
+    interface's language, and are left out.
+    """
+    found = []
+    for element in tree.iter():
+        if not isinstance(element.tag, str) or element.tag in ("head", "title", "option"):
+            continue
+        pieces = [element.text] + [child.tail for child in element]
+        if not any(piece and LATIN_LETTER.search(piece) for piece in pieces):
+            continue
+        ancestors = [element, *element.iterancestors()]
+        if any(a.tag == "head" or "check" in (a.get("class") or "").split() for a in ancestors):
+            continue
+        if not any(
+            a.tag == "bdi" or (a.tag != "html" and (a.get("lang") or a.get("dir")))
+            for a in ancestors
+        ):
+            found.append(lxml_tostring(element)[:200])
+    return found
+
+
+def test_no_latin_text_is_left_bare_in_persian_pages(app: Flask, client: FlaskClient) -> None:
+    farhad = make_person(app, "farhad", "translator", "fa")
+    parvin = make_person(app, "parvin", "reviewer", "fa")
+    api = app.test_client()
+    first = submit_fa(api, farhad, "ترجمهٔ نخست.", note="See the glossary.")
+    api.post(
+        f"/api/v1/translations/{first}/reject",
+        json={"reason": "Use the glossary (Ummah)."},
+        headers=parvin.headers,
+    )
+    submit_fa(api, farhad, "ترجمهٔ دوم، با امت.", note="Fixed, thanks.")
+    sign_in(in_persian(client), parvin)
+    paths = [
+        "/console/",
+        f"{TRANSLATE}/fa",
+        f"{TRANSLATE}/fa/title",
+        f"{TRANSLATE}/fa/introduction",
+        f"{TRANSLATE}/fa/conclusion",
+        "/console/review?locale=fa",
+        "/console/glossary?locale=fa",
+        f"{PREVIEW}/fa",
+    ]
+    for path in paths:
+        tree = parse(client.get(path))
+        assert tree.get("dir") == "rtl", path
+        assert bare_latin_text(tree) == [], path
