@@ -606,6 +606,8 @@ def test_english_inside_the_persian_editor_is_isolated(app: Flask, client: Flask
     sign_in(in_persian(client), farhad)
     tree = parse(client.get(f"{TRANSLATE}/fa/conclusion"))
     assert tree.get("lang") == "fa" and tree.get("dir") == "rtl"
+    # A <title> takes no markup: Unicode's isolate marks keep the English name apart.
+    assert tree.findtext(".//title").startswith("\u2068Conclusion\u2069 · ")
 
     previous = tree.xpath("//a[@rel='prev']")[0]
     assert previous.text.startswith("قبلی")
@@ -715,6 +717,7 @@ def test_a_persian_preview_link_sets_each_sections_direction(
     )
     tree = parse(page)
     assert (tree.get("lang"), tree.get("dir")) == ("fa", "rtl")
+    assert tree.findtext(".//title").endswith("\u2069")
     sections = tree.xpath("//section[contains(@class, 'reader-section')]")
     pairs = {(s.get("lang"), s.get("dir")) for s in sections}
     assert pairs == {("fa", "rtl"), ("en", "ltr")}
