@@ -9,7 +9,7 @@ from flask import Flask
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app: config, extensions, i18n, errors, then the blueprints."""
-    from api import cli, console, errors, i18n, security, views
+    from api import cli, console, docs, errors, i18n, security, views
     from api.config import Config, normalise_database_url
     from api.extensions import api, babel, db, limiter, migrate
     from api.services import changes, edge, memory, webhooks  # noqa: F401 - derivers register
@@ -41,6 +41,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     views.register(app, api)
     console.init_app(app)
+    docs.init_app(app)
     edge.init_app(app)
     cli.register(app)
     return app

@@ -77,8 +77,9 @@ class Config:
     OPENAPI_URL_PREFIX = "/api"
     OPENAPI_JSON_PATH = "v1/openapi.json"
     OPENAPI_REDOC_PATH = None
-    OPENAPI_SWAGGER_UI_PATH = "docs"
-    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    # /api/docs is served by api.docs, Swagger UI's files included, not by flask-smorest
+    # from a CDN: the reference works offline and under a policy of this origin alone.
+    OPENAPI_SWAGGER_UI_PATH = None
     API_SPEC_OPTIONS: dict[str, Any] = {
         "info": {
             "description": (
