@@ -75,7 +75,11 @@ def run(app: Flask, host: str, port: int, edge_port: int, directory: Path) -> in
         "HOST": host,
         "PORT": str(port),
         "EDGE_PURGE_URLS": os.environ.get("EDGE_PURGE_URLS") or f"http://{host}:{edge_port}",
+        # One metrics directory for gunicorn's workers and the worker: /metrics counts both.
+        "PROMETHEUS_MULTIPROC_DIR": os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        or str(directory / "metrics"),
     }
+    Path(env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
     commands = [
         [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
         [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
