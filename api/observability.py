@@ -377,6 +377,9 @@ def init_app(app: Flask) -> None:
     app.extensions["tarjuma.metrics_allowed"] = [
         ipaddress.ip_network(item, strict=False) for item in config["METRICS_ALLOWED"]
     ]
+    if metrics_on and multiprocess():
+        # prometheus_client writes there on the first count and fails if it is missing.
+        os.makedirs(os.environ[MULTIPROC_DIR], exist_ok=True)
     app.before_request_funcs.setdefault(None, []).insert(0, _before)
     app.after_request(after)
     if metrics_on:
