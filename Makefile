@@ -94,10 +94,11 @@ clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache .mypy_cache
 
 # Production: migrations applied, then gunicorn with gunicorn.conf.py (workers, threads,
-# HOST/PORT from the environment) against DATABASE_URL.
+# HOST/PORT from the environment) against DATABASE_URL; logs in JSON unless LOG_FORMAT says.
 serve-prod: compile
 	$(BIN)/flask db upgrade
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+	HOST=$(HOST) PORT=$(PORT) LOG_FORMAT=$${LOG_FORMAT:-json} \
+		$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 # Throughput and latency against a minimal Flask baseline, with wrk, on the local
 # PostgreSQL server (not part of `make test`). SCALE=1 measures the scaled data set too.

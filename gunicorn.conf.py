@@ -10,6 +10,10 @@ Every value comes from the environment, with defaults for one machine:
 ``GUNICORN_ACCESS_LOG`` a file, or ``-`` for stdout; unset for no access log
 ``GUNICORN_LOG_LEVEL`` error log level (default info)
 ``TRUSTED_PROXIES``    the app's own setting (api/config.py), read here too: see below
+``LOG_FORMAT``         ``json`` or ``text`` (default), for gunicorn's logs as for the app's
+``PROMETHEUS_MULTIPROC_DIR`` where the workers keep their metrics for ``/metrics`` to sum;
+                       unset: a fresh directory for this run, removed when gunicorn stops.
+                       Give ``flask worker`` the same directory to count its deliveries too.
 
 The app's own settings (``api/config.py``) are checked before any worker starts.
 """
@@ -18,8 +22,20 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
 
-from api.config import trusted_proxies
+# Before anything imports prometheus_client: it picks its multiprocess mode at import.
+_METRICS = "PROMETHEUS_MULTIPROC_DIR"
+_OWNED = "TARJUMA_METRICS_DIR_OWNED"
+if not os.environ.get(_METRICS):
+    os.environ[_METRICS] = tempfile.mkdtemp(prefix="tarjuma-metrics-")
+    os.environ[_OWNED] = os.environ[_METRICS]
+
+from api.config import log_format, trusted_proxies  # noqa: E402
+from api.observability import gunicorn_logconfig  # noqa: E402
 
 
 def _int(name: str, default: int) -> int:
@@ -53,9 +69,12 @@ limit_request_line = 8190
 limit_request_fields = 100
 limit_request_field_size = 8190
 
+# The app writes one record per request (LOG_FORMAT); gunicorn's access log is off unless
+# asked for, and then in the same format.
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+logconfig_dict = gunicorn_logconfig(log_format(os.environ), loglevel.upper())
 # gunicorn believes ``X-Forwarded-Proto`` (wsgi.url_scheme: the scheme of the absolute URLs
 # the app writes) and its forwarder headers only from these peers. They are the proxies
 # the app believes ``X-Forwarded-For`` from, so that one list says who is a proxy; with
@@ -66,9 +85,40 @@ forwarded_allow_ips = ",".join(
 proc_name = "tarjuma"
 
 
-def on_starting(server: object) -> None:
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def on_starting(server: Any) -> None:
     """Stop before any worker starts when a setting is missing or bad (SECRET_KEY…):
-    gunicorn prints the ConfigError naming it and exits with status 1."""
+    gunicorn prints the ConfigError naming it and exits with status 1. Then forget the
+    metrics of processes gone before this start (a ``flask worker`` sharing the directory
+    keeps its own)."""
     from api.config import load
 
     load()
+    directory = Path(os.environ[_METRICS])
+    directory.mkdir(parents=True, exist_ok=True)
+    for path in directory.glob("*.db"):
+        pid = path.stem.rpartition("_")[2]
+        if pid.isdigit() and not _alive(int(pid)):
+            path.unlink(missing_ok=True)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker gone: its live gauges go, its counters stay in the sums."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server: Any) -> None:
+    owned = os.environ.get(_OWNED)
+    if owned and owned == os.environ.get(_METRICS):
+        shutil.rmtree(owned, ignore_errors=True)

@@ -9,7 +9,7 @@ from flask import Flask
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app: config, extensions, i18n, errors, then the blueprints."""
-    from api import cli, console, docs, errors, i18n, proxies, security, views
+    from api import cli, console, docs, errors, i18n, observability, proxies, security, views
     from api.config import load, normalise_database_url
     from api.extensions import api, babel, db, limiter, migrate
     from api.services import changes, edge, memory, webhooks  # noqa: F401 - derivers register
@@ -29,6 +29,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.mimetype = "application/json; charset=utf-8"  # type: ignore[attr-defined]
 
+    observability.init_app(app)  # first: its hook sees the request first, the response last
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.config["MIGRATIONS_DIR"]))
     i18n.init_app(app)

@@ -6,7 +6,7 @@ import ipaddress
 import os
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -181,6 +181,16 @@ class Config:
     # Tests only: seconds a reader's body waits after being built (a fetch held in flight).
     READ_BUILD_DELAY = 0.0
 
+    # Operations: logs and metrics (see docs/deploy.md). ``LOG_FORMAT`` is ``text`` or
+    # ``json``; ``REQUEST_LOG`` writes one line per request. ``/metrics`` answers only
+    # ``METRICS_ALLOWED`` (addresses or CIDR ranges); under gunicorn every worker counts
+    # through ``PROMETHEUS_MULTIPROC_DIR`` (gunicorn.conf.py sets one up when unset).
+    LOG_FORMAT = "text"
+    LOG_LEVEL = "INFO"
+    REQUEST_LOG = True
+    METRICS_ENABLED = True
+    METRICS_ALLOWED: list[str] = ["127.0.0.0/8", "::1"]
+
     MIGRATIONS_DIR = str(ROOT / "migrations")
     ESSAY_SOURCE_DIR = str(ROOT / "content" / "essays")
     GLOSSARY_FILE = str(ROOT / "content" / "glossary.yaml")
@@ -253,6 +263,7 @@ class Config:
         settings["SESSION_COOKIE_SECURE"] = _bool(env.get("SESSION_COOKIE_SECURE"))
         settings["WEBHOOK_ALLOW_PRIVATE"] = _bool(env.get("WEBHOOK_ALLOW_PRIVATE"))
         settings.update(_clients_and_limits(env))
+        settings.update(_operations(env))
         return settings
 
 
@@ -314,6 +325,51 @@ def _clients_and_limits(env: dict[str, str]) -> dict[str, Any]:
         settings["RATELIMIT_KEY_PREFIX"] = value.strip()
     if (value := env.get("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED")) is not None:
         settings["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = _bool(value)
+    return settings
+
+
+# --- Logs and metrics ---------------------------------------------------------------------
+
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class SettingError(ConfigError):
+    """A setting that is malformed: ``NAME: what is wrong with it``."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"{name}: {problem}")
+
+
+def log_format(env: Mapping[str, str]) -> str:
+    """``LOG_FORMAT``, checked: ``text`` (the default) or ``json``; gunicorn.conf.py reads it."""
+    value = env.get("LOG_FORMAT", "").strip().lower() or Config.LOG_FORMAT
+    if value not in LOG_FORMATS:
+        raise SettingError("LOG_FORMAT", f"must be one of {', '.join(LOG_FORMATS)}, not {value!r}")
+    return value
+
+
+def _networks(name: str, value: str) -> list[str]:
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise SettingError(name, f"{item!r} is not an address or CIDR range") from None
+    return items
+
+
+def _operations(env: dict[str, str]) -> dict[str, Any]:
+    """Logs and metrics, checked."""
+    settings: dict[str, Any] = {"LOG_FORMAT": log_format(env)}
+    level = env.get("LOG_LEVEL", "").strip().upper() or Config.LOG_LEVEL
+    if level not in LOG_LEVELS:
+        raise SettingError("LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
+    settings["LOG_LEVEL"] = level
+    settings["REQUEST_LOG"] = _bool(env.get("REQUEST_LOG"), Config.REQUEST_LOG)
+    settings["METRICS_ENABLED"] = _bool(env.get("METRICS_ENABLED"), Config.METRICS_ENABLED)
+    if (value := env.get("METRICS_ALLOWED")) is not None:
+        settings["METRICS_ALLOWED"] = _networks("METRICS_ALLOWED", value)
     return settings
 
 

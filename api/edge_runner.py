@@ -96,6 +96,9 @@ def run(app: Flask, host: str, port: int, edge_port: int, directory: Path) -> in
         return 1
     vcl = write_vcl(app, f"{host}:{port}", directory)
     env = serving_environ(host, port, edge_port)
+    # One metrics directory for gunicorn's workers and the worker: /metrics counts both.
+    env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(directory / "metrics"))
+    Path(env["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
     commands = [
         [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
         [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],

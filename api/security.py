@@ -97,6 +97,13 @@ def _is_public_read() -> bool:
     )
 
 
+def protect(response: Response) -> Response:
+    """The one hook every response passes: browsers must take every body for the media type
+    it is sent as (nosniff), and the API's answer cross-origin requests by its policy."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return cors(response)
+
+
 def cors(response: Response) -> Response:
     """Answer cross-origin requests to the API as the policy of the request says."""
     if not request.path.startswith(API_PREFIX):
@@ -112,12 +119,6 @@ def cors(response: Response) -> Response:
         return response
     response.vary.add("Origin")
     return set_cors_headers(response, policies["trusted"])
-
-
-def nosniff(response: Response) -> Response:
-    """Browsers must take every body for the media type it is sent as."""
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 # --- failed authentication --------------------------------------------------------------
@@ -191,5 +192,4 @@ def init_app(app: Flask) -> None:
         "public_headers": list(get_cors_headers(public, Headers(), "GET").items()),
         "trusted": trusted,
     }
-    app.after_request(cors)
-    app.after_request(nosniff)
+    app.after_request(protect)

@@ -8,7 +8,9 @@ from memory, and loads both with ``wrk`` from the other core, on loopback only. 
 scenario runs on Tarjuma and then on the baseline, one after the other, so that both
 meet the same machine. ``--scaled`` (``make bench SCALE=1``) measures the shipped data
 set and then ``tarjuma_bench_scaled``: 50 locales, 100 essays, 3 versions per unit and
-locale (``scripts/scale_data.py``).
+locale (``scripts/scale_data.py``). ``--observability`` serves the app with JSON logs and
+metrics on, beside a second server of the same build with both off, and measures the reads
+on each, so that what the request hook costs is one ratio of the same run.
 
 Results go to ``bench-results/bench-<dataset>-<time>.json`` and a table on stdout.
 """
@@ -50,7 +52,9 @@ MALAY = (
 )
 SERVER_CORE, CLIENT_CORE = "0", "1"
 DROPPED_HEADERS = {"server", "date", "connection", "content-length", "transfer-encoding"}
-TARGETS = {"throughput": 0.85, "throughput_304": 0.9, "p99": 1.5, "scaled": 0.10}
+TARGETS = {"throughput": 0.85, "throughput_304": 0.9, "p99": 1.5, "scaled": 0.10, "on_off": 0.9}
+OBSERVABILITY_ON = {"LOG_FORMAT": "json", "REQUEST_LOG": "true", "METRICS_ENABLED": "true"}
+OBSERVABILITY_OFF = {"LOG_FORMAT": "text", "REQUEST_LOG": "false", "METRICS_ENABLED": "false"}
 
 LUA_REPORT = """
 done = function(summary, latency, requests)
@@ -82,6 +86,7 @@ class Run:
     max_ms: float
     requests: int
     errors: int
+    cpu_us: float | None = None  # CPU time of the server's processes per request
 
 
 @dataclass
@@ -90,10 +95,15 @@ class Result:
     kind: str
     app: Run
     baseline: Run
+    off: Run | None = None  # the same build with logs and metrics off (--observability)
 
     @property
     def ratio(self) -> float:
         return self.app.rps / self.baseline.rps if self.baseline.rps else 0.0
+
+    @property
+    def on_off(self) -> float | None:
+        return self.app.rps / self.off.rps if self.off and self.off.rps else None
 
     @property
     def p99_ratio(self) -> float:
@@ -206,6 +216,20 @@ class Server:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU time of gunicorn's master and workers so far (Linux)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        pids = [self.process.pid]
+        with contextlib.suppress(OSError):
+            children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+            pids += [int(pid) for pid in children.read_text().split()]
+        total = 0
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / ticks
 
     def wait_ready(self, path: str, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -369,15 +393,27 @@ def wrk(url: str, script: Path, seconds: int, connections: int) -> Run:
 
 
 def measure(
-    scenario: Scenario, app: Server, baseline: Server, options: argparse.Namespace, lua: Path
+    scenario: Scenario,
+    app: Server,
+    baseline: Server,
+    options: argparse.Namespace,
+    lua: Path,
+    off: Server | None = None,
 ) -> Result:
     script = _lua(scenario, lua)
+    servers = [("app", app), ("baseline", baseline)]
+    if off is not None and scenario.kind in ("essay", "304"):
+        servers.insert(1, ("off", off))
     runs = {}
-    for label, server in (("app", app), ("baseline", baseline)):
+    for label, server in servers:
         url = server.base + scenario.path
         wrk(url, script, options.warmup, options.connections)
-        runs[label] = wrk(url, script, options.duration, options.connections)
-    return Result(scenario.name, scenario.kind, runs["app"], runs["baseline"])
+        cpu = server.cpu_seconds()
+        run = wrk(url, script, options.duration, options.connections)
+        if run.requests:
+            run.cpu_us = round((server.cpu_seconds() - cpu) / run.requests * 1e6, 1)
+        runs[label] = run
+    return Result(scenario.name, scenario.kind, runs["app"], runs["baseline"], runs.get("off"))
 
 
 def bench_dataset(name: str, scaled: bool, options: argparse.Namespace, out: Path) -> dict:
@@ -385,10 +421,20 @@ def bench_dataset(name: str, scaled: bool, options: argparse.Namespace, out: Pat
     env.setdefault("WEB_CONCURRENCY", str(options.workers))
     env["RATELIMIT_DEFAULT"] = "100000000 per minute"
     dataset = "scaled" if scaled else "shipped"
-    with tempfile.TemporaryDirectory(prefix="tarjuma-bench-") as scratch:
+    if options.observability:
+        env.update(OBSERVABILITY_ON)
+    with (
+        tempfile.TemporaryDirectory(prefix="tarjuma-bench-") as scratch,
+        contextlib.ExitStack() as stack,
+    ):
         work = Path(scratch)
+        off = None
+        if options.observability:
+            off_env = {**env, **OBSERVABILITY_OFF}
+            off = stack.enter_context(serving("wsgi:app", off_env, work / "off.log", "/readyz"))
         with serving("wsgi:app", env, work / "app.log", "/readyz") as app:
-            fill_queue(env, app.base, options.queue)
+            if not options.reads_only:
+                fill_queue(env, app.base, options.queue)
             items = scenarios(env, app.base)
             responses = work / "responses.json"
             record(app.base, items, responses)
@@ -397,8 +443,9 @@ def bench_dataset(name: str, scaled: bool, options: argparse.Namespace, out: Pat
                 "scripts.bench_baseline:app", baseline_env, work / "baseline.log", ESSAY
             ) as baseline:
                 results = []
-                for scenario in [] if options.edge_only else items:
-                    result = measure(scenario, app, baseline, options, work)
+                chosen = [i for i in items if i.kind != "workflow" or not options.reads_only]
+                for scenario in [] if options.edge_only else chosen:
+                    result = measure(scenario, app, baseline, options, work, off)
                     results.append(result)
                     print(_row(result), flush=True)
             edge_report = None
@@ -421,9 +468,16 @@ def bench_dataset(name: str, scaled: bool, options: argparse.Namespace, out: Pat
             "server_core": SERVER_CORE,
             "client_core": CLIENT_CORE,
             "locales": len(SCALED_LOCALES) if scaled else 8,
+            "observability": (
+                {"app": OBSERVABILITY_ON, "off": OBSERVABILITY_OFF}
+                if options.observability
+                else {key: env.get(key) for key in OBSERVABILITY_ON}
+            ),
         },
         "results": [
-            asdict(r) | {"ratio": round(r.ratio, 3), "p99_ratio": round(r.p99_ratio, 3)}
+            asdict(r)
+            | {"ratio": round(r.ratio, 3), "p99_ratio": round(r.p99_ratio, 3)}
+            | ({"on_off": round(r.on_off, 3)} if r.on_off is not None else {})
             for r in results
         ],
         "edge": edge_report,
@@ -444,6 +498,12 @@ HEADER = (
 def _row(result: Result) -> str:
     a, b = result.app, result.baseline
     flag = f"  ({a.errors} errors)" if a.errors else ""
+    if a.cpu_us and b.cpu_us:
+        flag += f"  CPU µs/request {a.cpu_us:.0f}, base {b.cpu_us:.0f} ({b.cpu_us / a.cpu_us:.2f})"
+    if result.off is not None and result.on_off is not None:
+        flag += f"  off: {result.off.rps:.0f} req/s, on/off {result.on_off:.2f}"
+        if a.cpu_us and result.off.cpu_us:
+            flag += f"; CPU µs/request {a.cpu_us:.0f} on, {result.off.cpu_us:.0f} off"
     return (
         f"{result.scenario:32} {a.rps:8.0f} {b.rps:8.0f} {result.ratio:6.2f} "
         f"{a.p50_ms:7.2f} {b.p50_ms:6.2f} {a.p99_ms:7.2f} {b.p99_ms:6.2f} "
@@ -467,6 +527,12 @@ def verdict(report: dict, shipped: dict | None = None) -> list[str]:
             f"{report['dataset']} {item['scenario']}: throughput {item['ratio']:.2f}×"
             f" (≥ {floor}: {fast}), p99 {item['p99_ratio']:.2f}× (≤ {TARGETS['p99']}: {steady})"
         )
+        if "on_off" in item:
+            kept = "met" if item["on_off"] >= TARGETS["on_off"] else "MISSED"
+            lines.append(
+                f"{report['dataset']} {item['scenario']}: logs and metrics on"
+                f" {item['on_off']:.2f}× of off (≥ {TARGETS['on_off']}: {kept})"
+            )
     if shipped:
         before = {item["scenario"]: item for item in shipped["results"]}
         for item in report["results"]:
@@ -507,6 +573,14 @@ def main(argv: list[str] | None = None) -> None:
         "--no-edge", dest="edge", action="store_false", help="skip the Varnish edge runs"
     )
     parser.add_argument("--edge-only", action="store_true", help="only the edge runs")
+    parser.add_argument(
+        "--observability",
+        action="store_true",
+        help="JSON logs and metrics on, and the reads measured again with both off",
+    )
+    parser.add_argument(
+        "--reads-only", action="store_true", help="skip the review queue and the submission"
+    )
     parser.add_argument("--edge-rounds", type=int, default=3, help="rounds of the edge targets")
     parser.add_argument("--edge-duration", type=int, default=5, help="seconds per edge run")
     parser.add_argument("--edge-connections", type=int, default=32)

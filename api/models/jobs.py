@@ -24,6 +24,8 @@ class Job(db.Model):  # type: ignore[name-defined]
         ends), ``done`` or ``failed`` (its retries ran out).
     attempts: how many times a handler has run it; ``last_error`` says why the last failed.
     event_id: the event that called for it, when there is one.
+    request_id: the ``X-Request-Id`` of the request that called for it, when there is one;
+        the worker's log records of the job carry it.
     """
 
     __tablename__ = "jobs"
@@ -39,6 +41,7 @@ class Job(db.Model):  # type: ignore[name-defined]
     event_id: so.Mapped[int | None] = so.mapped_column(
         sa.ForeignKey("events.id", ondelete="SET NULL")
     )
+    request_id: so.Mapped[str | None] = so.mapped_column(sa.String(128))
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     finished_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
 

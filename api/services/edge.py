@@ -34,7 +34,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, has_request_context
 
-from api import i18n
+from api import i18n, observability
 from api.models import Event, Job
 from api.models.types import utcnow
 from api.services import effects, jobs
@@ -184,10 +184,16 @@ def send(urls: Sequence[str], purge: Purge, timeout: float) -> list[str]:
         return []
     if len(urls) == 1:
         error = _send(urls[0], purge, timeout)
-        return [error] if error else []
-    with ThreadPoolExecutor(max_workers=min(len(urls), 16)) as pool:
-        results = pool.map(lambda url: _send(url, purge, timeout), urls)
-        return [error for error in results if error]
+        errors = [error] if error else []
+    else:
+        with ThreadPoolExecutor(max_workers=min(len(urls), 16)) as pool:
+            results = pool.map(lambda url: _send(url, purge, timeout), urls)
+            errors = [error for error in results if error]
+    if len(urls) > len(errors):
+        observability.EDGE_PURGES.labels("purged").inc(len(urls) - len(errors))
+    if errors:
+        observability.EDGE_PURGES.labels("failed").inc(len(errors))
+    return errors
 
 
 def fresh_by(committed_at: datetime, ttl: int) -> datetime:

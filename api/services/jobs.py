@@ -26,6 +26,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import Flask
 
+from api import observability
 from api.database import transaction
 from api.extensions import db
 from api.models import Job
@@ -50,6 +51,7 @@ class Claim:
     payload: dict[str, Any]
     attempts: int  # this attempt included
     lease_until: datetime  # after this another worker may take the job over
+    request_id: str | None = None  # the request that called for it: its log records say so
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,11 @@ def handler(
     return register
 
 
+def kinds() -> list[str]:
+    """The kinds of job a handler is registered for."""
+    return sorted(_handlers)
+
+
 def enqueue(
     kind: str,
     payload: dict[str, Any],
@@ -105,8 +112,17 @@ def enqueue(
     run_at: datetime | None = None,
     event_id: int | None = None,
 ) -> Job:
-    """Add a job inside the caller's transaction: it exists exactly if the change does."""
-    job = Job(kind=kind, payload=payload, run_at=run_at or utcnow(), event_id=event_id)
+    """Add a job inside the caller's transaction: it exists exactly if the change does.
+
+    The job keeps the id of the request (or job) that enqueued it, for the logs.
+    """
+    job = Job(
+        kind=kind,
+        payload=payload,
+        run_at=run_at or utcnow(),
+        event_id=event_id,
+        request_id=observability.current_request_id(),
+    )
     db.session.add(job)
     db.session.flush()
     return job
@@ -132,7 +148,7 @@ def _lapsed(now: Any) -> sa.ColumnElement[bool]:
 
 # The worker's statements, built once: it runs them for every job.
 _DUE = (
-    sa.select(_jobs.c.id, _jobs.c.kind, _jobs.c.payload, _jobs.c.attempts)
+    sa.select(_jobs.c.id, _jobs.c.kind, _jobs.c.payload, _jobs.c.attempts, _jobs.c.request_id)
     .where(sa.or_(_due(sa.bindparam("now")), _lapsed(sa.bindparam("now"))))
     .order_by(_jobs.c.run_at, _jobs.c.id)
     .limit(sa.bindparam("limit"))
@@ -174,7 +190,10 @@ def claim_in(session: so.Session, limit: int) -> list[Claim]:
         by_lease[until].append(job_id)
     for until, ids in by_lease.items():
         session.execute(_TAKE, {"ids": ids, "until": until})
-    return [Claim(row.id, row.kind, row.payload, row.attempts + 1, leases[row.id]) for row in rows]
+    return [
+        Claim(row.id, row.kind, row.payload, row.attempts + 1, leases[row.id], row.request_id)
+        for row in rows
+    ]
 
 
 def claim(limit: int) -> list[Claim]:
@@ -184,18 +203,39 @@ def claim(limit: int) -> list[Claim]:
 
 
 def attempt(job: Claim) -> Outcome:
-    """Run a claimed job's handler, outside any transaction; its failure is the job's."""
+    """Run a claimed job's handler, outside any transaction; its failure is the job's.
+
+    What the handler logs, and the jobs it enqueues, carry the request id of the job.
+    """
     spec = _handlers.get(job.kind)
+    token = observability.bind_request_id(job.request_id)
+    started = time.perf_counter()
     try:
-        if spec is None:
-            raise LookupError(f"no handler for jobs of kind {job.kind!r}")
-        outcome = spec.fn(job) or Outcome()
-    except Exception as exc:  # a handler's failure is the job's, never the worker's
-        outcome = Outcome(error=f"{type(exc).__name__}: {exc}"[:2000])
-    if outcome.error is not None:
-        log.warning(
-            "job %s (%s) attempt %s failed: %s", job.id, job.kind, job.attempts, outcome.error
-        )
+        try:
+            if spec is None:
+                raise LookupError(f"no handler for jobs of kind {job.kind!r}")
+            outcome = spec.fn(job) or Outcome()
+        except Exception as exc:  # a handler's failure is the job's, never the worker's
+            outcome = Outcome(error=f"{type(exc).__name__}: {exc}"[:2000])
+        fields = {
+            "job_id": job.id,
+            "kind": job.kind,
+            "attempt": job.attempts,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+        }
+        if outcome.error is not None:
+            log.warning(
+                "job %s (%s) attempt %s failed: %s",
+                job.id,
+                job.kind,
+                job.attempts,
+                outcome.error,
+                extra=fields,
+            )
+        else:
+            log.info("job %s (%s) attempt %s done", job.id, job.kind, job.attempts, extra=fields)
+    finally:
+        observability.reset_request_id(token)
     return outcome
 
 

@@ -34,7 +34,7 @@ from flask import current_app
 from flask_babel import gettext
 from standardwebhooks.webhooks import Webhook as Signer
 
-from api import i18n
+from api import i18n, observability
 from api.database import transaction
 from api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from api.extensions import db
@@ -630,6 +630,8 @@ def _record(
     that ends ``WEBHOOK_DISABLE_AFTER`` of failures switches it off too, and is not
     retried. No answer means the webhook was disabled before an attempt was made.
     """
+    outcome = "disabled" if answer is None else "retrying" if state == "pending" else state
+    observability.WEBHOOK_DELIVERIES.labels(outcome).inc()
 
     def record(session: so.Session) -> None:
         now = utcnow()
