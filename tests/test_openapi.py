@@ -321,7 +321,7 @@ SUBMIT = "/api/v1/essays/{slug}/sections/{key}/translations"
         (
             _Case("PUT", "/api/v1/glossary/{term_id}"),
             422,
-            {"type": "about:blank", "errors": {"term": ["…"]}},
+            {"type": "urn:tarjuma:problem:validation-failed", "errors": {"term": ["…"]}},
             False,
         ),
         (

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask.testing import FlaskClient
 
-from tests.conftest import SLUG
+from tests.conftest import SLUG, Person
 
 ESSAY = f"/api/v1/essays/{SLUG}"
 SECTION_KEYS = [
@@ -302,3 +304,28 @@ def test_openapi_document(client: FlaskClient) -> None:
     ):
         assert path in spec["paths"]
     assert client.get("/api/docs").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "kind"),
+    [
+        ("GET", "/api/v1/essays?per_page=0", None, 400, "validation-failed"),
+        ("GET", "/api/v1/changes?per_page=1000", None, 400, "validation-failed"),
+        ("POST", "/api/v1/reviews/bulk", {"unknown": 1}, 422, "validation-failed"),
+        ("GET", "/api/v1/no-such-thing", None, 404, "not-found"),
+        ("DELETE", "/api/v1/locales", None, 405, "method-not-allowed"),
+    ],
+)
+def test_every_problem_has_a_type_of_its_own(
+    client: FlaskClient,
+    people: dict[str, Person],
+    method: str,
+    path: str,
+    body: Any,
+    status: int,
+    kind: str,
+) -> None:
+    response = client.open(path, method=method, json=body, headers=people["reviewer"].headers)
+    assert response.status_code == status
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["type"] == f"urn:tarjuma:problem:{kind}"
