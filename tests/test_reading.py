@@ -118,20 +118,68 @@ def test_malay_falls_back_to_indonesian(client: FlaskClient) -> None:
 
 
 @pytest.mark.parametrize(
-    ("query", "requested", "locale"),
+    ("query", "locale"),
     [
-        ("ar-EG", "ar-EG", "ar"),
-        ("ar_EG", "ar-EG", "ar"),
-        ("AR-eg", "ar-EG", "ar"),
-        ("fr-CA", "fr-CA", "fr"),
-        ("ms-Latn-MY", "ms-Latn-MY", "ms"),
+        ("ar-EG", "ar"),
+        ("ar_EG", "ar"),
+        ("AR-eg", "ar"),
+        ("fr-CA", "fr"),
+        ("ms-Latn-MY", "ms"),
     ],
 )
-def test_variants_resolve_to_their_base(
-    client: FlaskClient, query: str, requested: str, locale: str
+def test_variants_resolve_to_their_base(client: FlaskClient, query: str, locale: str) -> None:
+    """``requested_locale`` is the client's own spelling; the locales are normalised."""
+    for path in (ESSAY, f"{ESSAY}/sections/introduction"):
+        data = client.get(path, query_string={"locale": query}).get_json()
+        assert data["requested_locale"] == query
+        assert data["negotiated_locale"] == locale
+
+
+@pytest.mark.parametrize("header", ["ar-EG, fr;q=0.5", "de", None])
+def test_a_locale_from_the_header_or_the_default_was_not_requested(
+    client: FlaskClient, header: str | None
 ) -> None:
-    data = client.get(ESSAY, query_string={"locale": query}).get_json()
-    assert (data["requested_locale"], data["locale"]) == (requested, locale)
+    headers = {"Accept-Language": header} if header else {}
+    essay = client.get(ESSAY, headers=headers).get_json()
+    section = client.get(f"{ESSAY}/sections/introduction", headers=headers).get_json()
+    expected = "ar" if header and header.startswith("ar") else "en"
+    assert essay["requested_locale"] is None and section["requested_locale"] is None
+    assert essay["negotiated_locale"] == essay["locale"] == expected
+    assert section["negotiated_locale"] == expected
+
+
+def test_the_essay_and_its_sections_say_the_same_about_locales(client: FlaskClient) -> None:
+    """A section read alone carries what it carries inside the essay, and the same head."""
+    essay = client.get(ESSAY, query_string={"locale": "fa-IR"}).get_json()
+    locale_fields = {"requested_locale", "negotiated_locale"}
+    for item in essay["sections"]:
+        section = client.get(
+            f"{ESSAY}/sections/{item['key']}", query_string={"locale": "fa-IR"}
+        ).get_json()
+        assert {k: section[k] for k in locale_fields} == {k: essay[k] for k in locale_fields}
+        for field in ("locale", "direction", "fallback"):
+            assert section[field] == item[field], (item["key"], field)
+
+
+def test_each_section_has_the_direction_of_the_locale_it_is_served_in(
+    client: FlaskClient,
+) -> None:
+    essay = client.get(ESSAY, query_string={"locale": "fa"}).get_json()
+    assert essay["direction"] == "rtl"
+    directions = {s["key"]: (s["locale"], s["direction"]) for s in essay["sections"]}
+    assert directions["introduction"] == ("fa", "rtl")
+    assert directions["conclusion"] == ("en", "ltr")
+    assert {d for _, d in directions.values()} == {"rtl", "ltr"}
+    assert (essay["title_locale"], essay["title_direction"]) == ("fa", "rtl")
+    title = client.get(f"{ESSAY}/sections/title", query_string={"locale": "fa"}).get_json()
+    assert (title["locale"], title["direction"]) == ("fa", "rtl")
+    # French readers: all left to right; Urdu: right to left where translated.
+    french = client.get(ESSAY, query_string={"locale": "fr"}).get_json()
+    assert {s["direction"] for s in french["sections"]} == {"ltr"}
+    assert french["title_direction"] == "ltr"
+    listed = client.get("/api/v1/essays", query_string={"locale": "ur"}).get_json()["items"]
+    item = next(item for item in listed if ESSAY.endswith(item["slug"]))
+    assert (item["title_locale"], item["title_direction"]) == ("ur", "rtl")
 
 
 @pytest.mark.parametrize(
