@@ -354,6 +354,82 @@ def test_openapi_document(client: FlaskClient) -> None:
     assert client.get("/api/docs").status_code == 200
 
 
+PUBLIC_READS = [
+    # (path, whether the body depends on Accept-Language)
+    ("/api/v1/essays", True),
+    ("/api/v1/essays?locale=fr", False),
+    ("/api/v1/locales", False),
+    ("/api/v1/locales/ar/progress", False),
+    (ESSAY, True),
+    (f"{ESSAY}?locale=ar", False),
+    (f"{ESSAY}/sections/introduction", True),
+    (f"{ESSAY}/sections/introduction?locale=*", False),
+    (f"{ESSAY}/locales", False),
+    (f"{ESSAY}/badge.svg?locale=ar", False),
+    ("/api/v1/locales/ar/badge.svg", False),
+    (f"{ESSAY}/catalogs/fr.po", False),
+    (f"{ESSAY}/catalogs/template.pot", False),
+    ("/api/v1/changes", False),
+]
+
+
+@pytest.mark.parametrize(("path", "negotiated"), PUBLIC_READS)
+def test_every_public_read_is_cacheable_and_revalidated(
+    client: FlaskClient, path: str, negotiated: bool
+) -> None:
+    first = client.get(path, headers={"Accept-Language": "ar"})
+    assert first.status_code == 200
+    etag = first.headers["ETag"]
+    assert etag.startswith('"') and etag.endswith('"'), "a strong validator"
+    assert first.headers["Cache-Control"].startswith("public")
+    assert ("Accept-Language" in first.headers.get("Vary", "")) is negotiated
+    # The tags are for the edge, which asks for them; a client asking directly gets none.
+    assert "xkey" not in first.headers
+    tagged = client.get(path, headers={"Accept-Language": "ar", "xkey-want": "1"})
+    assert "all" in tagged.headers["xkey"].split()
+    again = client.get(path, headers={"Accept-Language": "ar", "If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    assert again.headers["ETag"] == etag
+    assert again.headers["Cache-Control"] == first.headers["Cache-Control"]
+    if negotiated:
+        french = client.get(path, headers={"Accept-Language": "fr", "If-None-Match": etag})
+        assert french.status_code == 200 and french.headers["ETag"] != etag
+
+
+def test_a_list_changes_its_validator_when_a_title_is_approved(
+    client: FlaskClient, people: dict[str, Person]
+) -> None:
+    listed = client.get("/api/v1/essays", headers={"Accept-Language": "ms"})
+    item = next(i for i in listed.get_json()["items"] if ESSAY.endswith(i["slug"]))
+    assert item["title_locale"] != "ms"
+    created = client.post(
+        f"{ESSAY}/sections/title/translations",
+        json={
+            "locale": "ms",
+            "body": "Memperjuangkan keselamatan negara-negara Islam",
+            "source_revision": 1,
+        },
+        headers=people["translator"].headers,
+    )
+    assert created.status_code == 201, created.get_json()
+    approved = client.post(
+        f"/api/v1/translations/{created.get_json()['id']}/approve",
+        json={},
+        headers=people["reviewer"].headers,
+    )
+    assert approved.status_code == 200, approved.get_json()
+    after = client.get(
+        "/api/v1/essays",
+        headers={"Accept-Language": "ms", "If-None-Match": listed.headers["ETag"]},
+    )
+    assert after.status_code == 200
+    item = next(i for i in after.get_json()["items"] if ESSAY.endswith(i["slug"]))
+    assert (item["title"], item["title_locale"]) == (
+        "Memperjuangkan keselamatan negara-negara Islam",
+        "ms",
+    )
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body", "status", "kind"),
     [
