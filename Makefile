@@ -43,7 +43,18 @@ update: extract
 compile: venv
 	$(BIN)/pybabel compile -d translations -D messages --statistics
 
-db: venv
+# The key `make run` and `make edge` (and their steps db, seed, worker) sign sessions and
+# seal webhook secrets with: random, made once, readable by its owner only, and kept, so
+# sessions and webhook secrets survive a restart. SECRET_KEY, when set, takes precedence;
+# `make serve-prod` and every other process need it.
+DEV_SECRET_KEY ?= instance/secret_key
+DEV_TARGETS := run edge worker db seed
+$(DEV_TARGETS): export SECRET_KEY_FILE = $(abspath $(DEV_SECRET_KEY))
+
+$(DEV_SECRET_KEY): | venv
+	$(BIN)/python -c 'import sys; from api.config import new_key_file; new_key_file(sys.argv[1])' $@
+
+db: venv $(DEV_SECRET_KEY)
 	$(BIN)/flask db upgrade
 
 seed: db
@@ -60,7 +71,7 @@ edge: compile seed
 	$(BIN)/flask edge run --host $(HOST) --port $(PORT) --edge-port $(EDGE_PORT)
 
 # The worker alone (production runs `flask --app wsgi worker`, as many as wanted).
-worker: compile db
+worker: compile db $(DEV_SECRET_KEY)
 	$(BIN)/flask worker
 
 test: compile

@@ -9,12 +9,17 @@ Every value comes from the environment, with defaults for one machine:
 ``GUNICORN_KEEPALIVE`` seconds an idle keep-alive connection stays open (default 5)
 ``GUNICORN_ACCESS_LOG`` a file, or ``-`` for stdout; unset for no access log
 ``GUNICORN_LOG_LEVEL`` error log level (default info)
+``TRUSTED_PROXIES``    the app's own setting (api/config.py), read here too: see below
+
+The app's own settings (``api/config.py``) are checked before any worker starts.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+
+from api.config import trusted_proxies
 
 
 def _int(name: str, default: int) -> int:
@@ -51,5 +56,19 @@ limit_request_field_size = 8190
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn believes ``X-Forwarded-Proto`` (wsgi.url_scheme: the scheme of the absolute URLs
+# the app writes) and its forwarder headers only from these peers. They are the proxies
+# the app believes ``X-Forwarded-For`` from, so that one list says who is a proxy; with
+# none (the default), nobody's is believed, loopback included.
+forwarded_allow_ips = ",".join(
+    str(n) for n in trusted_proxies(os.environ.get("TRUSTED_PROXIES", ""))
+)
 proc_name = "tarjuma"
+
+
+def on_starting(server: object) -> None:
+    """Stop before any worker starts when a setting is missing or bad (SECRET_KEY…):
+    gunicorn prints the ConfigError naming it and exits with status 1."""
+    from api.config import load
+
+    load()

@@ -9,15 +9,13 @@ from flask import Flask
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app: config, extensions, i18n, errors, then the blueprints."""
-    from api import cli, console, errors, i18n, security, views
-    from api.config import Config, normalise_database_url
+    from api import cli, console, docs, errors, i18n, proxies, security, views
+    from api.config import load, normalise_database_url
     from api.extensions import api, babel, db, limiter, migrate
     from api.services import changes, edge, memory, webhooks  # noqa: F401 - derivers register
 
     app = Flask(__name__, instance_relative_config=True)
-    app.config.from_mapping(Config.from_env())
-    if overrides:
-        app.config.from_mapping(overrides)
+    app.config.from_mapping(load(overrides))
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
         app.config["SQLALCHEMY_DATABASE_URI"]
     )
@@ -41,6 +39,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     views.register(app, api)
     console.init_app(app)
+    docs.init_app(app)
     edge.init_app(app)
     cli.register(app)
+    # Last, so that it is the outermost layer: every other one sees the client's address.
+    proxies.init_app(app)
     return app

@@ -309,6 +309,16 @@ def rotate_webhook_secret(webhook_id: int, keep_previous_for: int) -> None:
     click.echo(created.secret)
 
 
+@webhooks_cli.command("reseal")
+def reseal_webhook_secrets() -> None:
+    """Encrypt stored secrets with the current SECRET_KEY (then drop SECRET_KEY_FALLBACKS)."""
+    done = webhooks.reseal()
+    click.echo(f"{done.resealed} webhook secrets encrypted with the current SECRET_KEY")
+    if done.undecryptable:
+        ids = ", ".join(map(str, done.undecryptable))
+        raise click.ClickException(f"no key decrypts the secret of webhooks {ids}: rotate them")
+
+
 @webhooks_cli.command("list")
 def list_webhooks() -> None:
     """List webhooks (never their secrets)."""

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
+import secrets
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import click
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(click.ClickException, RuntimeError):
+    """A missing or bad setting: the process stops with a message that names it.
+
+    A ClickException so that ``flask …`` prints the message without a traceback, and a
+    RuntimeError so that gunicorn's master does the same (``gunicorn.conf.py``).
+    """
 
 
 def _bool(value: str | None, default: bool = False) -> bool:
@@ -24,10 +38,50 @@ def _fallbacks(value: str) -> dict[str, list[str]]:
     return chains
 
 
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _duration(name: str, value: str) -> float:
+    """Seconds from ``432000``, ``90m``, ``36h``, ``5d`` or ``1w``."""
+    found = _DURATION.match(value.lower())
+    if found is None:
+        raise ConfigError(f"{name} must be seconds or a duration such as 36h or 5d, not {value!r}")
+    return float(found.group(1)) * _UNIT_SECONDS[found.group(2)]
+
+
+# --- the secret key ----------------------------------------------------------------------
+# Production sets SECRET_KEY (and SECRET_KEY_FALLBACKS while rotating it). ``make run`` and
+# ``make edge`` set SECRET_KEY_FILE instead, to a random key made once in ``instance/``
+# (``new_key_file``); no key is written in the source.
+
+
+def _secret_key_file(path: str) -> str:
+    try:
+        key = Path(path).read_text().strip()
+    except OSError as error:
+        raise ConfigError(f"SECRET_KEY_FILE {path} cannot be read: {error.strerror}") from None
+    if not key:
+        raise ConfigError(f"SECRET_KEY_FILE {path} is empty")
+    return key
+
+
+def new_key_file(path: str) -> None:
+    """Write a random key to ``path``, readable by its owner only, unless it exists."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "w") as out:
+        out.write(secrets.token_urlsafe(48) + "\n")
+
+
 class Config:
     """Settings with defaults that are safe for a single-machine deployment."""
 
-    SECRET_KEY: str = "dev-only-change-me"  # noqa: S105 - overridden in production
+    SECRET_KEY: str | None = None  # required: see ``load``
+    SECRET_KEY_FALLBACKS: list[str] = []  # older keys still accepted, newest first
     SQLALCHEMY_DATABASE_URI: str = f"sqlite:///{ROOT / 'instance' / 'tarjuma.db'}"
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
@@ -63,6 +117,20 @@ class Config:
     # Invalid or revoked tokens one client may send before it is refused for a while.
     AUTH_FAILURE_LIMIT = "20 per minute"
 
+    # --- Clients behind proxies, and limits shared between processes ---------------------
+    # Proxies (addresses or CIDR ranges) whose ``X-Forwarded-For`` is believed: see
+    # api/proxies.py. gunicorn believes their ``X-Forwarded-Proto`` too (gunicorn.conf.py).
+    TRUSTED_PROXIES: list[str] = []
+    # With ``RATELIMIT_STORAGE_URI=redis://…`` every process counts in one place. When that
+    # storage cannot be reached, limits go on per process, in memory, until it answers
+    # again (checked every RATELIMIT_STORAGE_RETRY seconds); a call to it may take at most
+    # RATELIMIT_STORAGE_TIMEOUT seconds. RATELIMIT_KEY_PREFIX keeps deployments sharing one
+    # Redis apart.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_STORAGE_TIMEOUT = 0.5
+    RATELIMIT_STORAGE_RETRY = 5.0
+    RATELIMIT_KEY_PREFIX = "tarjuma"
+
     # Origins (``https://app.example.org``) whose pages may write and send tokens; public
     # reads answer every origin.
     CORS_ORIGINS: list[str] = []
@@ -77,8 +145,9 @@ class Config:
     OPENAPI_URL_PREFIX = "/api"
     OPENAPI_JSON_PATH = "v1/openapi.json"
     OPENAPI_REDOC_PATH = None
-    OPENAPI_SWAGGER_UI_PATH = "docs"
-    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    # /api/docs is served by api.docs, Swagger UI's files included, not by flask-smorest
+    # from a CDN: the reference works offline and under a policy of this origin alone.
+    OPENAPI_SWAGGER_UI_PATH = None
     API_SPEC_OPTIONS: dict[str, Any] = {
         "info": {
             "description": (
@@ -98,6 +167,8 @@ class Config:
     WEBHOOK_TIMEOUT = 10.0
     WEBHOOK_RESPONSE_BODY_LIMIT = 2048
     WEBHOOK_ALLOW_PRIVATE = False
+    # A webhook whose every delivery has failed for this long is disabled (0: never).
+    WEBHOOK_DISABLE_AFTER = 5 * 86400.0
 
     # The edge (deploy/varnish): where to purge, how long it keeps objects, who may purge.
     EDGE_PURGE_URLS: list[str] = []
@@ -124,6 +195,12 @@ class Config:
             settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
         if value := env.get("SECRET_KEY"):
             settings["SECRET_KEY"] = value
+        elif value := env.get("SECRET_KEY_FILE"):
+            settings["SECRET_KEY"] = _secret_key_file(value)
+        if value := env.get("SECRET_KEY_FALLBACKS"):
+            settings["SECRET_KEY_FALLBACKS"] = [k.strip() for k in value.split(",") if k.strip()]
+        if value := env.get("WEBHOOK_DISABLE_AFTER"):
+            settings["WEBHOOK_DISABLE_AFTER"] = _duration("WEBHOOK_DISABLE_AFTER", value)
         if value := env.get("TARJUMA_LOCALES"):
             settings["LOCALES"] = [code.strip() for code in value.split(",") if code.strip()]
         if value := env.get("CORS_ORIGINS"):
@@ -175,7 +252,69 @@ class Config:
         settings["RATELIMIT_ENABLED"] = _bool(env.get("RATELIMIT_ENABLED"), True)
         settings["SESSION_COOKIE_SECURE"] = _bool(env.get("SESSION_COOKIE_SECURE"))
         settings["WEBHOOK_ALLOW_PRIVATE"] = _bool(env.get("WEBHOOK_ALLOW_PRIVATE"))
+        settings.update(_clients_and_limits(env))
         return settings
+
+
+def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The settings from the environment with ``overrides`` applied, checked once: a
+    missing or bad one raises ConfigError, naming it."""
+    settings = Config.from_env()
+    settings.update(overrides or {})
+    if not settings.get("SECRET_KEY"):
+        raise ConfigError(
+            "SECRET_KEY is not set: give every process the same long random SECRET_KEY"
+            " (make run and make edge make their own)"
+        )
+    return settings
+
+
+# --- Clients behind proxies, and limits shared between processes -------------------------
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def trusted_proxies(value: str | Iterable[str]) -> tuple[Network, ...]:
+    """``TRUSTED_PROXIES`` checked: addresses or CIDR ranges, comma-separated.
+
+    A range with host bits set (``10.0.0.5/8``) is refused rather than guessed at, as
+    gunicorn refuses it for ``forwarded_allow_ips``: trust is not the place to round.
+    A bad value stops the process, naming the setting.
+    """
+    items = value.split(",") if isinstance(value, str) else value
+    networks = []
+    for item in filter(None, (part.strip() for part in items)):
+        try:
+            networks.append(ipaddress.ip_network(item))
+        except ValueError as error:
+            raise ConfigError(
+                f"TRUSTED_PROXIES: {item!r} is not an address or CIDR range ({error})"
+            ) from None
+    return tuple(networks)
+
+
+def _seconds(name: str, value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise ConfigError(f"{name}: a number of seconds above 0, not {value!r}")
+    return seconds
+
+
+def _clients_and_limits(env: dict[str, str]) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    if (value := env.get("TRUSTED_PROXIES")) is not None:
+        settings["TRUSTED_PROXIES"] = [str(network) for network in trusted_proxies(value)]
+    for key in ("RATELIMIT_STORAGE_TIMEOUT", "RATELIMIT_STORAGE_RETRY"):
+        if value := env.get(key):
+            settings[key] = _seconds(key, value)
+    if (value := env.get("RATELIMIT_KEY_PREFIX")) is not None:
+        settings["RATELIMIT_KEY_PREFIX"] = value.strip()
+    if (value := env.get("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED")) is not None:
+        settings["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = _bool(value)
+    return settings
 
 
 def normalise_database_url(url: str) -> str:

@@ -42,20 +42,43 @@ def _sqlite_begin(connection: sa.Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
 
 
+_DEPTH = "transaction.depth"
+_DOOMED = "transaction.doomed"
+
+
+class NestedTransactionFailed(RuntimeError):
+    """A transaction joined by an inner one that failed cannot commit: its work is partial."""
+
+
 @contextmanager
 def transaction() -> Iterator[so.Session]:
     """One workflow command: everything inside commits together or not at all.
 
     What the change's events call for runs around the commit (``api.services.effects``):
     summing-up work just before it, and the in-request effects once it is durable.
+
+    Opened inside another, it joins the outer transaction (as Superset's commands do): the
+    inner part commits with the outer one, its effects with it. If the inner part fails,
+    the whole transaction is doomed: the outer one cannot commit even if it catches the
+    error, so partial work is never made durable.
     """
     session = db.session()
+    info = session.info
+    if info.get(_DEPTH):
+        with _joined(info):
+            yield session
+        return
     if session.in_transaction():
         session.commit()
     token = _write_intent.set(True)
+    info[_DEPTH] = 1
     with _writers_queue(session):
         try:
             yield session
+            if info.get(_DOOMED):
+                raise NestedTransactionFailed(
+                    "an inner transaction failed; the outer one cannot commit part of its work"
+                )
             effects.run_before_commit()
             session.commit()
         except BaseException:
@@ -63,8 +86,22 @@ def transaction() -> Iterator[so.Session]:
             effects.discard()
             raise
         finally:
+            info.pop(_DEPTH, None)
+            info.pop(_DOOMED, None)
             _write_intent.reset(token)
     effects.run_after_commit()
+
+
+@contextmanager
+def _joined(info: dict[str, Any]) -> Iterator[None]:
+    info[_DEPTH] += 1
+    try:
+        yield
+    except BaseException:
+        info[_DOOMED] = True
+        raise
+    finally:
+        info[_DEPTH] -= 1
 
 
 _writer_locks: weakref.WeakKeyDictionary[sa.Engine, threading.Lock] = weakref.WeakKeyDictionary()

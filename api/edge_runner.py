@@ -64,18 +64,38 @@ def _wait_for(host: str, port: int, process: subprocess.Popen[bytes], timeout: f
             time.sleep(0.1)
 
 
+def own_proxies(host: str) -> list[str]:
+    """The addresses the edge's Varnish reaches the app from, when both run on ``host``.
+
+    Varnish connects to the backend address it is given, so its requests come from that
+    address; a wildcard host (``0.0.0.0``, ``::``) is reached over loopback.
+    """
+    if host in {"", "0.0.0.0", "::"}:  # noqa: S104 - matching a wildcard, not binding one
+        return ["127.0.0.1", "::1"]
+    found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    return sorted({str(info[4][0]) for info in found})
+
+
+def serving_environ(host: str, port: int, edge_port: int) -> dict[str, str]:
+    """The environment of the processes ``make edge`` starts: the app knows its edge."""
+    trusted = [os.environ.get("TRUSTED_PROXIES", ""), *own_proxies(host)]
+    return {
+        **os.environ,
+        "HOST": host,
+        "PORT": str(port),
+        "EDGE_PURGE_URLS": os.environ.get("EDGE_PURGE_URLS") or f"http://{host}:{edge_port}",
+        # The app believes X-Forwarded-For from its own Varnish, and only as from a proxy.
+        "TRUSTED_PROXIES": ",".join(filter(None, trusted)),
+    }
+
+
 def run(app: Flask, host: str, port: int, edge_port: int, directory: Path) -> int:
     """Start gunicorn, varnishd and the worker; stop them all on Ctrl-C or when one ends."""
     if shutil.which("varnishd") is None and not Path("/usr/sbin/varnishd").exists():
         print("varnishd is not installed: apt-get install varnish varnish-modules", file=sys.stderr)
         return 1
     vcl = write_vcl(app, f"{host}:{port}", directory)
-    env = {
-        **os.environ,
-        "HOST": host,
-        "PORT": str(port),
-        "EDGE_PURGE_URLS": os.environ.get("EDGE_PURGE_URLS") or f"http://{host}:{edge_port}",
-    }
+    env = serving_environ(host, port, edge_port)
     commands = [
         [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "wsgi:app"],
         [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],

@@ -11,12 +11,13 @@ import sqlalchemy.orm as so
 from apispec import BasePlugin
 from flask import request
 from flask_babel import Babel
-from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from flask_sqlalchemy import SQLAlchemy
+
+from api.ratelimit import FallbackLimiter
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -103,7 +104,7 @@ def _is_read() -> bool:
     return request.method in SAFE_METHODS
 
 
-class WriteLimiter(Limiter):
+class WriteLimiter(FallbackLimiter):
     """Flask-Limiter for writes: reads are never limited, and cost it nothing.
 
     Reads are cheap and cacheable, and a CDN in front of the API would otherwise be

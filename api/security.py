@@ -146,35 +146,38 @@ def _limit(text: str) -> RateLimitItem:
     return parse(text)
 
 
-def _throttle() -> tuple[RateLimitItem, str] | None:
+def _throttle() -> tuple[RateLimitItem, tuple[str, ...]] | None:
     """The failed-authentication limit and this client's key, when limits are on."""
     config = current_app.config
     if not (config.get("RATELIMIT_ENABLED") and limiter.enabled):
         return None
-    return _limit(config["AUTH_FAILURE_LIMIT"]), get_remote_address()
+    key = (config["RATELIMIT_KEY_PREFIX"], FAILED_AUTHENTICATION, get_remote_address())
+    return _limit(config["AUTH_FAILURE_LIMIT"]), key
 
 
 def authenticate(header: str | None) -> User:
     """The user behind an ``Authorization`` header, with failed attempts throttled.
 
-    Every invalid or revoked token counts against the client's address. Past the limit,
-    every token it sends is refused with 429 until the window ends, before any lookup,
-    so guessing gains nothing. A request without credentials, and a valid token from a
-    client under the limit, cost one check of the counter; anonymous reads never come here.
+    Every invalid or revoked token counts against the client's address (behind trusted
+    proxies, the address they name: api/proxies.py). Past the limit, every token it sends
+    is refused with 429 until the window ends, before any lookup, so guessing gains
+    nothing. A request without credentials, and a valid token from a client under the
+    limit, cost one check of the counter; anonymous reads never come here. The count is
+    kept where the other limits are (shared, or in memory while the storage is lost).
     """
     if not header:
         return identity.authenticate(header)
     throttle = _throttle()
     if throttle is not None:
         item, key = throttle
-        if not limiter.limiter.test(item, FAILED_AUTHENTICATION, key):
-            reset = limiter.limiter.get_window_stats(item, FAILED_AUTHENTICATION, key).reset_time
-            raise TooManyFailedAttempts(max(1, math.ceil(reset - time.time())))
+        if not limiter.shared(lambda strategy: strategy.test(item, *key)):
+            window = limiter.shared(lambda strategy: strategy.get_window_stats(item, *key))
+            raise TooManyFailedAttempts(max(1, math.ceil(window.reset_time - time.time())))
     try:
         return identity.authenticate(header)
     except Unauthorized:
         if throttle is not None:
-            limiter.limiter.hit(throttle[0], FAILED_AUTHENTICATION, throttle[1])
+            limiter.shared(lambda strategy: strategy.hit(item, *key))
         raise
 
 

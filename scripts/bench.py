@@ -160,7 +160,8 @@ def prepare(admin_url: str, name: str, scaled: bool) -> dict[str, str]:
     """A fresh, migrated and seeded database (scaled if asked), with users and tokens."""
     started = time.perf_counter()
     url = _fresh_database(admin_url, name)
-    env = {**os.environ, "DATABASE_URL": url, "FLASK_APP": "wsgi"}
+    secret_key = "bench-" + base64.urlsafe_b64encode(os.urandom(18)).decode()
+    env = {**os.environ, "DATABASE_URL": url, "FLASK_APP": "wsgi", "SECRET_KEY": secret_key}
     if scaled:
         env["TARJUMA_LOCALES"] = ",".join(SCALED_LOCALES)
     _flask(env, "db", "upgrade")
@@ -383,7 +384,6 @@ def bench_dataset(name: str, scaled: bool, options: argparse.Namespace, out: Pat
     env = prepare(options.postgres, name, scaled)
     env.setdefault("WEB_CONCURRENCY", str(options.workers))
     env["RATELIMIT_DEFAULT"] = "100000000 per minute"
-    env["SECRET_KEY"] = "bench-" + base64.urlsafe_b64encode(os.urandom(18)).decode()
     dataset = "scaled" if scaled else "shipped"
     with tempfile.TemporaryDirectory(prefix="tarjuma-bench-") as scratch:
         work = Path(scratch)

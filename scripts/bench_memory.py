@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import secrets
 import statistics
 import subprocess
 import sys
@@ -37,6 +38,7 @@ from api.extensions import db  # noqa: E402
 from scripts.scale_data import LOCALES, SHIPPED_LOCALES  # noqa: E402
 
 TARGETS = [code for code in SHIPPED_LOCALES if code != "en"]
+SECRET_KEY = secrets.token_urlsafe(24)
 POSTGRES = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -45,7 +47,7 @@ def _run(env: dict[str, str], *args: str) -> None:
 
 
 def prepare(url: str) -> None:
-    env = {**os.environ, "DATABASE_URL": url, "FLASK_APP": "wsgi"}
+    env = {**os.environ, "DATABASE_URL": url, "FLASK_APP": "wsgi", "SECRET_KEY": SECRET_KEY}
     flask = str(Path(sys.executable).with_name("flask"))
     _run(env, flask, "db", "upgrade")
     _run(env, flask, "seed")
@@ -148,7 +150,12 @@ def measure(app: Any, requests: int, seed: int = 13) -> dict[str, Any]:
 def bench(url: str, requests: int) -> dict[str, Any]:
     started = time.perf_counter()
     prepare(url)
-    config = {"SQLALCHEMY_DATABASE_URI": url, "LOCALES": LOCALES, "RATELIMIT_ENABLED": False}
+    config = {
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SECRET_KEY": SECRET_KEY,
+        "LOCALES": LOCALES,
+        "RATELIMIT_ENABLED": False,
+    }
     app = create_app(config)
     units = fill_memory(app)
     with app.app_context():

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import secrets
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -298,7 +299,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.versions < 3:
         parser.error("--versions must be at least 3")
     started = time.perf_counter()
-    app = create_app({"LOCALES": LOCALES, "RATELIMIT_ENABLED": False})
+    # Bulk rows only: nothing is signed or sealed, so any key will do when none is given.
+    key = os.environ.get("SECRET_KEY") or secrets.token_urlsafe(32)
+    app = create_app({"LOCALES": LOCALES, "RATELIMIT_ENABLED": False, "SECRET_KEY": key})
     with app.app_context():
         counts = scale(Scale(essays=args.essays, versions=args.versions))
         db.session.commit()

@@ -16,7 +16,7 @@ from api.extensions import db
 from api.models import SourceRevision, TranslationVersion, Unit
 from api.models.types import utcnow
 from api.services import identity
-from tests.conftest import SLUG, Person
+from tests.conftest import SLUG, Person, make_person
 from tests.test_workflow import INTRO, MALAY_HEADED, MALAY_INTRO
 
 TRANSLATE = f"/console/translate/{SLUG}"
@@ -573,3 +573,239 @@ def test_the_api_never_touches_the_console_session(
     assert response.status_code == 200
     assert "Set-Cookie" not in response.headers and "Cookie" not in response.headers["Vary"]
     assert client.get("/api/v1/me").status_code == 401
+
+
+# --- text of the other direction --------------------------------------------------------
+
+
+def parse(response: TestResponse) -> Any:
+    from lxml import html as lxml_html
+
+    return lxml_html.fromstring(response.get_data())
+
+
+def in_persian(client: FlaskClient) -> FlaskClient:
+    post(client, "/console/interface-language", {"locale": "fa", "next": "/console/sign-in"})
+    return client
+
+
+def isolated_in(element: Any) -> tuple[str | None, str | None]:
+    """The lang and dir of the <bdi> that holds ``element``'s text, if one does."""
+    assert element.tag == "bdi", lxml_tostring(element)
+    return element.get("lang"), element.get("dir")
+
+
+def lxml_tostring(element: Any) -> str:
+    from lxml import html as lxml_html
+
+    return str(lxml_html.tostring(element, encoding="unicode"))
+
+
+def test_english_inside_the_persian_editor_is_isolated(app: Flask, client: FlaskClient) -> None:
+    farhad = make_person(app, "farhad", "translator", "fa")
+    sign_in(in_persian(client), farhad)
+    tree = parse(client.get(f"{TRANSLATE}/fa/conclusion"))
+    assert tree.get("lang") == "fa" and tree.get("dir") == "rtl"
+    # A <title> takes no markup: Unicode's isolate marks keep the English name apart.
+    assert tree.findtext(".//title").startswith("\u2068Conclusion\u2069 · ")
+
+    previous = tree.xpath("//a[@rel='prev']")[0]
+    assert previous.text.startswith("قبلی")
+    (name,) = previous.xpath("./bdi")
+    assert name.text == "Active Participation in International Forums"
+    assert isolated_in(name) == ("en", "ltr")
+
+    terms = tree.xpath("//dl[@class='terms']/dt")
+    assert {"Islamic Nation", "Ummah"} <= {t.text for t in terms}
+    assert {(t.get("lang"), t.get("dir")) for t in terms} == {("en", "ltr")}
+    notes = tree.xpath("//dl[@class='terms']//span[@class='note']/bdi")
+    assert "The worldwide Muslim polity, not a state; never the name of an armed group." in {
+        n.text for n in notes
+    }
+    # A note may be written in any language: the browser finds its direction (bdi's auto).
+    assert {n.get("dir") for n in notes} == {None}
+    renderings = tree.xpath("//dl[@class='terms']/dd/span[@lang]")
+    assert {(r.get("lang"), r.get("dir")) for r in renderings} == {("fa", "rtl")}
+
+    crumbs = tree.xpath("//nav[@class='breadcrumb']//a[@aria-current='page']/bdi")
+    assert [(c.text, c.get("lang"), c.get("dir")) for c in crumbs] == [("Conclusion", "en", "ltr")]
+    (who,) = tree.xpath("//p[@class='who']/bdi")
+    assert who.text == "farhad"
+
+
+def test_names_comments_and_units_are_isolated_in_a_persian_review(
+    app: Flask, client: FlaskClient
+) -> None:
+    farhad = make_person(app, "farhad", "translator", "fa")
+    parvin = make_person(app, "parvin", "reviewer", "fa")
+    api = app.test_client()
+    first = submit_fa(api, farhad, "ترجمهٔ نخست.", note="See the glossary.")
+    assert (
+        api.post(
+            f"/api/v1/translations/{first}/reject",
+            json={"reason": "Use the glossary (Ummah)."},
+            headers=parvin.headers,
+        ).status_code
+        == 200
+    )
+    submit_fa(api, farhad, "ترجمهٔ دوم، با امت.", note="Fixed, thanks.")
+
+    sign_in(in_persian(client), parvin)
+    tree = parse(client.get("/console/review?locale=fa"))
+    (title,) = tree.xpath("//article[contains(@class, 'review-item')]//h2")
+    unit, _language = title.xpath("./bdi")
+    assert (unit.text, unit.get("lang"), unit.get("dir")) == ("Introduction", "en", "ltr")
+    (author,) = tree.xpath("//article//p[@class='meta']/span/bdi")
+    assert author.text == "farhad" and author.get("dir") is None
+    (note,) = tree.xpath("//article//p[@class='note']/bdi")
+    assert note.text == "Fixed, thanks."
+    source = tree.xpath("//article//div[contains(@class, 'text')]")
+    assert [(s.get("lang"), s.get("dir")) for s in source] == [("en", "ltr"), ("fa", "rtl")]
+
+    page = parse(client.get(f"{TRANSLATE}/fa/introduction"))
+    comments = page.xpath("//ul[@class='comments']/li")
+    assert [c.xpath("string(./bdi[last()])") for c in comments] == ["Use the glossary (Ummah)."]
+    assert comments[0].xpath("./span[@class='label']/bdi")[0].text == "parvin"
+    history = page.xpath("//li[@class='history-item']//p[@class='meta']/span/bdi")
+    assert {"farhad", "parvin"} <= {h.text for h in history}
+
+    dashboard = parse(client.get("/console/"))
+    hidden = dashboard.xpath("//p[@class='essay-links']//span[@class='visually-hidden']/bdi")
+    listed = client.get("/api/v1/essays", query_string={"locale": "fa"}).get_json()["items"]
+    title = next(e for e in listed if e["slug"] == SLUG)
+    assert {h.text for h in hidden} == {title["title"]}
+    assert {h.get("lang") for h in hidden} == {title["title_locale"]}
+
+
+def submit_fa(api: FlaskClient, person: Person, body: str, **extra: Any) -> int:
+    response = api.post(
+        f"/api/v1/essays/{SLUG}/sections/introduction/translations",
+        json={"locale": "fa", "body": body, "source_revision": 1, **extra},
+        headers=person.headers,
+    )
+    assert response.status_code == 201, response.get_json()
+    return int(response.get_json()["id"])
+
+
+def test_the_persian_glossary_marks_english_terms(app: Flask, client: FlaskClient) -> None:
+    parvin = make_person(app, "parvin", "reviewer", "fa")
+    sign_in(in_persian(client), parvin)
+    tree = parse(client.get("/console/glossary?locale=fa"))
+    terms = tree.xpath("//table//th[@scope='row']/a/bdi")
+    assert "Islamic Nation" in {t.text for t in terms}
+    assert {(t.get("lang"), t.get("dir")) for t in terms} == {("en", "ltr")}
+    assert tree.xpath("//nav[@class='tabs']//a[@lang]") == []
+    (field,) = tree.xpath("//input[@id='term']")
+    assert (field.get("lang"), field.get("dir")) == ("en", "ltr")
+    link = terms[0].getparent().get("href")
+    term = parse(client.get(link))
+    (heading,) = term.xpath("//h1/bdi")
+    assert (heading.get("lang"), heading.get("dir")) == ("en", "ltr")
+
+
+def test_a_persian_preview_link_sets_each_sections_direction(
+    app: Flask, client: FlaskClient
+) -> None:
+    parvin = make_person(app, "parvin", "reviewer", "fa")
+    farhad = make_person(app, "farhad", "translator", "fa")
+    submit_fa(app.test_client(), farhad, "ترجمهٔ پیش‌نمایش.")
+    sign_in(in_persian(client), parvin)
+    response = post(client, f"{TRANSLATE}/fa/preview-link", {"expires_in": "86400"})
+    url = parse(response).xpath("//input[@id='preview-url']")[0].get("value")
+    page = app.test_client().get(
+        url.replace("http://localhost", ""), headers={"Accept-Language": "fa"}
+    )
+    tree = parse(page)
+    assert (tree.get("lang"), tree.get("dir")) == ("fa", "rtl")
+    assert tree.findtext(".//title").endswith("\u2069")
+    sections = tree.xpath("//section[contains(@class, 'reader-section')]")
+    pairs = {(s.get("lang"), s.get("dir")) for s in sections}
+    assert pairs == {("fa", "rtl"), ("en", "ltr")}
+    badges = tree.xpath("//section[@lang='en']/p[@class='badges']")
+    assert badges and {(b.get("lang"), b.get("dir")) for b in badges} == {("fa", "rtl")}
+
+
+def test_persian_messages_isolate_the_names_and_terms_they_carry(
+    app: Flask, client: FlaskClient
+) -> None:
+    farhad = make_person(app, "farhad", "translator", "fa")
+    parvin = make_person(app, "parvin", "reviewer", "fa")
+    version = submit_fa(app.test_client(), farhad, "ترجمهٔ نخست، با امت.")
+    in_persian(client)
+
+    response = post(client, "/console/sign-in", {"token": parvin.token})
+    flashes = parse(client.get(response.headers["Location"])).xpath(
+        "//li[contains(@class, 'flash')]"
+    )
+    (name,) = flashes[0].xpath("./bdi")
+    assert name.text == "parvin" and name.get("lang") is None
+
+    post(client, f"/console/review/{version}/approve", {f"approve-{version}-comment": ""})
+    flash = parse(client.get("/console/review?locale=fa")).xpath("//li[contains(@class, 'flash')]")
+    (unit,) = flash[0].xpath("./bdi")
+    assert (unit.text, unit.get("lang"), unit.get("dir")) == ("Introduction", "en", "ltr")
+
+    response = post(
+        client,
+        "/console/glossary?locale=fa",
+        {"term": "peace & <security>", "translations": "صلح", "note": ""},
+    )
+    assert response.status_code == 303, html(response)
+    page = client.get(response.headers["Location"])
+    assert '<bdi lang="en" dir="ltr">peace &amp; &lt;security&gt;</bdi>' in html(page)
+
+
+LATIN_LETTER = re.compile(r"[A-Za-z]")
+
+
+def bare_latin_text(tree: Any) -> list[str]:
+    """Latin-script text in a right-to-left page that nothing isolates from it.
+
+    Text counts as isolated inside a <bdi>, or an element with its own lang or dir. The
+    quality checks' messages are whole sentences composed by the checks themselves, in the
+    interface's language, and are left out.
+    """
+    found = []
+    for element in tree.iter():
+        if not isinstance(element.tag, str) or element.tag in ("head", "title", "option"):
+            continue
+        pieces = [element.text] + [child.tail for child in element]
+        if not any(piece and LATIN_LETTER.search(piece) for piece in pieces):
+            continue
+        ancestors = [element, *element.iterancestors()]
+        if any(a.tag == "head" or "check" in (a.get("class") or "").split() for a in ancestors):
+            continue
+        if not any(
+            a.tag == "bdi" or (a.tag != "html" and (a.get("lang") or a.get("dir")))
+            for a in ancestors
+        ):
+            found.append(lxml_tostring(element)[:200])
+    return found
+
+
+def test_no_latin_text_is_left_bare_in_persian_pages(app: Flask, client: FlaskClient) -> None:
+    farhad = make_person(app, "farhad", "translator", "fa")
+    parvin = make_person(app, "parvin", "reviewer", "fa")
+    api = app.test_client()
+    first = submit_fa(api, farhad, "ترجمهٔ نخست.", note="See the glossary.")
+    api.post(
+        f"/api/v1/translations/{first}/reject",
+        json={"reason": "Use the glossary (Ummah)."},
+        headers=parvin.headers,
+    )
+    submit_fa(api, farhad, "ترجمهٔ دوم، با امت.", note="Fixed, thanks.")
+    sign_in(in_persian(client), parvin)
+    paths = [
+        "/console/",
+        f"{TRANSLATE}/fa",
+        f"{TRANSLATE}/fa/title",
+        f"{TRANSLATE}/fa/introduction",
+        f"{TRANSLATE}/fa/conclusion",
+        "/console/review?locale=fa",
+        "/console/glossary?locale=fa",
+        f"{PREVIEW}/fa",
+    ]
+    for path in paths:
+        tree = parse(client.get(path))
+        assert tree.get("dir") == "rtl", path
+        assert bare_latin_text(tree) == [], path

@@ -168,7 +168,11 @@ class TestRateLimits:
 
 def test_not_ready_before_migrations(tmp_path: Path) -> None:
     app = create_app(
-        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'empty.db'}", "TESTING": True}
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'empty.db'}",
+            "SECRET_KEY": "test-secret",
+            "TESTING": True,
+        }
     )
     response = app.test_client().get("/readyz")
     assert response.status_code == 503 and response.get_json()["status"] == "unavailable"
@@ -180,7 +184,10 @@ def test_not_ready_before_migrations(tmp_path: Path) -> None:
 def test_a_database_out_of_reach_is_a_503_problem_not_a_500() -> None:
     """Nothing listens on port 1: every request that needs the database finds it gone."""
     app = create_app(
-        {"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://tarjuma@127.0.0.1:1/tarjuma"}
+        {
+            "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://tarjuma@127.0.0.1:1/tarjuma",
+            "SECRET_KEY": "test-secret",
+        }
     )
     client = app.test_client()
     for path in (f"/api/v1/essays/{SLUG}", "/api/v1/changes", "/api/v1/locales"):
@@ -195,7 +202,11 @@ def test_a_database_out_of_reach_is_a_503_problem_not_a_500() -> None:
 def test_a_missing_table_stays_a_500_not_a_retry(tmp_path: Path) -> None:
     """SQLite calls a missing table operational too; it is a bug, not a busy database."""
     app = create_app(
-        {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'unmigrated.db'}", "TESTING": True}
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'unmigrated.db'}",
+            "SECRET_KEY": "test-secret",
+            "TESTING": True,
+        }
     )
     response = app.test_client().get("/api/v1/changes")
     assert response.status_code == 500 and "Retry-After" not in response.headers

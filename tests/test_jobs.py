@@ -408,7 +408,12 @@ def test_the_worker_command_drains_jobs_and_stops_on_sigterm(
     with app.app_context():
         with transaction():
             job_id = jobs.enqueue("test.unknown", {}).id
-    env = {"DATABASE_URL": url, "FLASK_APP": "wsgi", "PATH": "/usr/bin:/bin"}
+    env = {
+        "DATABASE_URL": url,
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "FLASK_APP": "wsgi",
+        "PATH": "/usr/bin:/bin",
+    }
     worker = subprocess.Popen(
         [sys.executable, "-m", "flask", "worker", "--threads", "2"],
         cwd=ROOT,

@@ -31,7 +31,7 @@ def app_config() -> dict[str, Any]:
 
 
 @contextmanager
-def worker(app: Flask) -> Iterator[subprocess.Popen[bytes]]:
+def worker(app: Flask, **environ: str) -> Iterator[subprocess.Popen[bytes]]:
     env = {
         **os.environ,
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
@@ -40,6 +40,7 @@ def worker(app: Flask) -> Iterator[subprocess.Popen[bytes]]:
         "WEBHOOK_RETRY_SCHEDULE": "1,1,1",
         "WORKER_POLL_INTERVAL": "0.05",
         "WORKER_THREADS": "4",
+        **environ,
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
@@ -134,3 +135,28 @@ def test_two_workers_send_each_delivery_once(app: Flask, people: dict[str, Perso
                 wait_state(app, delivery_id, "succeeded")
         sent = [item.headers["webhook-id"] for item in receiver.requests]
     assert len(sent) == len(set(sent)) == 30
+
+
+def test_the_worker_fails_a_refused_delivery_at_once_and_the_webhook_shows_it(
+    app: Flask, people: dict[str, Person]
+) -> None:
+    """Retrying cannot mend a refused address: one attempt, then the reason, no 27 hours."""
+    client = app.test_client()
+    with Receiver() as receiver:
+        hook = create(client, people["admin"], receiver.url).get_json()
+        publish_ms(client, people)
+        with app.app_context():
+            delivery_id = db.session.scalars(sa.select(Delivery.id)).one()
+            db.session.remove()
+        with worker(app, WEBHOOK_ALLOW_PRIVATE="false", WEBHOOK_RETRY_SCHEDULE="300"):
+            wait_state(app, delivery_id, "failed")
+        assert receiver.requests == []
+    with app.app_context():
+        delivery = db.session.get(Delivery, delivery_id)
+        job = db.session.scalars(sa.select(Job).where(Job.kind == "webhook.deliver")).one()
+        assert delivery is not None and delivery.attempts == 1
+        assert job.state == "failed" and job.attempts == 1
+        db.session.remove()
+    health = client.get(f"/api/v1/webhooks/{hook['id']}", headers=people["admin"].headers)
+    assert health.get_json()["consecutive_failures"] == 1
+    assert "WEBHOOK_ALLOW_PRIVATE" in health.get_json()["last_failure"]["reason"]

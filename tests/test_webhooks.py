@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -283,7 +284,8 @@ def test_outbound_checks_addresses_after_resolution() -> None:
     answer = outbound.post(
         "http://localhost:9/hook", b"{}", {}, timeout=1, allow_private=False, max_body=10
     )
-    assert answer.status is None and answer.error == "refused: private address"
+    assert answer.status is None and answer.error == outbound.PRIVATE_REFUSED
+    assert "WEBHOOK_ALLOW_PRIVATE" in answer.error and not answer.retriable
 
 
 # --- the outbox and sending --------------------------------------------------------------
@@ -544,12 +546,12 @@ def test_private_targets_are_refused_again_when_sending(
         publish_ms(client, people)
         app.config["WEBHOOK_ALLOW_PRIVATE"] = False
         with caplog.at_level(logging.DEBUG):
-            while run_jobs(app):
-                pass
+            assert run_jobs(app) == 1
+            assert run_jobs(app) == 0, "refused for good: not retried"
         assert receiver.requests == []
     with app.app_context():
         attempts = db.session.scalars(sa.select(DeliveryAttempt)).all()
-        assert {a.error for a in attempts} == {"refused: private address"}
+        assert [a.error for a in attempts] == [outbound.PRIVATE_REFUSED]
     secret = hook["secret"]
     assert not any(secret in r.getMessage() or secret[6:] in r.getMessage() for r in caplog.records)
 
@@ -588,3 +590,202 @@ def test_a_slow_receiver_times_out_and_is_retried(
     assert entry["state"] == "pending" and attempt["status_code"] is None
     assert attempt["error"] == "timed out after 0.5 s" and attempt["next_retry_at"]
     assert attempt["duration_ms"] < 2000
+
+
+# --- health: failing at once, failures counted, disabled after WEBHOOK_DISABLE_AFTER -------
+
+
+def shown(client: FlaskClient, admin: Person, hook: dict[str, Any]) -> Any:
+    return client.get(f"{HOOKS}/{hook['id']}", headers=admin.headers).get_json()
+
+
+def test_a_private_address_is_refused_naming_the_setting_in_every_language(
+    app: Flask, client: FlaskClient, people: dict[str, Person]
+) -> None:
+    app.config["WEBHOOK_ALLOW_PRIVATE"] = False
+    english = create(client, people["admin"], "http://127.0.0.1:9/hook").get_json()
+    assert "WEBHOOK_ALLOW_PRIVATE" in english["detail"]
+    french = client.post(
+        HOOKS,
+        json={"url": "http://10.0.0.7/", "events": ["translation.published"]},
+        headers={**people["admin"].headers, "Accept-Language": "fr"},
+    ).get_json()
+    assert "WEBHOOK_ALLOW_PRIVATE" in french["detail"] and "refusées" in french["detail"]
+    assert counts(app)[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [("ftp://127.0.0.1/hook", "refused: scheme"), ("http://user@127.0.0.1/", "refused: malformed")],
+)
+def test_a_delivery_to_a_url_it_can_never_reach_fails_at_once(
+    app: Flask, client: FlaskClient, people: dict[str, Person], url: str, reason: str
+) -> None:
+    """A URL saved before the rules were what they are now is refused without retries."""
+    hook = create(client, people["admin"], "http://127.0.0.1:9/hook").get_json()
+    with app.app_context():
+        db.session.execute(sa.update(Webhook).values(url=url))
+        db.session.commit()
+    publish_ms(client, people)
+    assert run_jobs(app) == 1
+    assert run_jobs(app) == 0
+    (entry,) = client.get(
+        f"{HOOKS}/{hook['id']}/deliveries", headers=people["admin"].headers
+    ).get_json()["items"]
+    assert entry["state"] == "failed" and entry["attempts"] == 1
+    assert entry["attempt_log"][0]["error"].startswith(reason)
+    assert entry["attempt_log"][0]["next_retry_at"] is None
+    with app.app_context():
+        job = db.session.scalar(sa.select(Job).where(Job.kind == "webhook.deliver"))
+        assert job is not None and job.state == "failed" and job.attempts == 1
+    health = shown(client, people["admin"], hook)
+    assert health["consecutive_failures"] == 1
+    assert health["last_failure"]["reason"].startswith(reason)
+
+
+def test_health_counts_failures_and_a_success_clears_it(
+    app: Flask, client: FlaskClient, people: dict[str, Person]
+) -> None:
+    admin = people["admin"]
+    with Receiver(statuses=[500, 503]) as receiver:
+        hook = create(client, admin, receiver.url).get_json()
+        assert hook["consecutive_failures"] == 0 and hook["last_failure"] is None
+        publish_ms(client, people)
+        assert run_jobs(app) == 1
+        first = shown(client, admin, hook)
+        assert first["consecutive_failures"] == 1
+        assert first["last_failure"]["reason"] == "HTTP 500"
+        assert first["failing_since"] == first["last_failure"]["at"]
+        assert run_jobs(app) == 1
+        second = shown(client, admin, hook)
+        assert second["consecutive_failures"] == 2
+        assert second["last_failure"]["reason"] == "HTTP 503"
+        assert second["failing_since"] == first["failing_since"]
+        assert second["last_failure"]["at"] >= first["last_failure"]["at"]
+        listed = client.get(HOOKS, headers=admin.headers).get_json()["items"]
+        assert listed[0]["consecutive_failures"] == 2
+        assert run_jobs(app) == 1
+        receiver.wait_for(3)
+    healthy = shown(client, admin, hook)
+    assert healthy["consecutive_failures"] == 0
+    assert healthy["last_failure"] is None and healthy["failing_since"] is None
+    assert healthy["enabled"] is True
+
+
+def _failing_since(app: Flask, webhook_id: int, ago: timedelta) -> None:
+    """As if the webhook's first failure since its last success was ``ago``."""
+    with app.app_context():
+        db.session.execute(
+            sa.update(Webhook).where(Webhook.id == webhook_id).values(failing_since=utcnow() - ago)
+        )
+        db.session.commit()
+
+
+def test_a_webhook_that_fails_every_delivery_for_disable_after_is_disabled(
+    app: Flask, client: FlaskClient, people: dict[str, Person]
+) -> None:
+    admin = people["admin"]
+    assert app.config["WEBHOOK_DISABLE_AFTER"] == 5 * 86400
+    app.config["WEBHOOK_RETRY_SCHEDULE"] = "0,0,0,0,0"
+    with Receiver(statuses=[500] * 10) as receiver:
+        hook = create(client, admin, receiver.url).get_json()
+        publish_ms(client, people)
+        assert run_jobs(app) == 1
+        _failing_since(app, hook["id"], timedelta(days=4, hours=23))
+        assert run_jobs(app) == 1
+        assert shown(client, admin, hook)["enabled"] is True, "not five days yet"
+        publish_ms(client, people, MALAY_INTRO + " Lagi.")  # a second delivery, due now
+        _failing_since(app, hook["id"], timedelta(days=5, seconds=1))
+        # The first delivery's third try fails and disables the webhook: it is not retried,
+        # and the second, due after it, is not sent.
+        assert run_jobs(app) == 2
+        while run_jobs(app):
+            pass
+        assert len(receiver.requests) == 3, "nothing more is sent"
+        before = counts(app)
+        publish_ms(client, people, MALAY_INTRO + " Sekali lagi.")
+        assert counts(app)[1] == before[1], "a disabled webhook gets no deliveries"
+    health = shown(client, admin, hook)
+    assert health["enabled"] is False
+    assert "WEBHOOK_DISABLE_AFTER" in health["disabled_reason"]
+    assert health["consecutive_failures"] == 3
+    second, first = client.get(
+        f"{HOOKS}/{hook['id']}/deliveries", headers=admin.headers
+    ).get_json()["items"]
+    assert first["state"] == second["state"] == "failed" and first["attempts"] == 3
+    assert first["attempt_log"][-1]["next_retry_at"] is None
+    assert [a["error"] for a in second["attempt_log"]] == ["webhook disabled"]
+    [disabled] = client.get(
+        "/api/v1/events", query_string={"action": "webhook.updated"}, headers=admin.headers
+    ).get_json()["items"]
+    assert disabled["actor"] is None
+    assert disabled["after"]["enabled"] is False
+    assert disabled["after"]["disabled_reason"] == health["disabled_reason"]
+
+    # Enabled again by an admin, it starts from a clean bill of health.
+    enabled = client.patch(f"{HOOKS}/{hook['id']}", json={"enabled": True}, headers=admin.headers)
+    assert enabled.get_json()["consecutive_failures"] == 0
+    assert enabled.get_json()["last_failure"] is None
+
+
+def test_a_success_within_disable_after_keeps_the_webhook(
+    app: Flask, client: FlaskClient, people: dict[str, Person]
+) -> None:
+    admin = people["admin"]
+    with Receiver(statuses=[500]) as receiver:
+        hook = create(client, admin, receiver.url).get_json()
+        publish_ms(client, people)
+        assert run_jobs(app) == 1
+        _failing_since(app, hook["id"], timedelta(days=4))
+        assert run_jobs(app) == 1  # succeeds
+        receiver.wait_for(2)
+    with Receiver(statuses=[500]) as receiver:
+        client.patch(f"{HOOKS}/{hook['id']}", json={"url": receiver.url}, headers=admin.headers)
+        publish_ms(client, people, MALAY_INTRO + " Lagi.")
+        assert run_jobs(app) == 1
+        receiver.wait_for(1)
+    health = shown(client, admin, hook)
+    assert health["enabled"] is True and health["consecutive_failures"] == 1
+    assert health["failing_since"] == health["last_failure"]["at"], "counted afresh"
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"), [("432000", 432000), ("36h", 129600), ("90m", 5400), ("5d", 432000)]
+)
+def test_disable_after_takes_seconds_or_a_duration(value: str, seconds: float) -> None:
+    from api.config import Config
+
+    assert Config.from_env({"WEBHOOK_DISABLE_AFTER": value})["WEBHOOK_DISABLE_AFTER"] == seconds
+
+
+def test_a_bad_disable_after_stops_the_process_naming_it() -> None:
+    from api.config import Config, ConfigError
+
+    with pytest.raises(ConfigError, match="WEBHOOK_DISABLE_AFTER"):
+        Config.from_env({"WEBHOOK_DISABLE_AFTER": "five days"})
+
+
+def test_the_migration_gives_existing_webhooks_a_clean_health(
+    app: Flask, client: FlaskClient, people: dict[str, Person]
+) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from flask_migrate import downgrade, upgrade
+
+    from tests.conftest import ROOT
+
+    hook = create(client, people["admin"], "https://hooks.example.net/x").get_json()
+    with app.app_context():
+        downgrade(directory=str(ROOT / "migrations"), revision="0007_webhook_secret_rotation")
+        columns = {c["name"] for c in sa.inspect(db.engine).get_columns("webhooks")}
+        assert "consecutive_failures" not in columns
+        upgrade(directory=str(ROOT / "migrations"))
+        with db.engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            assert compare_metadata(context, db.metadata) == []
+        db.session.remove()
+    health = shown(client, people["admin"], hook)
+    assert health["consecutive_failures"] == 0 and health["last_failure"] is None
+    with app.app_context(), pytest.raises(sa.exc.IntegrityError):
+        db.session.execute(sa.update(Webhook).values(consecutive_failures=-1))
+        db.session.commit()

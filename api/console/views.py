@@ -14,13 +14,14 @@ from flask import (
     g,
     redirect,
     render_template,
+    render_template_string,
     request,
     session,
     url_for,
 )
 from flask_babel import format_datetime, gettext, lazy_gettext, ngettext
 from flask_wtf.csrf import CSRFError
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 from wtforms import Field
@@ -128,9 +129,18 @@ def unit_label(unit: Unit) -> str:
     return unit.heading or unit.key.replace("-", " ").replace("_", " ").capitalize()
 
 
-def isolate(text: Any) -> Markup:
-    """Text of either direction, kept from reordering the sentence around it."""
-    return Markup("<bdi>{}</bdi>").format(text)
+_MACRO = '{% import "console/_macros.html" as m with context %}{{ m[name](*args) }}'
+
+
+def macro(name: str, *args: Any) -> Markup:
+    """One of the templates' macros (``_macros.html``) rendered for a message built here."""
+    html = render_template_string(_MACRO, name=name, args=args)
+    return Markup(html)  # noqa: S704 - an autoescaped template's output
+
+
+def sentence(message: str, **values: Markup) -> Markup:
+    """A translated message, its placeholders left unfilled, with HTML ``values`` put in."""
+    return escape(message) % values
 
 
 @console.context_processor
@@ -149,7 +159,8 @@ def interface() -> dict[str, Any]:
         "role_label": lambda role: ROLE_LABELS.get(role, role),
         "field_attrs": field_attrs,
         "unit_label": unit_label,
-        "bdi": isolate,
+        # Glossary terms are written in the source language, whatever locale they are for.
+        "term_locale": i18n.registry().source,
         "format_datetime": lambda value: format_datetime(value, "medium") if value else "",
     }
 
@@ -208,7 +219,7 @@ def sign_in() -> Page:
         except Unauthorized as error:
             form.token.errors = [str(error.detail or error.title)]
             return render_template("console/sign_in.html", form=form), 401, error.headers
-        flash(gettext("Signed in as %(name)s.", name=user.name), "success")
+        flash(sentence(gettext("Signed in as %(name)s."), name=macro("text", user.name)), "success")
         return redirect(safe_next(form.next.data), SEE_OTHER)
     if g.console_user is not None and request.method == "GET":
         return redirect(safe_next(form.next.data))
@@ -457,10 +468,10 @@ def approve(version_id: int) -> Page:
         approve_form.add_errors(error)
         return render_review({version_id: (approve_form, reject_form)}, error, status=error.status)
     flash(
-        gettext(
-            "Version %(version)s of %(unit)s is published.",
-            version=version.version,
-            unit=unit_label(version.unit),
+        sentence(
+            gettext("Version %(version)s of %(unit)s is published."),
+            version=escape(version.version),
+            unit=macro("unit_name", version.unit),
         ),
         "success",
     )
@@ -482,10 +493,10 @@ def reject(version_id: int) -> Page:
         reject_form.add_errors(error)
         return render_review({version_id: (approve_form, reject_form)}, error, status=error.status)
     flash(
-        gettext(
-            "Version %(version)s of %(unit)s is rejected.",
-            version=version.version,
-            unit=unit_label(version.unit),
+        sentence(
+            gettext("Version %(version)s of %(unit)s is rejected."),
+            version=escape(version.version),
+            unit=macro("unit_name", version.unit),
         ),
         "success",
     )
@@ -563,7 +574,8 @@ def glossary_terms() -> Page:
         entry = glossary.create(form.term_data(page.locale or ""), me())
     except DomainError as error:
         return render_glossary(locale, form=form, error=error, status=error.status)
-    flash(gettext("%(term)s is in the glossary.", term=entry.term), "success")
+    term = macro("text", entry.term, i18n.registry().source)
+    flash(sentence(gettext("%(term)s is in the glossary."), term=term), "success")
     return redirect(url_for("console.glossary_terms", locale=entry.locale), SEE_OTHER)
 
 
@@ -584,7 +596,8 @@ def glossary_term(term_id: int) -> Page:
         )
     if request.form.get("delete"):
         glossary.delete(term_id, me())
-        flash(gettext("%(term)s is no longer in the glossary.", term=entry.term), "success")
+        term = macro("text", entry.term, i18n.registry().source)
+        flash(sentence(gettext("%(term)s is no longer in the glossary."), term=term), "success")
         return redirect(url_for("console.glossary_terms", locale=entry.locale), SEE_OTHER)
     form = GlossaryForm()
     error: DomainError | None = None
@@ -594,7 +607,8 @@ def glossary_term(term_id: int) -> Page:
         except DomainError as caught:
             error = caught
         else:
-            flash(gettext("%(term)s is saved.", term=form.term.data), "success")
+            term = macro("text", form.term.data, i18n.registry().source)
+            flash(sentence(gettext("%(term)s is saved."), term=term), "success")
             return redirect(url_for("console.glossary_terms", locale=entry.locale), SEE_OTHER)
     messages = form.add_errors(error) if error is not None else []
     status = error.status if error is not None else 422

@@ -73,8 +73,13 @@ class Webhook(db.Model):  # type: ignore[name-defined]
     previous_secret: after a rotation, the secret it replaced (encrypted the same way),
         which signs beside the new one until ``previous_secret_expires_at``, so that a
         receiver can switch without refusing a message.
-    enabled: false after an admin switches it off, or after the receiver answered 410;
-        ``disabled_reason`` says which.
+    enabled: false after an admin switches it off, after the receiver answered 410, or
+        after every delivery failed for ``WEBHOOK_DISABLE_AFTER``; ``disabled_reason`` says
+        which.
+    consecutive_failures: failed attempts since the last one that succeeded.
+    failing_since: when the first of them failed (None while the webhook is healthy).
+    last_failure_at, last_failure_reason: the latest of them, and why it failed.
+    A successful attempt, or an admin enabling the webhook again, clears all four.
     """
 
     __tablename__ = "webhooks"
@@ -89,10 +94,25 @@ class Webhook(db.Model):  # type: ignore[name-defined]
     previous_secret_expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     enabled: so.Mapped[bool] = so.mapped_column(default=True)
     disabled_reason: so.Mapped[str | None] = so.mapped_column(sa.String(200))
+    consecutive_failures: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    failing_since: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    last_failure_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    last_failure_reason: so.Mapped[str | None] = so.mapped_column(sa.String(500))
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
     updated_at: so.Mapped[datetime] = so.mapped_column(
         UTCDateTime(), default=utcnow, onupdate=utcnow
     )
+
+    __table_args__ = (
+        sa.CheckConstraint("consecutive_failures >= 0", name="consecutive_failures_not_negative"),
+    )
+
+    @property
+    def last_failure(self) -> dict[str, Any] | None:
+        """The latest failed attempt since the last success: when, and why."""
+        if self.last_failure_at is None:
+            return None
+        return {"at": self.last_failure_at, "reason": self.last_failure_reason}
 
     deliveries: so.Mapped[list[Delivery]] = so.relationship(
         back_populates="webhook", cascade="all, delete-orphan", passive_deletes=True

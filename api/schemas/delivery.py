@@ -96,6 +96,11 @@ class WebhookPatchSchema(InputSchema):
     enabled = fields.Boolean()
 
 
+class FailureSchema(BaseSchema):
+    at = UTCDateTime(required=True)
+    reason = fields.String(required=True, metadata={"description": "Why the attempt failed."})
+
+
 class WebhookSchema(BaseSchema):
     id = fields.Integer(required=True)
     url = fields.String(required=True)
@@ -107,6 +112,22 @@ class WebhookSchema(BaseSchema):
     previous_secret_expires_at = UTCDateTime(
         allow_none=True,
         metadata={"description": "Until then the secret rotated out signs beside the new one."},
+    )
+    consecutive_failures = fields.Integer(
+        required=True,
+        metadata={"description": "Failed attempts since the last one that succeeded."},
+    )
+    failing_since = UTCDateTime(
+        allow_none=True,
+        metadata={
+            "description": "When the first of those failed; a webhook whose every delivery"
+            " fails for ``WEBHOOK_DISABLE_AFTER`` (default 5 days) is disabled."
+        },
+    )
+    last_failure = fields.Nested(
+        FailureSchema,
+        allow_none=True,
+        metadata={"description": "The latest failed attempt since the last success, if any."},
     )
     created_at = UTCDateTime(required=True)
     updated_at = UTCDateTime()

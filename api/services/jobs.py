@@ -58,11 +58,13 @@ class Outcome:
 
     ``record(session)`` runs in the transaction that records the job's outcome, so the
     handler's log and the job's state commit together; ``error`` makes it a failed
-    attempt (retried on the kind's schedule) without raising.
+    attempt (retried on the kind's schedule) without raising; ``retry=False`` fails the
+    job at once, for an error that trying again cannot mend.
     """
 
     record: Callable[[so.Session], None] | None = None
     error: str | None = None
+    retry: bool = True
 
 
 JobHandler = Callable[[Claim], Outcome | None]
@@ -208,7 +210,7 @@ def finish(session: so.Session, job: Claim, outcome: Outcome) -> bool:
     finished_at: datetime | None
     state, retry_at, finished_at = "done", None, now
     if outcome.error is not None:
-        delay = spec.retry(job.attempts) if spec else None
+        delay = spec.retry(job.attempts) if spec and outcome.retry else None
         if delay is None:
             state = "failed"
         else:

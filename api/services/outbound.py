@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import urllib3
 
 SCHEMES = ("http", "https")
+PRIVATE_REFUSED = "refused: private address (WEBHOOK_ALLOW_PRIVATE is off)"
 
 
 class TargetRefused(ValueError):
@@ -38,10 +39,14 @@ class Target:
 
 @dataclass(frozen=True)
 class Answer:
+    """What one request got; ``retriable`` is False when trying again cannot help (the
+    URL or its address is refused, whatever the receiver does)."""
+
     status: int | None
     body: str | None
     duration_ms: int
     error: str | None
+    retriable: bool = True
 
 
 def parse(url: str) -> Target:
@@ -117,18 +122,20 @@ def post(
     """POST ``body`` to ``url`` once: no redirects, no retries, at most ``timeout`` seconds."""
     started = time.monotonic()
 
-    def answer(status: int | None, text: str | None, error: str | None) -> Answer:
-        return Answer(status, text, int((time.monotonic() - started) * 1000), error)
+    def answer(
+        status: int | None, text: str | None, error: str | None, retriable: bool = True
+    ) -> Answer:
+        return Answer(status, text, int((time.monotonic() - started) * 1000), error, retriable)
 
     try:
         target = parse(url)
         addresses = resolve(target)
     except TargetRefused as refused:
-        return answer(None, None, f"refused: {refused.reason}")
+        return answer(None, None, f"refused: {refused.reason}", retriable=False)
     except OSError as error:
         return answer(None, None, f"DNS: {error.strerror or type(error).__name__}")
     if not allow_private and not all(is_public(a) for a in addresses):
-        return answer(None, None, "refused: private address")
+        return answer(None, None, PRIVATE_REFUSED, retriable=False)
     address = addresses[0]
     default_port = 443 if target.scheme == "https" else 80
     host_header = target.host if ":" not in target.host else f"[{target.host}]"

@@ -4,9 +4,12 @@ A delivery row is written by an effects deriver in the transaction of the change
 reports, with a job on the outbox (``api.services.jobs``) to send it: a crash at any
 point loses nothing, and the worker that claims the job sends it. Each attempt is
 recorded; a failed one raises, and the jobs layer retries it on
-``WEBHOOK_RETRY_SCHEDULE``; when the schedule runs out the delivery is failed. A 410
-answer disables the webhook. Messages are signed as Standard Webhooks with the
-``standardwebhooks`` package, with the same ``webhook-id`` on every attempt.
+``WEBHOOK_RETRY_SCHEDULE``; when the schedule runs out the delivery is failed, and one
+that retrying cannot mend (a refused address or scheme, a secret no key decrypts) fails
+at once. A webhook keeps its health (failures since the last success, the latest and
+why); a 410 answer, or every delivery failing for ``WEBHOOK_DISABLE_AFTER``, disables
+it. Messages are signed as Standard Webhooks with the ``standardwebhooks`` package, with
+the same ``webhook-id`` on every attempt.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
@@ -59,12 +62,15 @@ EVENT_TYPES: tuple[str, ...] = (*changes.PUBLIC_TYPES, *REVIEW_TYPES.values())
 # --- secrets ---------------------------------------------------------------------------
 
 
-def _fernet() -> Fernet:
-    """The key that encrypts webhook secrets at rest, derived from ``SECRET_KEY``."""
-    return _fernet_for(current_app.config["SECRET_KEY"])
+def _fernet() -> MultiFernet:
+    """The keys of webhook secrets at rest, derived from ``SECRET_KEY`` (which encrypts)
+    and ``SECRET_KEY_FALLBACKS`` (which still decrypt while the key is rotated)."""
+    config = current_app.config
+    keys = [config["SECRET_KEY"], *config.get("SECRET_KEY_FALLBACKS", ())]
+    return MultiFernet([_fernet_for(key) for key in keys])
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=16)
 def _fernet_for(secret_key: str) -> Fernet:
     key = HKDF(
         algorithm=hashes.SHA256(), length=32, salt=None, info=b"tarjuma webhook secrets"
@@ -101,7 +107,10 @@ def _url(url: str) -> str:
         if refused.reason == "private address":
             raise _unprocessable(
                 "url",
-                gettext("Webhook URLs on loopback, link-local or private networks are refused."),
+                gettext(
+                    "Webhook URLs on loopback, link-local or private networks are refused"
+                    " unless the server sets WEBHOOK_ALLOW_PRIVATE."
+                ),
             ) from None
         raise _unprocessable("url", gettext("This is not a valid URL.")) from None
     return url
@@ -220,7 +229,10 @@ def listing(actor: User) -> sa.Select[tuple[Webhook]]:
 
 
 def update(webhook_id: int, changes_: dict[str, Any], actor: User) -> Webhook:
-    """Switch a webhook on or off, or change its URL, events, locales or description."""
+    """Switch a webhook on or off, or change its URL, events, locales or description.
+
+    Switching a disabled webhook on clears its health: its failures start again from none.
+    """
     _ensure_admin(actor)
     values: dict[str, Any] = {}
     if "url" in changes_:
@@ -238,6 +250,8 @@ def update(webhook_id: int, changes_: dict[str, Any], actor: User) -> Webhook:
         webhook = get(webhook_id)
         changed = [name for name, value in values.items() if getattr(webhook, name) != value]
         before = _settings(webhook, changed)
+        if values.get("enabled") and not webhook.enabled:  # a fresh start, failures forgotten
+            values.update(HEALTHY)
         for key, value in values.items():
             setattr(webhook, key, value)
         if changed:
@@ -292,6 +306,31 @@ def rotate_secret(webhook_id: int, keep_previous_for: timedelta, actor: User | N
             after={"previous_secret_expires_at": until.isoformat() if until else None},
         )
     return Created(webhook, secret)
+
+
+@dataclass(frozen=True)
+class Resealed:
+    resealed: int
+    undecryptable: list[int]  # webhooks whose secret no key decrypts (left as they are)
+
+
+def reseal() -> Resealed:
+    """Encrypt every stored secret with the current ``SECRET_KEY``, so that the keys in
+    ``SECRET_KEY_FALLBACKS`` can be dropped after a rotation; the secrets stay the same."""
+    fernet = _fernet()
+    resealed, undecryptable = 0, []
+    with transaction() as session:
+        for webhook in session.scalars(sa.select(Webhook).order_by(Webhook.id)):
+            try:
+                webhook.secret = fernet.rotate(webhook.secret.encode()).decode()
+                if webhook.previous_secret:
+                    previous = fernet.rotate(webhook.previous_secret.encode())
+                    webhook.previous_secret = previous.decode()
+            except InvalidToken:
+                undecryptable.append(webhook.id)
+            else:
+                resealed += 1
+    return Resealed(resealed, undecryptable)
 
 
 def deliveries(
@@ -425,6 +464,16 @@ def signed_headers(
     }
 
 
+GONE = "the receiver answered 410 Gone"
+# What a successful attempt, or an admin's enabling, makes of a webhook's health.
+HEALTHY: dict[str, Any] = {
+    "consecutive_failures": 0,
+    "failing_since": None,
+    "last_failure_at": None,
+    "last_failure_reason": None,
+}
+
+
 # The worker's statements, built once: it runs them for every delivery.
 _deliveries, _webhooks = Delivery.__table__, Webhook.__table__
 _TO_SEND = (
@@ -464,6 +513,36 @@ _ABANDONED = (
     .returning(_deliveries.c.id)
 )
 _LOG_ATTEMPT = sa.insert(DeliveryAttempt.__table__)
+_SUCCEEDED = (
+    sa.update(_webhooks)
+    .where(_webhooks.c.id == sa.bindparam("webhook_id"), _webhooks.c.consecutive_failures > 0)
+    .values(HEALTHY)
+)
+_FAILED = (
+    sa.update(_webhooks)
+    .where(_webhooks.c.id == sa.bindparam("webhook_id"))
+    .values(
+        consecutive_failures=_webhooks.c.consecutive_failures + 1,
+        failing_since=sa.func.coalesce(_webhooks.c.failing_since, sa.bindparam("at")),
+        last_failure_at=sa.bindparam("at"),
+        last_failure_reason=sa.bindparam("reason"),
+    )
+    .returning(_webhooks.c.failing_since)
+)
+
+
+def disable_after() -> timedelta | None:
+    """How long every delivery may fail before the webhook is disabled (None: never)."""
+    seconds = float(current_app.config["WEBHOOK_DISABLE_AFTER"])
+    return timedelta(seconds=seconds) if seconds > 0 else None
+
+
+def _failing_too_long(failing_since: datetime | None, now: datetime) -> str | None:
+    """The reason to disable a webhook failing since ``failing_since``, if it is time."""
+    limit = disable_after()
+    if limit is None or failing_since is None or now - failing_since < limit:
+        return None
+    return f"every delivery failed since {_timestamp(failing_since)} (WEBHOOK_DISABLE_AFTER)"
 
 
 @jobs.handler(JOB_KIND, retry=retry_after, lease=LEASE)
@@ -485,7 +564,8 @@ def send(job: jobs.Claim) -> jobs.Outcome | None:
     try:
         signing = [unseal(secret) for secret in sealed]
     except InvalidToken:
-        answer = outbound.Answer(None, None, 0, "secret cannot be decrypted (SECRET_KEY changed)")
+        reason = "secret cannot be decrypted (SECRET_KEY changed; see SECRET_KEY_FALLBACKS)"
+        answer = outbound.Answer(None, None, 0, reason, retriable=False)
     else:
         answer = outbound.post(
             row.url,
@@ -505,13 +585,33 @@ def send(job: jobs.Claim) -> jobs.Outcome | None:
     if answer.status is not None and 200 <= answer.status < 300:
         return jobs.Outcome(record=_record(delivery_id, webhook_id, answer, "succeeded"))
     if answer.status == 410:
-        return jobs.Outcome(record=_record(delivery_id, webhook_id, answer, "gone"))
-    delay = retry_after(job.attempts)
+        return jobs.Outcome(record=_record(delivery_id, webhook_id, answer, "failed", None, GONE))
+    delay = retry_after(job.attempts) if answer.retriable else None
     state = "failed" if delay is None else "pending"
     return jobs.Outcome(
         record=_record(delivery_id, webhook_id, answer, state, delay),
         error=answer.error or f"HTTP {answer.status}",
+        retry=answer.retriable,
     )
+
+
+def _disable(session: so.Session, webhook_id: int, reason: str) -> None:
+    """Switch a webhook off for ``reason``, logged as an admin's change is (by no one)."""
+    disabled = session.execute(
+        sa.update(Webhook)
+        .where(Webhook.id == webhook_id, Webhook.enabled.is_(True))
+        .values(enabled=False, disabled_reason=reason[:200])
+        .returning(Webhook.id)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if disabled is not None:
+        _log(
+            "webhook.updated",
+            webhook_id,
+            None,
+            {"enabled": True, "disabled_reason": None},
+            {"enabled": False, "disabled_reason": reason[:200]},
+        )
 
 
 def _record(
@@ -520,12 +620,15 @@ def _record(
     answer: outbound.Answer | None,
     state: str,
     delay: float | None = None,
+    disable: str | None = None,
 ) -> Callable[[so.Session], None]:
-    """The attempt's log entry and the delivery's new state, written with the job's.
+    """The attempt's log entry, the delivery's new state and the webhook's health,
+    written with the job's.
 
-    ``state`` is the delivery's: ``succeeded``, ``pending`` (retried after ``delay``),
-    ``failed``, or ``gone`` (failed, and the webhook disabled). No answer means the
-    webhook was disabled before an attempt was made.
+    ``state`` is the delivery's: ``succeeded``, ``pending`` (retried after ``delay``) or
+    ``failed``; ``disable`` is a reason to switch the webhook off (410 Gone). A failure
+    that ends ``WEBHOOK_DISABLE_AFTER`` of failures switches it off too, and is not
+    retried. No answer means the webhook was disabled before an attempt was made.
     """
 
     def record(session: so.Session) -> None:
@@ -543,7 +646,7 @@ def _record(
                 _ATTEMPTED,
                 {
                     "delivery_id": delivery_id,
-                    "state": "failed" if state == "gone" else state,
+                    "state": state,
                     "status": answer.status,
                     "next_at": next_at,
                     "finished_at": finished_at,
@@ -559,23 +662,19 @@ def _record(
             }
         if closed.scalar_one_or_none() is None:  # deleted with its webhook, or finished
             return
+        reason = disable
+        if answer is not None and state == "succeeded":
+            session.execute(_SUCCEEDED, {"webhook_id": webhook_id})
+        elif answer is not None:
+            failing_since = session.execute(
+                _FAILED, {"webhook_id": webhook_id, "at": now, "reason": attempt["error"][:500]}
+            ).scalar_one()
+            reason = reason or _failing_too_long(failing_since, now)
+            if reason is not None and state == "pending":  # no retry for a disabled webhook
+                session.execute(_ABANDONED, {"delivery_id": delivery_id, "finished_at": now})
+                attempt["next_retry_at"] = None
         session.execute(_LOG_ATTEMPT, {"delivery_id": delivery_id, "at": now, **attempt})
-        if state == "gone":
-            reason = "the receiver answered 410 Gone"
-            disabled = session.execute(
-                sa.update(Webhook)
-                .where(Webhook.id == webhook_id, Webhook.enabled.is_(True))
-                .values(enabled=False, disabled_reason=reason)
-                .returning(Webhook.id)
-                .execution_options(synchronize_session=False)
-            ).scalar_one_or_none()
-            if disabled is not None:
-                _log(
-                    "webhook.updated",
-                    webhook_id,
-                    None,
-                    {"enabled": True, "disabled_reason": None},
-                    {"enabled": False, "disabled_reason": reason},
-                )
+        if reason is not None:
+            _disable(session, webhook_id, reason)
 
     return record

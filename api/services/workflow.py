@@ -71,21 +71,77 @@ def _ensure_transition(version: TranslationVersion, target: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Move:
+    """What becoming a status does besides the status itself.
+
+    ``publishes``: the text readers get changes, so the unit's stamps are bumped (otherwise
+    only the essay's revision is touched); ``reviewed``: the actor is recorded as reviewer.
+    """
+
+    action: str
+    publishes: bool = False
+    reviewed: bool = False
+
+
+MOVES: dict[str, Move] = {
+    "approved": Move("translation.approved", publishes=True, reviewed=True),
+    "rejected": Move("translation.rejected", reviewed=True),
+    "withdrawn": Move("translation.withdrawn"),
+    "superseded": Move("translation.superseded"),
+    "unpublished": Move("translation.unpublished", publishes=True, reviewed=True),
+}
+# Approving a version that was published before brings it back, and says so.
+RESTORED = "translation.restored"
+
+
 def _move(
-    version: TranslationVersion, target: str, actor: User | None, action: str, **details: Any
+    version: TranslationVersion,
+    target: str,
+    actor: User | None,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    comment: str | None = None,
 ) -> None:
-    """Change a version's status as the state table allows, with its event."""
-    before = version.status
+    """Change a version's status as the state table allows: stamps, event and comment.
+
+    ``before`` and ``after`` add to the event's two sides; ``comment`` is kept on the
+    version as a comment of the actor's.
+    """
+    previous = version.status
     _ensure_transition(version, target)
+    move = MOVES[target]
+    now = utcnow()
+    if move.reviewed:
+        version.reviewed_at = now
+        version.reviewer_id = actor.id if actor else None
+    if target == "approved":
+        version.approved_at = now
+    # Last: the database checks that an approved version has its time.
     version.status = target
-    publication.touch(version.unit.essay_id)
+    db.session.flush()
+    if move.publishes:
+        publication.bump(version.unit.essay_id, version.locale, version.unit.key)
+    else:
+        publication.touch(version.unit.essay_id)
+    restored = target == "approved" and previous in ("superseded", "unpublished")
     audit.record(
-        action,
+        RESTORED if restored else move.action,
         actor=actor,
         translation=version,
-        before={"status": before},
-        after={"status": target, **details},
+        before={"status": previous, **(before or {})},
+        after={"status": target, **(after or {})},
     )
+    if comment:
+        _add_comment(version, actor, comment)
+
+
+def _reason(text: str | None, message: str) -> str:
+    """A required reason, stripped; ``message`` says what needs one when it is missing."""
+    if not text or not text.strip():
+        raise Unprocessable(message, errors={"reason": [message]})
+    return text.strip()
 
 
 def translatable_locale(raw: str, essay: Essay) -> str:
@@ -234,36 +290,18 @@ def _publish(version: TranslationVersion, actor: User | None, comment: str | Non
         version.body,
     )
     refuse_blocking(results)
-    current = db.session.scalar(
-        sa.select(TranslationVersion).where(
-            TranslationVersion.unit_id == version.unit_id,
-            TranslationVersion.locale == version.locale,
-            TranslationVersion.status == "approved",
-        )
-    )
-    now = utcnow()
+    current = published_version(version.unit_id, version.locale)
     if current is not None:
-        _move(current, "superseded", actor, "translation.superseded", by=version.id)
-        db.session.flush()
-    before = version.status
-    version.status = "approved"
+        _move(current, "superseded", actor, after={"by": version.id})
     version.checks = [r.to_dict() for r in results]
-    version.approved_at = now
-    version.reviewed_at = now
-    version.reviewer_id = actor.id if actor else None
-    db.session.flush()
-    publication.bump(version.unit.essay_id, version.locale, version.unit.key)
-    audit.record(
-        "translation.restored"
-        if before in ("superseded", "unpublished")
-        else "translation.approved",
-        actor=actor,
-        translation=version,
-        before={"status": before, "published": current.id if current else None},
-        after={"status": "approved", "comment": comment},
+    _move(
+        version,
+        "approved",
+        actor,
+        before={"published": current.id if current else None},
+        after={"comment": comment},
+        comment=comment,
     )
-    if comment:
-        _add_comment(version, actor, comment)
 
 
 def _reviewable(version_id: int, actor: User) -> TranslationVersion:
@@ -297,17 +335,12 @@ def approve(version_id: int, actor: User, comment: str | None = None) -> Transla
 
 def reject(version_id: int, actor: User, reason: str) -> TranslationVersion:
     """Refuse a submitted version; the reason is required and kept as a comment."""
-    if not reason or not reason.strip():
-        message = gettext("A rejection needs a reason.")
-        raise Unprocessable(message, errors={"reason": [message]})
+    reason = _reason(reason, gettext("A rejection needs a reason."))
     unit_id = _reviewable(version_id, actor).unit_id
     with transaction():
         _lock_unit(unit_id)
         version = _reload(version_id)
-        version.reviewed_at = utcnow()
-        version.reviewer_id = actor.id
-        _move(version, "rejected", actor, "translation.rejected", reason=reason.strip())
-        _add_comment(version, actor, reason.strip())
+        _move(version, "rejected", actor, after={"reason": reason}, comment=reason)
     return version
 
 
@@ -316,9 +349,7 @@ def unpublish(version_id: int, actor: User, reason: str) -> TranslationVersion:
 
     The reason is required and kept as a comment. Approving the version again restores it.
     """
-    if not reason or not reason.strip():
-        message = gettext("Unpublishing needs a reason.")
-        raise Unprocessable(message, errors={"reason": [message]})
+    reason = _reason(reason, gettext("Unpublishing needs a reason."))
     version = get_version(version_id)
     if not actor.may_review:
         raise Forbidden(gettext("Only reviewers and admins may unpublish translations."))
@@ -326,20 +357,7 @@ def unpublish(version_id: int, actor: User, reason: str) -> TranslationVersion:
     with transaction():
         _lock_unit(version.unit_id)
         version = _reload(version_id)
-        _ensure_transition(version, "unpublished")
-        version.status = "unpublished"
-        version.reviewed_at = utcnow()
-        version.reviewer_id = actor.id
-        db.session.flush()
-        publication.bump(version.unit.essay_id, version.locale, version.unit.key)
-        audit.record(
-            "translation.unpublished",
-            actor=actor,
-            translation=version,
-            before={"status": "approved"},
-            after={"status": "unpublished", "reason": reason.strip()},
-        )
-        _add_comment(version, actor, reason.strip())
+        _move(version, "unpublished", actor, after={"reason": reason}, comment=reason)
     return version
 
 
@@ -350,8 +368,8 @@ def withdraw(version_id: int, actor: User) -> TranslationVersion:
         raise Forbidden(gettext("Only the author may withdraw a translation."))
     with transaction():
         _lock_unit(version.unit_id)
-        db.session.refresh(version)
-        _move(version, "withdrawn", actor, "translation.withdrawn")
+        version = _reload(version_id)
+        _move(version, "withdrawn", actor)
     return version
 
 
@@ -401,12 +419,10 @@ def bulk(ids: list[int], actor: User, action: str, text: str | None) -> list[Bul
         def operation(version_id: int) -> TranslationVersion:
             return approve(version_id, actor, text)
     else:
-        if not text or not text.strip():
-            message = gettext("A rejection needs a reason.")
-            raise Unprocessable(message, errors={"reason": [message]})
+        reason = _reason(text, gettext("A rejection needs a reason."))
 
         def operation(version_id: int) -> TranslationVersion:
-            return reject(version_id, actor, text)
+            return reject(version_id, actor, reason)
 
     outcomes = []
     for version_id in dict.fromkeys(ids):

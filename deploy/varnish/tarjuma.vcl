@@ -17,6 +17,11 @@
 # every list) a new generation. The generation is part of the object's hash, so a backend
 # fetch that started before the commit and ends after the purge lands under the old
 # generation, where no later request looks: it is never served as current.
+#
+# Client addresses: varnishd itself appends client.ip to X-Forwarded-For before vcl_recv
+# (on a request's first pass, not on restarts), and the app believes that header only
+# from its TRUSTED_PROXIES, walking it from the right (api/proxies.py). Never unset or
+# rewrite it here, or every client looks like this edge to the app's limits.
 vcl 4.1;
 
 import std;
