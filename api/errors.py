@@ -122,6 +122,31 @@ _HTTP_TITLES: dict[int, Any] = {
     503: _l("Service unavailable"),
 }
 
+# The problem type of each status an error without a domain class of its own may have.
+_HTTP_SLUGS: dict[int, str] = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    409: "conflict",
+    410: "gone",
+    411: "length-required",
+    412: "precondition-failed",
+    413: "request-too-large",
+    414: "uri-too-long",
+    415: "unsupported-media-type",
+    422: "unprocessable",
+    428: "precondition-required",
+    429: "too-many-requests",
+    431: "request-headers-too-large",
+    500: "internal-error",
+    503: "service-unavailable",
+}
+# A request the schema refuses (webargs' 400 for parameters, 422 for bodies), field by field.
+VALIDATION_FAILED = "validation-failed"
+
 _HTTP_DETAILS: dict[int | str, Any] = {
     "query": _l("Some query parameters are malformed or out of range."),
     404: _l("There is nothing at this address."),
@@ -148,7 +173,7 @@ def problem(
 ) -> Response:
     """Build a problem+json response in the negotiated message locale."""
     body: dict[str, Any] = {
-        "type": f"urn:tarjuma:problem:{slug}" if slug else "about:blank",
+        "type": problem_type(slug or _HTTP_SLUGS.get(status, f"http-{status}")),
         "title": str(title),
         "status": status,
         "detail": str(detail if detail is not None else title),
@@ -164,6 +189,11 @@ def problem(
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
+
+
+def problem_type(slug: str) -> str:
+    """The URI of a problem type: every problem the API answers has one of its own."""
+    return f"urn:tarjuma:problem:{slug}"
 
 
 def _flatten_messages(messages: Any) -> dict[str, list[str]]:
@@ -195,7 +225,7 @@ def _flatten_messages(messages: Any) -> dict[str, list[str]]:
 def problem_body(error: DomainError) -> dict[str, Any]:
     """The problem document of a domain error, for embedding (as bulk results do)."""
     body = {
-        "type": f"urn:tarjuma:problem:{error.slug}",
+        "type": problem_type(error.slug),
         "title": str(error.title),
         "status": error.status,
         "detail": str(error.detail if error.detail is not None else error.title),
@@ -221,8 +251,10 @@ def handle_http_exception(error: HTTPException) -> Response:
     detail = _HTTP_DETAILS.get(status, title)
     extensions: dict[str, Any] = {}
     headers: dict[str, str] = {}
+    slug = None
     data = getattr(error, "data", None) or {}
     if status in (400, 422) and "messages" in data:
+        slug = VALIDATION_FAILED
         extensions["errors"] = _flatten_messages(data["messages"])
         if status == 400:
             detail = _HTTP_DETAILS["query"]
@@ -230,7 +262,7 @@ def handle_http_exception(error: HTTPException) -> Response:
         headers["Allow"] = ", ".join(sorted(valid))
     if status == 429:
         detail = gettext("Too many requests: slow down and try again later.")
-    return problem(status, title, detail, headers=headers, **extensions)
+    return problem(status, title, detail, slug=slug, headers=headers, **extensions)
 
 
 def handle_database_unavailable(error: OperationalError) -> Response:

@@ -146,9 +146,14 @@ class LocaleInfo:
 
 @dataclass(frozen=True)
 class Negotiated:
-    """The outcome of locale negotiation for one request."""
+    """The outcome of locale negotiation for one request.
 
-    requested: str
+    ``requested`` is the ``?locale`` value as the client wrote it, or None when the locale
+    came from ``Accept-Language`` or the default: a header's spelling never reaches a body,
+    so an edge that normalises the header serves what the origin would.
+    """
+
+    requested: str | None
     locale: str
 
 
@@ -216,8 +221,8 @@ class LocaleRegistry:
                 return candidate
         return None
 
-    def negotiate_header(self, header: str | None, max_length: int) -> Negotiated | None:
-        """The best offered match for an ``Accept-Language`` header, or None."""
+    def negotiate_header(self, header: str | None, max_length: int) -> str | None:
+        """The offered locale that best matches an ``Accept-Language`` header, or None."""
         if not header or len(header) > max_length:
             return None
         accept = parse_accept_header(header, LanguageAccept)
@@ -229,7 +234,7 @@ class LocaleRegistry:
             except MalformedLocale:
                 continue
             if (code := self.resolve(tag)) is not None:
-                return Negotiated(requested=tag, locale=code)
+                return code
         return None
 
     @property
@@ -313,10 +318,10 @@ def negotiate_request(query_value: str | None) -> Negotiated:
         code = reg.resolve(tag)
         if code is None:
             raise LocaleNotOffered(tag)
-        return Negotiated(requested=tag, locale=code)
+        return Negotiated(requested=query_value, locale=code)
     max_length = current_app.config["MAX_ACCEPT_LANGUAGE"]
     found = reg.negotiate_header(request.headers.get("Accept-Language"), max_length)
-    return found or Negotiated(requested=reg.default, locale=reg.default)
+    return Negotiated(requested=None, locale=found or reg.default)
 
 
 class LocaleNotOffered(LookupError):
@@ -376,7 +381,7 @@ def message_locale() -> str:
         found = reg.negotiate_header(
             request.headers.get("Accept-Language"), current_app.config["MAX_ACCEPT_LANGUAGE"]
         )
-        code = found.locale if found else reg.default
+        code = found or reg.default
     g.message_locale = code
     return code
 

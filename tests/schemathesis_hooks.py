@@ -32,7 +32,7 @@ HEADING_CODES = {"heading_missing", "heading_extra", "empty"}
 CURSOR = re.compile(r"c_[0-9a-f]{16}")
 GLOSSARY = {"/api/v1/glossary", "/api/v1/glossary/{term_id}"}
 GLOSSARY_RULES = {"term", "translations", "forbidden"}
-# What a service's refusal is typed as; a schema's own refusal is ``about:blank``.
+# What a service's refusal is typed as; a schema's own refusal is ``validation-failed``.
 UNPROCESSABLE = "urn:tarjuma:problem:unprocessable"
 
 

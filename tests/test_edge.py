@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -268,3 +269,94 @@ def test_the_edge_serves_what_it_holds_while_the_app_is_down(
                 assert stack.text(path)[0] == document
             time.sleep(3)  # the health probe has marked the app sick by now
         assert stack.edge.get(f"{ESSAY}?locale=tr")[0] == 503
+
+
+LISTS = [
+    "/api/v1/essays",
+    "/api/v1/locales",
+    "/api/v1/locales/ar/progress",
+    "/api/v1/changes",
+    f"{ESSAY}/locales",
+    f"{ESSAY}/catalogs/ar.po",
+    f"{ESSAY}/badge.svg?locale=ar",
+]
+
+
+def _titles(stack: Stack, path: str = "/api/v1/essays", **headers: str) -> dict[str, Any]:
+    document, response_headers = stack.text(path, **headers)
+    return {
+        "title": document["items"][0]["title"],
+        "locale": document["items"][0]["title_locale"],
+        "hit": _hit(response_headers),
+    }
+
+
+def test_every_public_read_is_kept_at_the_edge_and_purged_by_a_change(stack: Stack) -> None:
+    for path in LISTS:
+        status, headers, first = stack.edge.get(path, **{"Accept-Language": "ar"})
+        assert status == 200 and not _hit(headers), path
+        assert "xkey" not in {k.lower() for k in headers}, path
+        status, headers, again = stack.edge.get(path, **{"Accept-Language": "ar"})
+        assert (status, again) == (200, first) and _hit(headers), path
+        etag = headers["ETag"]
+        status, headers, body = stack.edge.get(
+            path, **{"Accept-Language": "ar", "If-None-Match": etag}
+        )
+        assert (status, body) == (304, b""), path
+    version = stack.submit(stack.arabic_intro() + " (٦)")
+    stack.approve(version)
+    for path in LISTS:
+        status, headers, _ = stack.edge.get(path, **{"Accept-Language": "ar"})
+        assert status == 200 and not _hit(headers), f"{path} was not purged"
+
+
+def test_a_list_shows_an_approved_title_on_the_next_read(stack: Stack) -> None:
+    """French titles never reach an Arabic reader, and a new title shows at once."""
+    french = _titles(stack, **{"Accept-Language": "fr"})
+    assert french["locale"] == "fr"
+    for spelling in ("ar", "ar-EG, fr;q=0.5", "fr;q=0.1, ar"):
+        arabic = _titles(stack, **{"Accept-Language": spelling})
+        assert arabic["locale"] == "ar" and arabic["title"] != french["title"], spelling
+    assert _titles(stack, **{"Accept-Language": "ar"})["hit"]
+    assert _titles(stack, **{"Accept-Language": "fr"})["hit"]
+    by_query = _titles(stack, "/api/v1/essays?locale=ar", **{"Accept-Language": "fr"})
+    assert by_query["title"] == arabic["title"]
+
+    version = stack.submit("عنوان جديد للمقال", key="title")
+    stack.approve(version)
+    for path, headers in (
+        ("/api/v1/essays", {"Accept-Language": "ar-EG"}),
+        ("/api/v1/essays?locale=ar", {}),
+    ):
+        assert _titles(stack, path, **headers)["title"] == "عنوان جديد للمقال", path
+    assert _titles(stack, **{"Accept-Language": "fr"})["title"] == french["title"]
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        (ESSAY, {"Accept-Language": "ar-EG, en;q=0.5"}),
+        (ESSAY, {}),
+        (f"{ESSAY}?locale=ar_EG", {"Accept-Language": "fr"}),
+        (f"{INTRO}?locale=AR-eg", {}),
+        (INTRO, {"Accept-Language": "fa-IR"}),
+    ],
+)
+def test_the_edge_and_the_origin_say_the_same_about_locales(
+    stack: Stack, path: str, headers: dict[str, str]
+) -> None:
+    fields = ("requested_locale", "negotiated_locale", "locale", "direction")
+    through_edge, _ = stack.text(path, **headers)
+    status, _, body = stack.origin.get(path, **headers)
+    assert status == 200
+    direct = json.loads(body)
+    assert {f: through_edge.get(f) for f in fields} == {f: direct.get(f) for f in fields}
+
+
+def test_a_problem_through_the_edge_is_in_the_readers_language(stack: Stack) -> None:
+    for path in (f"{ESSAY}?locale=xx", "/api/v1/essays?per_page=0"):
+        via_edge = stack.edge.get(path, **{"Accept-Language": "ar-EG, fr;q=0.5"})
+        direct = stack.origin.get(path, **{"Accept-Language": "ar-EG, fr;q=0.5"})
+        assert via_edge[0] == direct[0] == 400
+        assert json.loads(via_edge[2]) == json.loads(direct[2])
+        assert via_edge[1]["Content-Language"] == "ar"

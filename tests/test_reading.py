@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask.testing import FlaskClient
 
-from tests.conftest import SLUG
+from tests.conftest import SLUG, Person
 
 ESSAY = f"/api/v1/essays/{SLUG}"
 SECTION_KEYS = [
@@ -116,20 +118,68 @@ def test_malay_falls_back_to_indonesian(client: FlaskClient) -> None:
 
 
 @pytest.mark.parametrize(
-    ("query", "requested", "locale"),
+    ("query", "locale"),
     [
-        ("ar-EG", "ar-EG", "ar"),
-        ("ar_EG", "ar-EG", "ar"),
-        ("AR-eg", "ar-EG", "ar"),
-        ("fr-CA", "fr-CA", "fr"),
-        ("ms-Latn-MY", "ms-Latn-MY", "ms"),
+        ("ar-EG", "ar"),
+        ("ar_EG", "ar"),
+        ("AR-eg", "ar"),
+        ("fr-CA", "fr"),
+        ("ms-Latn-MY", "ms"),
     ],
 )
-def test_variants_resolve_to_their_base(
-    client: FlaskClient, query: str, requested: str, locale: str
+def test_variants_resolve_to_their_base(client: FlaskClient, query: str, locale: str) -> None:
+    """``requested_locale`` is the client's own spelling; the locales are normalised."""
+    for path in (ESSAY, f"{ESSAY}/sections/introduction"):
+        data = client.get(path, query_string={"locale": query}).get_json()
+        assert data["requested_locale"] == query
+        assert data["negotiated_locale"] == locale
+
+
+@pytest.mark.parametrize("header", ["ar-EG, fr;q=0.5", "de", None])
+def test_a_locale_from_the_header_or_the_default_was_not_requested(
+    client: FlaskClient, header: str | None
 ) -> None:
-    data = client.get(ESSAY, query_string={"locale": query}).get_json()
-    assert (data["requested_locale"], data["locale"]) == (requested, locale)
+    headers = {"Accept-Language": header} if header else {}
+    essay = client.get(ESSAY, headers=headers).get_json()
+    section = client.get(f"{ESSAY}/sections/introduction", headers=headers).get_json()
+    expected = "ar" if header and header.startswith("ar") else "en"
+    assert essay["requested_locale"] is None and section["requested_locale"] is None
+    assert essay["negotiated_locale"] == essay["locale"] == expected
+    assert section["negotiated_locale"] == expected
+
+
+def test_the_essay_and_its_sections_say_the_same_about_locales(client: FlaskClient) -> None:
+    """A section read alone carries what it carries inside the essay, and the same head."""
+    essay = client.get(ESSAY, query_string={"locale": "fa-IR"}).get_json()
+    locale_fields = {"requested_locale", "negotiated_locale"}
+    for item in essay["sections"]:
+        section = client.get(
+            f"{ESSAY}/sections/{item['key']}", query_string={"locale": "fa-IR"}
+        ).get_json()
+        assert {k: section[k] for k in locale_fields} == {k: essay[k] for k in locale_fields}
+        for field in ("locale", "direction", "fallback"):
+            assert section[field] == item[field], (item["key"], field)
+
+
+def test_each_section_has_the_direction_of_the_locale_it_is_served_in(
+    client: FlaskClient,
+) -> None:
+    essay = client.get(ESSAY, query_string={"locale": "fa"}).get_json()
+    assert essay["direction"] == "rtl"
+    directions = {s["key"]: (s["locale"], s["direction"]) for s in essay["sections"]}
+    assert directions["introduction"] == ("fa", "rtl")
+    assert directions["conclusion"] == ("en", "ltr")
+    assert {d for _, d in directions.values()} == {"rtl", "ltr"}
+    assert (essay["title_locale"], essay["title_direction"]) == ("fa", "rtl")
+    title = client.get(f"{ESSAY}/sections/title", query_string={"locale": "fa"}).get_json()
+    assert (title["locale"], title["direction"]) == ("fa", "rtl")
+    # French readers: all left to right; Urdu: right to left where translated.
+    french = client.get(ESSAY, query_string={"locale": "fr"}).get_json()
+    assert {s["direction"] for s in french["sections"]} == {"ltr"}
+    assert french["title_direction"] == "ltr"
+    listed = client.get("/api/v1/essays", query_string={"locale": "ur"}).get_json()["items"]
+    item = next(item for item in listed if ESSAY.endswith(item["slug"]))
+    assert (item["title_locale"], item["title_direction"]) == ("ur", "rtl")
 
 
 @pytest.mark.parametrize(
@@ -302,3 +352,104 @@ def test_openapi_document(client: FlaskClient) -> None:
     ):
         assert path in spec["paths"]
     assert client.get("/api/docs").status_code == 200
+
+
+PUBLIC_READS = [
+    # (path, whether the body depends on Accept-Language)
+    ("/api/v1/essays", True),
+    ("/api/v1/essays?locale=fr", False),
+    ("/api/v1/locales", False),
+    ("/api/v1/locales/ar/progress", False),
+    (ESSAY, True),
+    (f"{ESSAY}?locale=ar", False),
+    (f"{ESSAY}/sections/introduction", True),
+    (f"{ESSAY}/sections/introduction?locale=*", False),
+    (f"{ESSAY}/locales", False),
+    (f"{ESSAY}/badge.svg?locale=ar", False),
+    ("/api/v1/locales/ar/badge.svg", False),
+    (f"{ESSAY}/catalogs/fr.po", False),
+    (f"{ESSAY}/catalogs/template.pot", False),
+    ("/api/v1/changes", False),
+]
+
+
+@pytest.mark.parametrize(("path", "negotiated"), PUBLIC_READS)
+def test_every_public_read_is_cacheable_and_revalidated(
+    client: FlaskClient, path: str, negotiated: bool
+) -> None:
+    first = client.get(path, headers={"Accept-Language": "ar"})
+    assert first.status_code == 200
+    etag = first.headers["ETag"]
+    assert etag.startswith('"') and etag.endswith('"'), "a strong validator"
+    assert first.headers["Cache-Control"].startswith("public")
+    assert ("Accept-Language" in first.headers.get("Vary", "")) is negotiated
+    # The tags are for the edge, which asks for them; a client asking directly gets none.
+    assert "xkey" not in first.headers
+    tagged = client.get(path, headers={"Accept-Language": "ar", "xkey-want": "1"})
+    assert "all" in tagged.headers["xkey"].split()
+    again = client.get(path, headers={"Accept-Language": "ar", "If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    assert again.headers["ETag"] == etag
+    assert again.headers["Cache-Control"] == first.headers["Cache-Control"]
+    if negotiated:
+        french = client.get(path, headers={"Accept-Language": "fr", "If-None-Match": etag})
+        assert french.status_code == 200 and french.headers["ETag"] != etag
+
+
+def test_a_list_changes_its_validator_when_a_title_is_approved(
+    client: FlaskClient, people: dict[str, Person]
+) -> None:
+    listed = client.get("/api/v1/essays", headers={"Accept-Language": "ms"})
+    item = next(i for i in listed.get_json()["items"] if ESSAY.endswith(i["slug"]))
+    assert item["title_locale"] != "ms"
+    created = client.post(
+        f"{ESSAY}/sections/title/translations",
+        json={
+            "locale": "ms",
+            "body": "Memperjuangkan keselamatan negara-negara Islam",
+            "source_revision": 1,
+        },
+        headers=people["translator"].headers,
+    )
+    assert created.status_code == 201, created.get_json()
+    approved = client.post(
+        f"/api/v1/translations/{created.get_json()['id']}/approve",
+        json={},
+        headers=people["reviewer"].headers,
+    )
+    assert approved.status_code == 200, approved.get_json()
+    after = client.get(
+        "/api/v1/essays",
+        headers={"Accept-Language": "ms", "If-None-Match": listed.headers["ETag"]},
+    )
+    assert after.status_code == 200
+    item = next(i for i in after.get_json()["items"] if ESSAY.endswith(i["slug"]))
+    assert (item["title"], item["title_locale"]) == (
+        "Memperjuangkan keselamatan negara-negara Islam",
+        "ms",
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "kind"),
+    [
+        ("GET", "/api/v1/essays?per_page=0", None, 400, "validation-failed"),
+        ("GET", "/api/v1/changes?per_page=1000", None, 400, "validation-failed"),
+        ("POST", "/api/v1/reviews/bulk", {"unknown": 1}, 422, "validation-failed"),
+        ("GET", "/api/v1/no-such-thing", None, 404, "not-found"),
+        ("DELETE", "/api/v1/locales", None, 405, "method-not-allowed"),
+    ],
+)
+def test_every_problem_has_a_type_of_its_own(
+    client: FlaskClient,
+    people: dict[str, Person],
+    method: str,
+    path: str,
+    body: Any,
+    status: int,
+    kind: str,
+) -> None:
+    response = client.open(path, method=method, json=body, headers=people["reviewer"].headers)
+    assert response.status_code == status
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["type"] == f"urn:tarjuma:problem:{kind}"

@@ -133,10 +133,23 @@ class LocaleProgressSchema(BaseSchema):
     units = fields.List(fields.Nested(UnitProgressSchema), required=True)
 
 
+DIRECTION = OneOf(["ltr", "rtl"])
+REQUESTED_LOCALE = {
+    "description": (
+        "The ``?locale`` value as the client wrote it; null when the locale came from"
+        " ``Accept-Language`` or the default."
+    )
+}
+NEGOTIATED_LOCALE = {"description": "The locale negotiated for the request (``*``: every one)."}
+
+
 class EssaySummarySchema(BaseSchema):
     slug = fields.String(required=True)
     title = fields.String(allow_none=True, required=True)
-    title_locale = fields.String()
+    title_locale = fields.String(metadata={"description": "The locale the title is served in."})
+    title_direction = fields.String(
+        validate=DIRECTION, metadata={"description": "The writing direction of the title."}
+    )
     source_locale = fields.String(required=True)
     sections = fields.List(fields.String(), required=True)
 
@@ -161,6 +174,16 @@ class SectionSchema(BaseSchema):
     locale = fields.String(
         metadata={"description": "The locale served; absent with ?locale=* (see translations)."}
     )
+    direction = fields.String(
+        allow_none=True,
+        validate=DIRECTION,
+        metadata={
+            "description": (
+                "The writing direction of the locale served (absent with ?locale=*): set ``dir``"
+                " from it, not from the essay's."
+            )
+        },
+    )
     fallback = fields.Boolean()
     outdated = fields.Boolean()
     version = fields.Integer()
@@ -179,12 +202,21 @@ class SectionSchema(BaseSchema):
 
 class EssaySchema(BaseSchema):
     slug = fields.String(required=True)
-    requested_locale = fields.String(required=True)
-    locale = fields.String(required=True)
-    direction = fields.String(allow_none=True, required=True)
+    requested_locale = fields.String(allow_none=True, required=True, metadata=REQUESTED_LOCALE)
+    negotiated_locale = fields.String(required=True, metadata=NEGOTIATED_LOCALE)
+    locale = fields.String(required=True, metadata=NEGOTIATED_LOCALE)
+    direction = fields.String(
+        allow_none=True,
+        required=True,
+        validate=DIRECTION,
+        metadata={"description": "The writing direction of the negotiated locale."},
+    )
     source_locale = fields.String(required=True)
     title = fields.String(allow_none=True, required=True)
-    title_locale = fields.String()
+    title_locale = fields.String(metadata={"description": "The locale the title is served in."})
+    title_direction = fields.String(
+        validate=DIRECTION, metadata={"description": "The writing direction of the title."}
+    )
     title_outdated = fields.Boolean()
     titles = fields.Dict(keys=fields.String(), values=fields.String())
     revision = fields.Integer(required=True)
@@ -198,9 +230,8 @@ class EssaySchema(BaseSchema):
 
 class SectionDocumentSchema(SectionSchema):
     essay = fields.String(required=True)
-    requested_locale = fields.String(required=True)
-    negotiated_locale = fields.String()
-    direction = fields.String(allow_none=True)
+    requested_locale = fields.String(allow_none=True, required=True, metadata=REQUESTED_LOCALE)
+    negotiated_locale = fields.String(required=True, metadata=NEGOTIATED_LOCALE)
     revision = fields.Integer(required=True)
 
 

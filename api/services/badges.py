@@ -29,7 +29,7 @@ LABEL_COLOUR = "#555"
 class Badge:
     svg: bytes
     etag: str
-    tags: str = f"{edge.ALL} {edge.LISTS}"
+    tags: str = edge.LIST_TAGS
 
 
 def _locale(raw: str) -> str:

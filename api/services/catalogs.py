@@ -33,7 +33,7 @@ from api.database import transaction
 from api.errors import DomainError, Forbidden, MalformedLocaleError, NotFound, Unprocessable
 from api.extensions import db
 from api.models import Comment, Essay, SourceRevision, TranslationVersion, Unit, User
-from api.services import workflow
+from api.services import edge, workflow
 from api.services.checks import BLOCKING, CheckResult
 from api.services.content import get_essay
 from api.services.reading import ESSAY_SCOPE, Stamps, read_stamps
@@ -267,6 +267,13 @@ class PreparedCatalog:
     stamps: Stamps
     locale: str | None
     etag: str
+
+    @property
+    def tags(self) -> str:
+        """The edge's tags: what changes in its locale or in the source purge it."""
+        source = self.stamps.source_locale
+        codes = (self.locale, source) if self.locale else (source,)
+        return edge.representation_tags(self.stamps.essay_id, ESSAY_SCOPE, codes)
 
 
 @dataclass(frozen=True)

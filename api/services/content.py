@@ -335,15 +335,26 @@ def create_essay(data: bytes, slug: str | None, actor: User) -> Essay:
     return essay
 
 
-def essay_source_etag(slug: str, source_locale: str) -> str:
-    """The ETag of the essay read in its source locale: it changes only with the source."""
-    negotiated = Negotiated(requested=source_locale, locale=source_locale)
-    return etag_for(read_stamps(slug, ESSAY_SCOPE, (source_locale,)), ESSAY_SCOPE, negotiated)
+def _source_etags(slug: str, scope: str, source_locale: str) -> list[str]:
+    """The ETags of a read in the source locale, asked for by ``?locale`` or by default.
+
+    They change only with the source.
+    """
+    stamps = read_stamps(slug, scope, (source_locale,))
+    return [
+        etag_for(stamps, scope, Negotiated(requested=requested, locale=source_locale))
+        for requested in (source_locale, None)
+    ]
 
 
-def _check_if_match(if_match: str | None, current: str) -> None:
+def essay_source_etags(slug: str, source_locale: str) -> list[str]:
+    """The ETags of the essay read in its source locale."""
+    return _source_etags(slug, ESSAY_SCOPE, source_locale)
+
+
+def _check_if_match(if_match: str | None, current: list[str]) -> None:
     matches = parse_etags(if_match)
-    if not (matches.star_tag or matches.contains(current.strip('"'))):
+    if not (matches.star_tag or any(matches.contains(etag.strip('"')) for etag in current)):
         raise PreconditionFailed(
             gettext("The source changed since you read it. Fetch it again and retry.")
         )
@@ -363,7 +374,7 @@ def reimport_essay(slug: str, data: bytes, *, actor: User, if_match: str | None)
         )
         if essay is None:
             raise NotFound(gettext("There is no essay %(slug)s.", slug=slug))
-        _check_if_match(if_match, essay_source_etag(slug, essay.source_locale))
+        _check_if_match(if_match, essay_source_etags(slug, essay.source_locale))
         return _import_units(essay, parsed, actor=actor, origin="api", archive_missing=True)
 
 
@@ -389,10 +400,9 @@ def archive_essay(slug: str, actor: User) -> None:
         )
 
 
-def source_etag(slug: str, key: str, source_locale: str) -> str:
-    """The ETag of a section read in the source locale: it changes only with the source."""
-    negotiated = Negotiated(requested=source_locale, locale=source_locale)
-    return etag_for(read_stamps(slug, key, (source_locale,)), key, negotiated)
+def source_etags(slug: str, key: str, source_locale: str) -> list[str]:
+    """The ETags of a section read in the source locale."""
+    return _source_etags(slug, key, source_locale)
 
 
 def edit_source(
@@ -414,7 +424,7 @@ def edit_source(
         )
         if unit is None:
             raise NotFound(gettext("This essay has no section %(key)s.", key=key))
-        _check_if_match(if_match, source_etag(slug, key, essay.source_locale))
+        _check_if_match(if_match, source_etags(slug, key, essay.source_locale))
         results = [
             r
             for r in run_checks(

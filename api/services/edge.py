@@ -1,6 +1,7 @@
 """The edge: the Varnish tier in front of the app, its tags, and purging it after changes.
 
-Every public representation carries ``xkey`` tags naming what it depends on:
+Every public representation carries ``xkey`` tags naming what it depends on (when the
+edge asks for them with ``xkey-want``; the VCL strips them before a client sees them):
 
 ``all``                       every representation
 ``essays``                    lists, locales and progress: anything not under one essay
@@ -32,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Flask, Response, current_app, g, has_request_context
+from flask import Flask, Response, current_app, g, has_request_context, request
 
 from api import i18n, observability
 from api.models import Event, Job
@@ -47,6 +48,10 @@ EVERY_ESSAY = "*"
 # More essays than the edge's VCL unrolls in one PURGE: fence every essay instead.
 MAX_FENCED_ESSAYS = 16
 HEADER = "xkey"
+# The edge asks for the tags on each of its fetches; a client talking to the app directly
+# gets none. Nothing is secret in them: the header only keeps responses lean.
+WANT_HEADER = "xkey-want"
+LIST_TAGS = f"{ALL} {LISTS}"
 PURGE_HEADER = "Edge-Purge"
 JOB_KIND = "edge.purge"
 
@@ -63,15 +68,13 @@ def representation_tags(essay_id: int, scope: str, dependencies: Iterable[str]) 
     return " ".join(tags)
 
 
-def tag_lists() -> None:
-    """Mark this response as a public list (locales, essays, progress) for the edge."""
-    g.edge_tags = f"{ALL} {LISTS}"
+def tag(response: Response, tags: str) -> None:
+    """Give a public representation its tags, when the edge asked for them."""
+    if WANT_HEADER in request.headers:
+        response.headers[HEADER] = tags
 
 
 def _after_request(response: Response) -> Response:
-    tags = g.pop("edge_tags", None)
-    if tags is not None and response.status_code == 200:
-        response.headers[HEADER] = tags
     outcome = g.pop("edge_purge", None)
     if outcome is not None:
         response.headers[PURGE_HEADER] = outcome

@@ -39,7 +39,7 @@ from api.services import edge
 from api.services.publication import ESSAY_SCOPE
 
 # Part of every ETag: a change in how bodies are written makes old validators stale.
-_FORMAT = "1"
+_FORMAT = "2"
 
 
 @dataclass(frozen=True)
@@ -287,7 +287,8 @@ def etag_for(stamps: Stamps, scope: str, negotiated: i18n.Negotiated) -> str:
         _FORMAT,
         str(stamps.essay_id),
         scope,
-        negotiated.requested,
+        # None (the locale came from the header or the default) is no tag a client can write.
+        "-" if negotiated.requested is None else negotiated.requested,
         negotiated.locale,
         ",".join(chain),
         ",".join(
@@ -437,6 +438,7 @@ def _section_json(
         "heading": text["heading"],
         "body": text["body"],
         "locale": code,
+        "direction": i18n.direction_of(code),
         "fallback": code != negotiated.locale,
         "outdated": text["outdated"],
         "version": text["version"],
@@ -461,6 +463,14 @@ def _all_locales_json(
     }, list(translations)
 
 
+def _locale_fields(negotiated: i18n.Negotiated) -> dict[str, Any]:
+    """What the essay and the section documents both say about the request's locale."""
+    return {
+        "requested_locale": negotiated.requested,
+        "negotiated_locale": negotiated.locale,
+    }
+
+
 def essay_document(
     stamps: Stamps,
     negotiated: i18n.Negotiated,
@@ -474,7 +484,7 @@ def essay_document(
     title_unit = next((u for u in units if u.kind == "title"), None)
     sections = [u for u in units if u.kind == "section"]
     revision = max((stamps.by_locale.get(code, 0) for code in chain), default=0)
-    document: dict[str, Any] = {"slug": stamps.slug, "requested_locale": negotiated.requested}
+    document: dict[str, Any] = {"slug": stamps.slug, **_locale_fields(negotiated)}
     if negotiated.locale == ALL_LOCALES:
         items = []
         for unit in sections:
@@ -515,6 +525,7 @@ def essay_document(
         source_locale=stamps.source_locale,
         title=title_text["body"],
         title_locale=title_code,
+        title_direction=i18n.direction_of(title_code),
         title_outdated=title_text["outdated"],
         revision=revision,
         sections=items,
@@ -532,21 +543,12 @@ def section_document(
     unit = units[0]
     published = _published([unit.id], chain)
     revision = max((stamps.by_locale.get(code, 0) for code in chain), default=0)
-    head = {"essay": stamps.slug, "requested_locale": negotiated.requested}
+    head = {"essay": stamps.slug, **_locale_fields(negotiated), "revision": revision}
     if negotiated.locale == ALL_LOCALES:
         item, codes = _all_locales_json(unit, stamps.source_locale, published)
-        return {**head, "locale": ALL_LOCALES, "revision": revision, **item}, i18n.ordered(codes)
+        return {**head, "locale": ALL_LOCALES, **item}, i18n.ordered(codes)
     item, code = _section_json(unit, negotiated, chain, stamps.source_locale, published)
-    document = {
-        **head,
-        "direction": i18n.direction_of(code),
-        "revision": revision,
-        **item,
-    }
-    document["locale"] = code
-    document["requested_locale"] = negotiated.requested
-    document["negotiated_locale"] = negotiated.locale
-    return document, [code]
+    return {**head, **item}, [code]
 
 
 def essay_list(negotiated: i18n.Negotiated, page: int, per_page: int) -> dict[str, Any]:
@@ -585,6 +587,7 @@ def essay_list(negotiated: i18n.Negotiated, page: int, per_page: int) -> dict[st
                 "slug": essay.slug,
                 "title": title["body"],
                 "title_locale": title_code,
+                "title_direction": i18n.direction_of(title_code),
                 "source_locale": essay.source_locale,
                 "sections": [u.key for u in own if u.kind == "section"],
             }

@@ -28,7 +28,16 @@ TAKEN = (InputSchema, ArgsSchema)
 
 def register(app: Flask, api: Api) -> None:
     from api.schemas.workflow import BulkApproveSchema, BulkRejectSchema
-    from api.views import aids, catalogs, delivery, operations, reading, releases, workflow
+    from api.views import (
+        aids,
+        caching,
+        catalogs,
+        delivery,
+        operations,
+        reading,
+        releases,
+        workflow,
+    )
     from api.views.converters import KeyConverter
 
     app.url_map.converters["key"] = KeyConverter
@@ -49,6 +58,7 @@ def register(app: Flask, api: Api) -> None:
         aids.blp,
     ):
         api.register_blueprint(blueprint)
+    caching.init_app(app)
 
 
 def _owner(field: fields.Field[Any]) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, g, request
+from flask import Response, request
 from flask.views import MethodView
 from flask_babel import gettext
 
@@ -26,6 +26,7 @@ from api.schemas.aids import (
 )
 from api.services import badges, glossary, memory
 from api.services.paging import paginate
+from api.views import caching
 from api.views.common import BEARER, Blueprint, current_user, file_upload_body, uploaded_file
 
 blp = Blueprint(
@@ -40,7 +41,6 @@ blp = Blueprint(
 
 TMX_TYPES = (memory.TMX_MIMETYPE, "application/xml", "text/xml", "application/octet-stream")
 SVG = "image/svg+xml; charset=utf-8"
-CACHE_CONTROL = "public, max-age=0, must-revalidate"
 TMX_BODY = file_upload_body(
     "A TMX 1.4 file pairing the source language with the locale.",
     {kind: {"schema": {"type": "string"}} for kind in TMX_TYPES},
@@ -166,13 +166,12 @@ class GlossaryTermResource(MethodView):
 
 
 def _badge(badge: badges.Badge) -> Response:
-    g.edge_tags = badge.tags  # what the edge purges it with, like the other public reads
+    caching.public_read(badge.tags)
     if request.if_none_match.contains_weak(badge.etag.strip('"')):
         response = Response(status=304)
     else:
         response = Response(badge.svg, content_type=SVG)
     response.headers["ETag"] = badge.etag
-    response.headers["Cache-Control"] = CACHE_CONTROL
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
     return response
 

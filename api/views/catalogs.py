@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from api.errors import DomainError
 from api.schemas.catalogs import CatalogImportSchema, CatalogProblemSchema, CatalogUploadArgs
 from api.services import catalogs
+from api.views import caching
 from api.views.common import BEARER, Blueprint, current_user, file_upload_body, uploaded_file
 
 blp = Blueprint(
@@ -28,7 +29,6 @@ blp = Blueprint(
 )
 
 RAW_TYPES = (catalogs.PO_MIMETYPE, "application/octet-stream")
-CACHE_CONTROL = "public, max-age=0, must-revalidate"
 PROBLEM = "application/problem+json"
 LOCALE_PARAMETER = {
     "in": "path",
@@ -58,6 +58,7 @@ class UnsupportedCatalogType(DomainError):
 
 def _serve(prepared: catalogs.PreparedCatalog) -> Response:
     """The catalog, or 304 when the client's copy is current."""
+    caching.public_read(prepared.tags)
     if request.if_none_match.contains_weak(prepared.etag.strip('"')) or (
         request.if_none_match.star_tag
     ):
@@ -67,7 +68,6 @@ def _serve(prepared: catalogs.PreparedCatalog) -> Response:
         response = Response(document.body, content_type=f"{document.mimetype}; charset=utf-8")
         response.headers["Content-Disposition"] = f'attachment; filename="{document.filename}"'
     response.headers["ETag"] = prepared.etag
-    response.headers["Cache-Control"] = CACHE_CONTROL
     return response
 
 

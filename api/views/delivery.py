@@ -28,6 +28,7 @@ from api.schemas.delivery import (
 )
 from api.services import changes, webhooks
 from api.services.paging import paginate
+from api.views import caching
 from api.views.common import BEARER, Blueprint, current_user
 
 blp = Blueprint(
@@ -69,6 +70,7 @@ class Changes(MethodView):
     @blp.response(200, ChangePageSchema)
     def get(self, args: dict[str, Any]) -> Response:
         """What readers can see changing, in commit order, from a resumable cursor."""
+        caching.public_read()  # every change readers can see purges the lists' tag
         page = changes.document(
             args.get("cursor"),
             _feed_locales(args.get("locale") or []),

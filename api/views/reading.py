@@ -21,14 +21,14 @@ from api.schemas import (
 )
 from api.schemas.releases import AuthoringArgs, PreviewArgs
 from api.security import PREVIEW_ON
-from api.services import content, edge, progress, reading
+from api.services import content, progress, reading
 from api.services import preview as drafts
+from api.views import caching
 from api.views.common import BEARER, Blueprint, current_user
 
 blp = Blueprint("reading", __name__, url_prefix="/api/v1", description="Reading content.")
 
 JSON = "application/json; charset=utf-8"
-CACHE_CONTROL = "public, max-age=0, must-revalidate"
 
 LOCALE_ARGS = LocaleArgs()
 _LOCALE_FIELD = LOCALE_ARGS.fields["locale"]
@@ -56,26 +56,21 @@ def locale_args() -> dict[str, Any]:
     return dict(blp.ARGUMENTS_PARSER.parse(LOCALE_ARGS, location="query", error_status_code=400))
 
 
-def _vary(response: Response) -> Response:
-    response.headers["Vary"] = "Accept-Language"
-    response.headers["Cache-Control"] = CACHE_CONTROL
-    return response
-
-
 def serve(slug: str, key: str | None, args: dict[str, Any]) -> Response:
     """A prepared representation: 304 on a matching validator, cached bytes otherwise."""
     negotiated = i18n.negotiate(args.get("locale"))
+    # Without ``?locale`` the body depends on ``Accept-Language``; with it, it does not.
+    by_header = negotiated.requested is None
     stamps, etag, ready = reading.representation(slug, negotiated, key)
     if request.if_none_match.contains_weak(etag.strip('"')) or request.if_none_match.star_tag:
         response = Response(status=304)
         response.headers["ETag"] = etag
-        return _vary(response)
+        return caching.headers(response, "", negotiated=by_header)
     item = ready or reading.build(stamps, etag, negotiated, key)
     response = Response(item.body, status=200, content_type=JSON)
     response.headers["ETag"] = item.etag
     response.headers["Content-Language"] = item.content_language
-    response.headers[edge.HEADER] = item.tags
-    return _vary(response)
+    return caching.headers(response, item.tags, negotiated=by_header)
 
 
 @blp.route("/locales")
@@ -83,7 +78,7 @@ class Locales(MethodView):
     @blp.response(200, LocalesSchema)
     def get(self) -> dict[str, Any]:
         """Offered locales with their names, direction, fallback chain and progress."""
-        edge.tag_lists()
+        caching.public_read()
         return progress.locales_document()
 
 
@@ -102,7 +97,7 @@ class LocaleProgress(MethodView):
     @blp.response(200, LocaleProgressSchema)
     def get(self, code: str) -> dict[str, Any]:
         """Progress of one locale, unit by unit."""
-        edge.tag_lists()
+        caching.public_read()
         return progress.locale_breakdown(code)
 
 
@@ -157,7 +152,7 @@ class Essays(MethodView):
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Essays, with their titles in the negotiated locale."""
         negotiated = i18n.negotiate(args.get("locale"), allow_all=False)
-        edge.tag_lists()
+        caching.public_read(negotiated=negotiated.requested is None)
         return reading.essay_list(negotiated, args["page"], args["per_page"])
 
     @blp.arguments(AuthoringArgs, location="query")

@@ -15,6 +15,7 @@ from api.schemas.releases import (
     PreviewLinkSchema,
 )
 from api.services import preview, releases
+from api.views import caching
 from api.views.common import BEARER, Blueprint, current_user
 
 blp = Blueprint(
@@ -54,7 +55,10 @@ class EssayLocales(MethodView):
     @blp.response(200, EssayLocalesSchema)
     def get(self, slug: str) -> dict[str, Any]:
         """Each locale's release state (live or staged) and progress in one essay."""
-        return releases.locale_states(slug)
+        states = releases.locale_states(slug)
+        # Any change to the essay purges the lists' tag too; locale-wide ones purge ``all``.
+        caching.public_read()
+        return states
 
 
 @blp.route(

@@ -7,8 +7,9 @@
 # This file holds the logic.
 #
 # What is cached: GET/HEAD under /api/v1/ without Authorization, cookies or `preview`,
-# whose response carries `xkey` tags (the app tags exactly its public representations)
-# and is a 200 or a 404. Everything else passes through.
+# whose response carries `xkey` tags (the app tags exactly its public representations,
+# when a fetch asks with `xkey-want`; they are stripped on delivery) and is a 200 or a
+# 404. Everything else passes through.
 #
 # Freshness: every change in the app sends ONE PURGE per edge, after its commit and before
 # its response, with the tags it affects (`xkey-purge`) and the essays it touched
@@ -58,11 +59,9 @@ sub vcl_recv {
     if (req.url ~ "\?") {
         call tarjuma_query;
     }
-    if (req.url ~ "[?&]locale=") {
-        unset req.http.Accept-Language;
-    } else {
-        call tarjuma_language;
-    }
+    # The app sees the negotiated locale however the client spelt it: the same bodies, and
+    # problems in the same language, as a client asking the app directly gets.
+    call tarjuma_language;
     # Nothing but the URL and the negotiated locale selects a cached representation.
     call tarjuma_host;
     unset req.http.Forwarded;
@@ -107,7 +106,8 @@ sub tarjuma_fence {
 
 sub vcl_hash {
     hash_data(req.url);
-    if (req.http.Accept-Language) {
+    if (req.http.Accept-Language && req.url !~ "[?&]locale=") {
+        # With ?locale= the header decides nothing (the app sends no Vary on it then).
         hash_data(req.http.Accept-Language);
     }
     hash_data("" + var.global_get("gen:*"));
@@ -117,6 +117,11 @@ sub vcl_hash {
         hash_data("" + var.global_get("gen:~"));
     }
     return (lookup);
+}
+
+sub vcl_backend_fetch {
+    # The app sends its tags only when asked: clients talking to it directly never see them.
+    set bereq.http.xkey-want = "1";
 }
 
 sub vcl_backend_response {

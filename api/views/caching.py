@@ -1,0 +1,60 @@
+"""Public reads: one rule for their validators, caching headers and edge tags.
+
+Every public GET either builds its own strong ``ETag`` from what it depends on (essays,
+sections, catalogs, badges and the change feed, whose bodies are costly or large) and
+answers ``If-None-Match`` itself, or leaves it to this module, which takes a strong
+``ETag`` from the bytes of the body (lists, locales, progress: small documents). Either
+way a view marks its response with ``public_read``, naming the edge tags a change purges
+it with and whether its body depends on ``Accept-Language``; one hook adds the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, Response, g, request
+
+from api.services import edge
+
+# Shared caches may keep a copy but must ask first; the edge keeps it until a purge.
+CACHE_CONTROL = "public, max-age=0, must-revalidate"
+LANGUAGE = "Accept-Language"
+
+
+@dataclass(frozen=True)
+class PublicRead:
+    tags: str
+    negotiated: bool
+
+
+def public_read(tags: str = edge.LIST_TAGS, *, negotiated: bool = False) -> None:
+    """Mark this request's response as a public read.
+
+    ``tags`` are what the edge purges it with; ``negotiated`` says that its body depends
+    on ``Accept-Language`` (a locale chosen without ``?locale``).
+    """
+    g.public_read = PublicRead(tags, negotiated)
+
+
+def headers(response: Response, tags: str, *, negotiated: bool) -> Response:
+    """The headers every public representation carries, on a 200 or a 304."""
+    response.headers.setdefault("Cache-Control", CACHE_CONTROL)
+    if negotiated:
+        response.vary.add(LANGUAGE)
+    if response.status_code == 200:
+        edge.tag(response, tags)
+    return response
+
+
+def _after_request(response: Response) -> Response:
+    read: PublicRead | None = g.pop("public_read", None)
+    if read is None or response.status_code not in (200, 304):
+        return response
+    if response.status_code == 200 and "ETag" not in response.headers:
+        response.add_etag()  # strong: a hash of the bytes sent
+        response.make_conditional(request)
+    return headers(response, read.tags, negotiated=read.negotiated)
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(_after_request)
