@@ -151,7 +151,12 @@ def test_malformed_json_is_a_problem(client: FlaskClient, people: dict[str, Pers
 class TestRateLimits:
     @pytest.fixture
     def app_config(self) -> dict[str, Any]:
-        return {"RATELIMIT_ENABLED": True, "RATELIMIT_DEFAULT": "3 per minute"}
+        # A moving window: a fixed one would reset if the run crossed its boundary.
+        return {
+            "RATELIMIT_ENABLED": True,
+            "RATELIMIT_DEFAULT": "3 per minute",
+            "RATELIMIT_STRATEGY": "moving-window",
+        }
 
     def test_writes_are_limited_reads_are_not(
         self, client: FlaskClient, people: dict[str, Person]
