@@ -67,6 +67,10 @@ def test_no_read_after_a_change_returned_is_older_than_it(databases: Any, tmp_pa
         for thread in threads:
             thread.start()
         time.sleep(DURATION)
+        # A loaded machine runs fewer changes in the time: go on until there are enough.
+        deadline = time.monotonic() + 4 * DURATION
+        while (len(changes) < 20 or len(reads) < 500) and time.monotonic() < deadline:
+            time.sleep(0.2)
         stop.set()
         for thread in threads:
             thread.join(timeout=30)
