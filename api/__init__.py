@@ -2,9 +2,35 @@
 
 from __future__ import annotations
 
+import inspect
+import types
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
+
+
+class App(Flask):
+    """Flask, with each hook's sync wrapper worked out once, not on every request.
+
+    Flask asks ``ensure_sync`` of every hook and view on every request (about seventeen
+    times for a read), and the answer depends only on the function: none of ours is async.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync: dict[Callable[..., Any], Callable[..., Any] | None] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        # A bound method is new on every access (a view's ``get``): keyed by its function.
+        key = func.__func__ if isinstance(func, types.MethodType) else func
+        if not isinstance(key, types.FunctionType):
+            return super().ensure_sync(func)
+        try:
+            known = self._sync[key]
+        except KeyError:
+            known = self._sync[key] = None if inspect.iscoroutinefunction(key) else key
+        return func if known is not None else super().ensure_sync(func)
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -14,7 +40,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from api.extensions import api, babel, db, limiter, migrate
     from api.services import changes, edge, memory, webhooks  # noqa: F401 - derivers register
 
-    app = Flask(__name__, instance_relative_config=True)
+    app = App(__name__, instance_relative_config=True)
     app.config.from_mapping(load(overrides))
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
         app.config["SQLALCHEMY_DATABASE_URI"]

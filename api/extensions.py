@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import http
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import marshmallow as ma
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from apispec import BasePlugin
-from flask import request
+from flask import Flask, request
 from flask_babel import Babel
+from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_smorest import Api
@@ -118,6 +121,34 @@ class WriteLimiter(FallbackLimiter):
         if in_middleware and _is_read():
             return
         super()._check_request_limit(callable_name, in_middleware)
+
+    def init_app(self, app: Flask) -> None:
+        """Flask-Limiter's hooks, with those after a request left out on reads.
+
+        They write the headers of the limit checked and forget it: a read checked none.
+        """
+        super().init_app(app)
+        after = app.after_request_funcs.get(None, [])
+        teardown = app.teardown_request_funcs.get(None, [])
+        app.after_request_funcs[None] = [_on_writes(f) if _is_ours(self, f) else f for f in after]
+        app.teardown_request_funcs[None] = [
+            _on_writes(f) if _is_ours(self, f) else f for f in teardown
+        ]
+
+
+def _is_ours(limiter: Limiter, hook: Any) -> bool:
+    bound = getattr(hook, "__self__", None)
+    arguments = getattr(hook, "args", ())
+    return bound is limiter or (isinstance(hook, partial) and arguments[:1] == (limiter,))
+
+
+def _on_writes(hook: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def on_writes(value: Any) -> Any:
+        if request.method in SAFE_METHODS:
+            return value
+        return hook(value)
+
+    return on_writes
 
 
 limiter = WriteLimiter(key_func=get_remote_address, default_limits_exempt_when=_is_read)

@@ -22,7 +22,7 @@ import time
 from functools import lru_cache
 from typing import Any
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Request, Response, current_app, request
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_cors.core import get_cors_headers, get_cors_options, set_cors_headers
@@ -78,9 +78,11 @@ TRUSTED_CORS = {
 }
 
 
-def _is_public_read() -> bool:
-    environ = request.environ
-    method = request.method
+def _is_public_read(req: Request | None = None) -> bool:
+    if req is None:
+        req = request._get_current_object()  # type: ignore[attr-defined]
+    environ = req.environ
+    method = req.method
     if method == "OPTIONS":
         method = environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD", "").upper()
         asked = environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", "")
@@ -89,10 +91,9 @@ def _is_public_read() -> bool:
     return (
         method in READ_METHODS
         and "HTTP_AUTHORIZATION" not in environ
-        and _PUBLIC.fullmatch(request.path) is not None
+        and _PUBLIC.fullmatch(req.path) is not None
         and not (
-            "preview" in environ.get("QUERY_STRING", "")
-            and request.args.get("preview") in PREVIEW_ON
+            "preview" in environ.get("QUERY_STRING", "") and req.args.get("preview") in PREVIEW_ON
         )
     )
 
@@ -106,11 +107,13 @@ def protect(response: Response) -> Response:
 
 def cors(response: Response) -> Response:
     """Answer cross-origin requests to the API as the policy of the request says."""
-    if not request.path.startswith(API_PREFIX):
+    # The request itself, once: every attribute read through the proxy costs a lookup.
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    if not req.path.startswith(API_PREFIX):
         return response
     policies = current_app.extensions["tarjuma.cors"]
-    if _is_public_read():
-        if request.method == "OPTIONS":
+    if _is_public_read(req):
+        if req.method == "OPTIONS":
             return set_cors_headers(response, policies["public"])
         # The same two headers for every origin and none: Flask-CORS worked them out once.
         response.headers.extend(policies["public_headers"])

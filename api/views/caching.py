@@ -38,9 +38,12 @@ def public_read(tags: str = edge.LIST_TAGS, *, negotiated: bool = False) -> None
 
 def headers(response: Response, tags: str, *, negotiated: bool) -> Response:
     """The headers every public representation carries, on a 200 or a 304."""
-    response.headers.setdefault("Cache-Control", CACHE_CONTROL)
+    headers = response.headers
+    headers.setdefault("Cache-Control", CACHE_CONTROL)
     if negotiated:
-        response.vary.add(LANGUAGE)
+        # The header itself, not ``response.vary``: that parses and writes back a set.
+        vary = headers.get("Vary")
+        headers["Vary"] = f"{vary}, {LANGUAGE}" if vary else LANGUAGE
     if response.status_code == 200:
         edge.tag(response, tags)
     return response
