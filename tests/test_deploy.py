@@ -1,0 +1,234 @@
+"""Rolling deploys: migrations and the seed run on several nodes at once, and every
+migration goes down as well as up."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Flask
+
+from api import create_app
+from api.database import DEPLOY_LOCK_KEY
+from api.extensions import db
+from api.models import Essay, Event, TranslationVersion, Unit
+from tests.conftest import POSTGRES_URL, ROOT, _admin_url, _config, _counter, require_postgres
+
+MIGRATIONS = str(ROOT / "migrations")
+WAITING = "Another node is migrating or seeding the database; waiting for it."
+
+
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory(MIGRATIONS)
+
+
+def _head() -> str:
+    (head,) = _scripts().get_heads()
+    return head
+
+
+def _revisions() -> int:
+    return len(list(_scripts().walk_revisions()))
+
+
+def _schema_differences(url: str) -> list[Any]:
+    """What the database's schema lacks or has beyond the models (empty: the same)."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            return list(compare_metadata(context, db.metadata))
+    finally:
+        engine.dispose()
+
+
+def _counts(url: str) -> dict[str, int]:
+    """The number of rows in every table of the models, and alembic's own."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            names = [t.name for t in db.metadata.sorted_tables] + ["alembic_version"]
+            return {
+                name: connection.scalar(sa.text(f'SELECT count(*) FROM "{name}"'))  # noqa: S608
+                for name in names
+            }
+    finally:
+        engine.dispose()
+
+
+def _flask(url: str, *args: str) -> subprocess.Popen[str]:
+    """``flask --app wsgi …`` as a node of the deploy runs it, in a process of its own."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *args],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url, "SECRET_KEY": "test-secret"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _finish(processes: list[subprocess.Popen[str]]) -> list[str]:
+    outputs = []
+    for process in processes:
+        output, _ = process.communicate(timeout=180)
+        assert process.returncode == 0, output
+        outputs.append(output)
+    return outputs
+
+
+# --- PostgreSQL: two nodes at once ----------------------------------------------------
+
+
+class FreshPostgres:
+    """Empty databases on the test server, dropped at the end."""
+
+    def __init__(self) -> None:
+        self.server = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        self.names: list[str] = []
+
+    def new(self) -> str:
+        name = f"tarjuma_deploy_{os.getpid()}_{next(_counter)}"
+        with self.server.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        self.names.append(name)
+        return _admin_url(POSTGRES_URL, name)
+
+    def close(self) -> None:
+        with self.server.connect() as connection:
+            for name in self.names:
+                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.server.dispose()
+
+
+@pytest.fixture
+def fresh_postgres() -> Iterator[FreshPostgres]:
+    require_postgres()
+    databases = FreshPostgres()
+    yield databases
+    databases.close()
+
+
+def _started_together(url: str, *args: str) -> list[str]:
+    """Two nodes run the same command, let go at the same instant; their outputs.
+
+    The test holds the deploy lock itself until both nodes wait for it, so they reach it
+    together however long each takes to start; then both race for it at once.
+    """
+    engine = sa.create_engine(url)
+    database = sa.make_url(url).database
+    waiting = sa.text(
+        "SELECT count(*) FROM pg_locks JOIN pg_database d ON d.oid = pg_locks.database"
+        " WHERE locktype = 'advisory' AND NOT granted AND d.datname = :database"
+    )
+    try:
+        with engine.connect() as gate:
+            gate.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": DEPLOY_LOCK_KEY})
+            gate.commit()
+            nodes = [_flask(url, *args), _flask(url, *args)]
+            deadline = time.monotonic() + 120
+            while gate.scalar(waiting, {"database": database}) < 2:
+                gate.commit()
+                assert all(node.poll() is None for node in nodes), _finish(nodes)
+                assert time.monotonic() < deadline, "the nodes never reached the lock"
+                time.sleep(0.1)
+            gate.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": DEPLOY_LOCK_KEY})
+            gate.commit()
+            return _finish(nodes)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.multiprocess
+@pytest.mark.postgres
+def test_two_nodes_migrate_an_empty_database_at_once(fresh_postgres: FreshPostgres) -> None:
+    url = fresh_postgres.new()
+    outputs = _started_together(url, "db", "upgrade")
+    assert all(WAITING in output for output in outputs)
+    ran = sorted(output.count("Running upgrade ") for output in outputs)
+    assert ran == [0, _revisions()], "one node migrated, the other found the schema at head"
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        versions = connection.scalars(sa.text("SELECT version_num FROM alembic_version")).all()
+    engine.dispose()
+    assert versions == [_head()]
+    assert _schema_differences(url) == []
+
+    once = fresh_postgres.new()
+    _finish([_flask(once, "db", "upgrade")])
+    assert _counts(url) == _counts(once)
+
+
+@pytest.mark.multiprocess
+@pytest.mark.postgres
+def test_two_nodes_seed_at_once_as_one_would(fresh_postgres: FreshPostgres) -> None:
+    once, twice = fresh_postgres.new(), fresh_postgres.new()
+    _finish([_flask(once, "db", "upgrade"), _flask(twice, "db", "upgrade")])
+    _finish([_flask(once, "seed")])
+    expected = _counts(once)
+
+    outputs = _started_together(twice, "seed")
+
+    assert all(WAITING in output for output in outputs)
+    counts = _counts(twice)
+    assert counts == expected
+    for model in (Essay, Unit, TranslationVersion, Event):
+        assert counts[model.__tablename__] > 0, model
+    # The node that went second found everything loaded.
+    assert any(" 0 created, 0 changed" in output for output in outputs)
+
+
+# --- SQLite: one node, whose own lock keeps two seeds apart ----------------------------
+
+
+@pytest.mark.multiprocess
+def test_two_seeds_at_once_on_sqlite_add_nothing_twice(tmp_path: Path) -> None:
+    once, twice = f"sqlite:///{tmp_path / 'once.db'}", f"sqlite:///{tmp_path / 'twice.db'}"
+    _finish([_flask(once, "db", "upgrade"), _flask(twice, "db", "upgrade")])
+    _finish([_flask(once, "seed")])
+
+    _finish([_flask(twice, "seed"), _flask(twice, "seed")])
+
+    assert _counts(twice) == _counts(once)
+
+
+# --- every migration goes down, and up again -------------------------------------------
+
+
+def test_every_migration_goes_down_to_base_and_up_again(app: Flask) -> None:
+    """On the seeded database (SQLite, or PostgreSQL with TARJUMA_TEST_DB=postgres): the
+    downgrades meet real rows, and the schema rebuilt at head is the models' own."""
+    from flask_migrate import downgrade, upgrade
+
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    with app.app_context():
+        downgrade(directory=MIGRATIONS, revision="base")
+        db.engine.dispose()
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        left = set(sa.inspect(connection).get_table_names())
+        assert connection.scalar(sa.text("SELECT count(*) FROM alembic_version")) == 0
+    engine.dispose()
+    assert left == {"alembic_version"}
+
+    with app.app_context():
+        upgrade(directory=MIGRATIONS)
+        db.engine.dispose()
+    assert _schema_differences(url) == []
+
+    fresh = create_app(_config(url))
+    with fresh.app_context():
+        result = fresh.test_cli_runner().invoke(args=["seed"])
+        db.engine.dispose()
+    assert result.exit_code == 0, result.output
+    assert _counts(url)[Essay.__tablename__] > 0
