@@ -1,5 +1,5 @@
-"""Rolling deploys: migrations and the seed run on several nodes at once, and every
-migration goes down as well as up."""
+"""Deploying: migrations and the seed run on several nodes at once, every migration goes
+down as well as up, and the systemd units are ones systemd accepts."""
 
 from __future__ import annotations
 
@@ -22,7 +22,15 @@ from api import create_app
 from api.database import DEPLOY_LOCK_KEY
 from api.extensions import db
 from api.models import Essay, Event, TranslationVersion, Unit
-from tests.conftest import POSTGRES_URL, ROOT, _admin_url, _config, _counter, require_postgres
+from tests.conftest import (
+    POSTGRES_URL,
+    ROOT,
+    _admin_url,
+    _config,
+    _counter,
+    require_command,
+    require_postgres,
+)
 
 MIGRATIONS = str(ROOT / "migrations")
 WAITING = "Another node is migrating or seeding the database; waiting for it."
@@ -232,3 +240,44 @@ def test_every_migration_goes_down_to_base_and_up_again(app: Flask) -> None:
         db.engine.dispose()
     assert result.exit_code == 0, result.output
     assert _counts(url)[Essay.__tablename__] > 0
+
+
+# --- systemd units --------------------------------------------------------------------
+
+UNITS = ROOT / "deploy" / "systemd"
+INSTALLED = "/opt/tarjuma"
+
+
+def test_the_systemd_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
+    """Each unit parses with no unknown key or bad value, and every command it runs exists.
+
+    The units name the installed paths (/opt/tarjuma and its .venv); verify checks that
+    each Exec command is an executable file, so they are checked as copies that point at
+    this checkout and the virtual environment running the tests instead, nothing else
+    changed. varnishd and varnishreload are Debian's own paths, checked as they are.
+    """
+    analyze = require_command("systemd-analyze", "systemd")
+    require_command("varnishd", "varnish")
+    units = sorted(UNITS.glob("*.service"))
+    assert {unit.name for unit in units} >= {
+        "tarjuma-app.service",
+        "tarjuma-worker.service",
+        "tarjuma-varnish.service",
+    }
+    venv_bin = Path(sys.executable).parent
+    assert (venv_bin / "flask").is_file() and (venv_bin / "gunicorn").is_file()
+    for unit in units:
+        text = unit.read_text()
+        assert f"{INSTALLED}/.venv/bin/" in text or "varnishd" in text, unit.name
+        text = text.replace(f"{INSTALLED}/.venv/bin/", f"{venv_bin}/").replace(INSTALLED, str(ROOT))
+        (tmp_path / unit.name).write_text(text)
+
+    result = subprocess.run(
+        [analyze, "verify", *(str(tmp_path / unit.name) for unit in units)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    # verify only warns about an unknown key or a misspelt option: any output is a fault.
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
