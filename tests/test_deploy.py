@@ -281,3 +281,29 @@ def test_the_systemd_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
 
     # verify only warns about an unknown key or a misspelt option: any output is a fault.
     assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+# --- old and new nodes side by side -----------------------------------------------------
+
+
+def _stamp(app: Flask, revision: str) -> None:
+    with app.app_context():
+        with db.engine.begin() as connection:
+            connection.execute(
+                sa.text("UPDATE alembic_version SET version_num = :r"), {"r": revision}
+            )
+        db.engine.dispose()
+
+
+def test_an_old_node_stays_ready_on_a_database_a_newer_release_migrated(app: Flask) -> None:
+    client = app.test_client()
+    _stamp(app, "0099_from_a_newer_release")
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json()["migration"] == "0099_from_a_newer_release"
+
+    older = next(iter(_scripts().walk_revisions())).down_revision
+    assert isinstance(older, str)
+    _stamp(app, older)
+    behind = client.get("/readyz")
+    assert behind.status_code == 503 and behind.get_json()["migration"] == older
