@@ -4,9 +4,13 @@ down as well as up, and the systemd units are ones systemd accepts."""
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,12 +29,14 @@ from api.models import Essay, Event, TranslationVersion, Unit
 from tests.conftest import (
     POSTGRES_URL,
     ROOT,
+    SLUG,
     _admin_url,
     _config,
     _counter,
     require_command,
     require_postgres,
 )
+from tests.servers import _stop, free_port
 
 MIGRATIONS = str(ROOT / "migrations")
 WAITING = "Another node is migrating or seeding the database; waiting for it."
@@ -307,3 +313,155 @@ def test_an_old_node_stays_ready_on_a_database_a_newer_release_migrated(app: Fla
     _stamp(app, older)
     behind = client.get("/readyz")
     assert behind.status_code == 503 and behind.get_json()["migration"] == older
+
+
+class SystemdUnit:
+    """A unit file read as systemd reads its commands: settings, environment, Exec lines.
+
+    ``places`` maps the installed paths to this machine's (the checkout, the running
+    virtual environment, temporary directories for /run and /etc, free ports).
+    """
+
+    def __init__(self, name: str, places: dict[str, str]) -> None:
+        text = (UNITS / name).read_text().replace("\\\n", " ")
+        for installed, here in places.items():
+            text = text.replace(installed, here)
+        self.settings: dict[str, list[str]] = {}
+        for line in text.splitlines():
+            line = line.strip()
+            if line and line[0] not in "#;[":
+                key, _, value = line.partition("=")
+                self.settings.setdefault(key, []).append(value.strip())
+        self.directory = Path(self.settings["WorkingDirectory"][0])
+
+    def environ(self, env_files: dict[str, str]) -> dict[str, str]:
+        """The unit's Environment= lines, then its EnvironmentFile= ones (which win)."""
+        environ = dict(os.environ)
+        for line in self.settings.get("Environment", []):
+            environ.update(item.split("=", 1) for item in shlex.split(line))
+        return {**environ, **env_files}
+
+    def commands(self, key: str, environ: dict[str, str]) -> list[list[str]]:
+        """Each ``key=`` command, with ``$VAR`` split into words and ``${VAR}`` kept whole."""
+        commands = []
+        for line in self.settings.get(key, []):
+            words: list[str] = []
+            for word in shlex.split(line):
+                whole = re.fullmatch(r"\$(\w+)", word)
+                if whole:
+                    words.extend(environ.get(whole.group(1), "").split())
+                else:
+                    words.append(
+                        re.sub(r"\$\{(\w+)\}", lambda m: environ.get(m.group(1), ""), word)
+                    )
+            commands.append(words)
+        return commands
+
+    def run(self, key: str, environ: dict[str, str]) -> None:
+        for command in self.commands(key, environ):
+            done = subprocess.run(
+                command, cwd=self.directory, env=environ, capture_output=True, text=True
+            )
+            assert done.returncode == 0, (command, done.stdout, done.stderr)
+
+    def start(self, environ: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+        (command,) = self.commands("ExecStart", environ)
+        with log.open("wb") as out:
+            return subprocess.Popen(
+                command,
+                cwd=self.directory,
+                env=environ,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if _get(url)[0] == 200:
+                return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} never answered 200:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+@pytest.mark.multiprocess
+@pytest.mark.postgres
+def test_the_units_commands_migrate_serve_work_and_cache(
+    fresh_postgres: FreshPostgres, tmp_path: Path
+) -> None:
+    """What each unit runs, run as systemd would run it (its working directory, its
+    Environment= and environment file, $VAR split into words), on a fresh database: the
+    app migrates and serves, the worker runs, the edge writes its VCL, serves a read from
+    its cache, and reloads."""
+    require_command("varnishd", "varnish")
+    url = fresh_postgres.new()
+    app_port, edge_port, admin_port = free_port(), free_port(), free_port()
+    places = {
+        f"{INSTALLED}/.venv/bin/": f"{Path(sys.executable).parent}/",
+        INSTALLED: str(ROOT),
+        "/run/": f"{tmp_path}/run/",
+        "/etc/tarjuma/varnish": str(tmp_path / "varnish-vcl"),
+        "127.0.0.1:6082": f"127.0.0.1:{admin_port}",
+    }
+    (tmp_path / "run" / "tarjuma-metrics").mkdir(parents=True)
+    env_file = {
+        "DATABASE_URL": url,
+        "SECRET_KEY": "test-secret",
+        "HOST": "127.0.0.1",
+        "PORT": str(app_port),
+        "WEB_CONCURRENCY": "2",
+        "TRUSTED_PROXIES": "127.0.0.1",
+        "EDGE_PURGE_URLS": f"http://127.0.0.1:{edge_port}",
+    }
+    edge_file = {
+        "EDGE_BACKENDS": f"--backend 127.0.0.1:{app_port}",
+        "EDGE_LISTEN": f"127.0.0.1:{edge_port}",
+        "EDGE_MEMORY": "64m",
+    }
+    app_unit = SystemdUnit("tarjuma-app.service", places)
+    worker_unit = SystemdUnit("tarjuma-worker.service", places)
+    edge_unit = SystemdUnit("tarjuma-varnish.service", places)
+    app_env = app_unit.environ(env_file)
+    edge_env = edge_unit.environ({**env_file, **edge_file})
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        app_unit.run("ExecStartPre", app_env)
+        _finish([_flask(url, "seed")])
+        processes.append(app_unit.start(app_env, tmp_path / "app.log"))
+        _wait_for(f"http://127.0.0.1:{app_port}/readyz", processes[-1], tmp_path / "app.log")
+        processes.append(worker_unit.start(worker_unit.environ(env_file), tmp_path / "w.log"))
+
+        edge_unit.run("ExecStartPre", edge_env)
+        assert (tmp_path / "varnish-vcl" / "tarjuma.vcl").is_file()
+        processes.append(edge_unit.start(edge_env, tmp_path / "edge.log"))
+        read = f"http://127.0.0.1:{edge_port}/api/v1/essays/{SLUG}?locale=ar"
+        _wait_for(read, processes[-1], tmp_path / "edge.log")
+        first, second = _get(read), _get(read)
+        assert first == second and first[0] == 200
+        hits = subprocess.run(
+            ["varnishstat", "-n", f"{tmp_path}/run/tarjuma-varnish", "-1", "-f", "MAIN.cache_hit"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert int(hits.split()[1]) >= 1, hits
+
+        edge_unit.run("ExecReload", edge_env)
+        assert _get(read) == first
+        assert all(process.poll() is None for process in processes), "a unit's process ended"
+    finally:
+        for process in processes:
+            _stop(process)
