@@ -13,6 +13,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from api import edge_runner
+from api.database import deploy_lock
 from api.errors import DomainError
 from api.extensions import db
 from api.models import ApiToken, Essay, Webhook
@@ -59,7 +60,20 @@ def list_essays() -> None:
 @click.command("seed")
 @with_appcontext
 def seed() -> None:
-    """Load the glossary, import the shipped essays and publish their translations."""
+    """Load the glossary, import the shipped essays and publish their translations.
+
+    Several nodes may run it at once: one seeds while the others wait, then find
+    everything loaded (``deploy_lock``).
+    """
+    with db.engine.connect() as connection, deploy_lock(connection, _waiting_for_deploy):
+        _seed()
+
+
+def _waiting_for_deploy() -> None:
+    click.echo("Another node is migrating or seeding the database; waiting for it.")
+
+
+def _seed() -> None:
     glossary_file = Path(current_app.config["GLOSSARY_FILE"])
     if glossary_file.is_file():
         terms = glossary.load_file(glossary_file)

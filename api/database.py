@@ -6,7 +6,7 @@ import contextvars
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -129,3 +129,41 @@ def _writers_queue(session: so.Session) -> Iterator[None]:
 def lock_for_update(statement: sa.Select[Any]) -> sa.Select[Any]:
     """Row locks where the database has them (PostgreSQL); SQLite's write lock covers it."""
     return statement.with_for_update()
+
+
+# PostgreSQL's advisory lock that migrations and the seed hold while they run: "tarjuma" in
+# ASCII, one 64-bit key for the whole project, so that no other lock of ours can meet it.
+DEPLOY_LOCK_KEY = 0x7461726A756D61
+
+
+@contextmanager
+def deploy_lock(connection: sa.Connection, on_wait: Callable[[], None]) -> Iterator[None]:
+    """One node at a time migrates or seeds the database; the others wait, then run.
+
+    Several nodes of a rolling deploy may run ``flask db upgrade`` and ``flask seed`` at
+    the same moment. On PostgreSQL each holds a session-level advisory lock on its own
+    ``connection`` while it works, so the second waits for the first, then finds the
+    schema at head and the content loaded, and does nothing. The lock outlives commits and
+    ends with the session: a node that dies holding it releases it when its connection
+    drops. ``on_wait`` is called once if another node holds it.
+
+    SQLite serves one node: its write lock (``BEGIN IMMEDIATE`` above) already makes each
+    of the seed's transactions see the others' work, and nothing else is taken there.
+    """
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    key = {"key": DEPLOY_LOCK_KEY}
+    if not connection.scalar(sa.text("SELECT pg_try_advisory_lock(:key)"), key):
+        on_wait()
+        connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), key)
+    # Committed so that whoever uses the connection next starts a transaction of its own
+    # (Alembic commits nothing on a connection it finds inside one).
+    connection.commit()
+    try:
+        yield
+    finally:
+        if not connection.invalidated:
+            connection.rollback()
+            connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), key)
+            connection.commit()

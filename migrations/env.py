@@ -4,6 +4,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from api.database import deploy_lock
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -93,7 +95,11 @@ def run_migrations_online():
 
     connectable = get_engine()
 
-    with connectable.connect() as connection:
+    # Every way migrations run (flask db upgrade, downgrade, stamp, the tests' upgrade())
+    # comes through here, so the lock is taken here, on the migration's own connection,
+    # before Alembic reads the current revision: a second node waits, then finds the
+    # schema at head and runs nothing.
+    with connectable.connect() as connection, deploy_lock(connection, _waiting):
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -103,6 +109,10 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+
+
+def _waiting():
+    logger.info("Another node is migrating or seeding the database; waiting for it.")
 
 
 if context.is_offline_mode():

@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from flask import current_app
 from flask.views import MethodView
 
@@ -38,7 +39,22 @@ class Ready(MethodView):
         except sa.exc.SQLAlchemyError:
             return {"status": "unavailable", "database": "unreachable", "migration": None}, 503
         script = ScriptDirectory(current_app.config["MIGRATIONS_DIR"])
-        head = script.get_current_head()
-        if current != head:
+        if current != script.get_current_head() and not _newer_than_this_code(script, current):
             return {"status": "unavailable", "database": "ok", "migration": current}, 503
         return {"status": "ok", "database": "ok", "migration": current}
+
+
+def _newer_than_this_code(script: ScriptDirectory, revision: str | None) -> bool:
+    """A revision this code has never heard of: a newer release's node migrated past it.
+
+    During a rolling deploy the old nodes serve beside the new ones on the migrated
+    database, which every migration allows (it only adds what old code ignores; see
+    docs/deploy.md), so they stay ready. A database behind this code is not ready.
+    """
+    if revision is None:
+        return False
+    try:
+        script.get_revision(revision)
+    except CommandError:
+        return True
+    return False
