@@ -11,7 +11,7 @@ export FLASK_APP := wsgi
 
 
 EDGE_PORT ?= 5080
-.PHONY: edge run worker test test-postgres lint format venv extract update compile db seed clean serve-prod bench
+.PHONY: cluster edge run worker test test-postgres lint format venv extract update compile db seed clean serve-prod bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,7 +48,7 @@ compile: venv
 # sessions and webhook secrets survive a restart. SECRET_KEY, when set, takes precedence;
 # `make serve-prod` and every other process need it.
 DEV_SECRET_KEY ?= instance/secret_key
-DEV_TARGETS := run edge worker db seed
+DEV_TARGETS := run edge cluster worker db seed
 $(DEV_TARGETS): export SECRET_KEY_FILE = $(abspath $(DEV_SECRET_KEY))
 
 $(DEV_SECRET_KEY): | venv
@@ -69,6 +69,21 @@ run: compile seed
 # Ctrl-C stops them all. Needs Debian's varnish and varnish-modules (see the README).
 edge: compile seed
 	$(BIN)/flask edge run --host $(HOST) --port $(PORT) --edge-port $(EDGE_PORT)
+
+# Several app nodes (gunicorn, on consecutive ports from PORT), workers, and edges
+# (Varnish, from EDGE_PORT) on one machine, against PostgreSQL (DATABASE_URL) and Redis
+# (REDIS_URL: the limits every node shares); every edge spreads its misses over every node
+# and is purged by every node. Ctrl-C stops them all.
+NODES ?= 2
+WORKERS ?= 2
+EDGES ?= 2
+cluster: compile $(DEV_SECRET_KEY)
+	@test -n "$$DATABASE_URL" || { echo "make cluster needs DATABASE_URL (PostgreSQL)" >&2; exit 2; }
+	@test -n "$$REDIS_URL" || { echo "make cluster needs REDIS_URL (redis://HOST:PORT/DB)" >&2; exit 2; }
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed
+	RATELIMIT_STORAGE_URI="$$REDIS_URL" $(BIN)/flask edge run --host $(HOST) --port $(PORT) \
+		--edge-port $(EDGE_PORT) --nodes $(NODES) --workers $(WORKERS) --edges $(EDGES)
 
 # The worker alone (production runs `flask --app wsgi worker`, as many as wanted).
 worker: compile db $(DEV_SECRET_KEY)

@@ -206,33 +206,52 @@ edge_cli = AppGroup("edge", help="The Varnish edge: its configuration, and servi
 
 
 @edge_cli.command("vcl")
-@click.option("--backend", default="127.0.0.1:5000", show_default=True, help="The app's address.")
+@click.option(
+    "--backend",
+    "backends",
+    multiple=True,
+    default=["127.0.0.1:5000"],
+    show_default=True,
+    help="An app node's address (HOST:PORT); repeat it for every node.",
+)
 @click.option(
     "--out",
     type=click.Path(dir_okay=True, file_okay=False, path_type=Path),
     required=True,
     help="Directory for tarjuma.vcl and the site include written from the app's settings.",
 )
-def edge_vcl(backend: str, out: Path) -> None:
-    """Write the edge's VCL (the shipped logic plus this app's locales, TTL and ACL)."""
-    path = edge_runner.write_vcl(current_app, backend, out)
+def edge_vcl(backends: tuple[str, ...], out: Path) -> None:
+    """Write the edge's VCL (the shipped logic plus this app's nodes, locales, TTL and ACL)."""
+    path = edge_runner.write_vcl(current_app, backends, out)
     click.echo(str(path))
 
 
 @edge_cli.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, help="The app's port.")
-@click.option("--edge-port", default=5080, show_default=True, help="Varnish's port.")
+@click.option("--port", default=5000, show_default=True, help="The first app node's port.")
+@click.option("--edge-port", default=5080, show_default=True, help="The first edge's port.")
+@click.option("--nodes", type=click.IntRange(1, 32), default=1, show_default=True)
+@click.option("--edges", type=click.IntRange(1, 32), default=1, show_default=True)
+@click.option("--workers", type=click.IntRange(0, 32), default=1, show_default=True)
 @click.option(
     "--workdir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Varnish's working directory (default: instance/edge).",
 )
-def edge_run(host: str, port: int, edge_port: int, workdir: Path | None) -> None:
-    """Serve the app, Varnish in front of it and the worker; Ctrl-C stops them all."""
+def edge_run(
+    host: str, port: int, edge_port: int, nodes: int, edges: int, workers: int, workdir: Path | None
+) -> None:
+    """Serve the app, Varnish in front of it and the worker; Ctrl-C stops them all.
+
+    With --nodes, --edges and --workers, a cluster on one machine: app nodes on consecutive
+    ports from --port, edges from --edge-port, every edge spreading over every node.
+    """
+    if nodes > 1 and db.engine.url.get_backend_name() == "sqlite":
+        raise click.UsageError("several app nodes need PostgreSQL (DATABASE_URL)")
     directory = workdir or Path(current_app.instance_path) / "edge"
-    raise SystemExit(edge_runner.run(current_app, host, port, edge_port, directory))
+    layout = edge_runner.Layout(host, port, edge_port, nodes, edges, workers)
+    raise SystemExit(edge_runner.run(current_app, layout, directory))
 
 
 @click.command("worker")

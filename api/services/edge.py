@@ -326,7 +326,89 @@ def query_parameters(app: Flask) -> list[str]:
     return sorted(names)
 
 
-def site_vcl(app: Flask, backend_host: str, backend_port: int) -> str:
+# How the edge probes each app node (see the comments written into the site VCL).
+PROBE = {"url": "/healthz", "interval": 2, "timeout": 5, "window": 5, "threshold": 3}
+
+
+def _backend_name(index: int) -> str:
+    return f"tarjuma_node{index + 1}"
+
+
+def _director_vcl(app: Flask, backends: Sequence[tuple[str, int]]) -> list[str]:
+    """The app nodes, their probe, and the director that spreads misses over them."""
+    if not backends:
+        raise ValueError("at least one backend")
+    lines = [
+        "# The probe marks a node sick when it does not answer, never because it is busy.",
+        "# /healthz touches neither the database nor Redis: with PostgreSQL unreachable it",
+        "# answered 200 in 2-7 ms. A busy node answers late, not never: its probe waits behind",
+        "# the requests it holds. Measured on 2 cores, gunicorn with 2 workers and 6 reads held",
+        "# 3 s each (READ_BUILD_DELAY): with sync workers /healthz took 8.9 s (three rounds of",
+        "# reads ahead of it); with gthread workers (4 threads) 3.5 s, since a gthread worker",
+        "# accepts more connections than it has threads and queues them; 3-6 ms once the reads",
+        "# were done. So run the app with threads (GUNICORN_THREADS=4, as `flask edge run`",
+        "# does), and give the probe .timeout = 5s, longer than a slow read, so that it fails",
+        "# only on a node that does not answer. A killed node refuses the probe at once.",
+        "# A node is sick after 3 failed probes of the last 5 (6 s for a refused probe, 15 s for",
+        "# a hung node) and well after 3 good ones; meanwhile a read sent to a dead node is",
+        "# retried on another one (tarjuma_retry), so no reader waits for the probe.",
+        "# .initial = .window: a node starts healthy. `flask edge run` starts Varnish only when",
+        "# the app answers /healthz with 200; before, with the old probe (.timeout 1s, 2 of 3,",
+        "# .initial 2), the first probe timed out while gunicorn's workers booted and every",
+        "# read was a 503 for about 2 s.",
+        "probe tarjuma_probe {",
+        f"    .url = {_vcl_string(str(PROBE['url']))};",
+        f"    .interval = {PROBE['interval']}s;",
+        f"    .timeout = {PROBE['timeout']}s;",
+        f"    .window = {PROBE['window']};",
+        f"    .threshold = {PROBE['threshold']};",
+        f"    .initial = {PROBE['window']};",
+        "}",
+        "",
+    ]
+    config = app.config
+    for index, (host, port) in enumerate(backends):
+        lines += [
+            f"backend {_backend_name(index)} {{",
+            f"    .host = {_vcl_string(host)};",
+            f'    .port = "{int(port)}";',
+            "    .connect_timeout = 1s;",
+            f"    .first_byte_timeout = {int(config['EDGE_FETCH_TIMEOUT'])}s;",
+            "    .between_bytes_timeout = 10s;",
+            "    .probe = tarjuma_probe;",
+            "}",
+            "",
+        ]
+    lines += [
+        "sub vcl_init {",
+        "    # Each URL's misses go to one node (its in-process caches stay warm), and",
+        "    # alt = bereq.retries sends a retry to the next node on the ring.",
+        "    new tarjuma_nodes = directors.shard();",
+        *(f"    tarjuma_nodes.add_backend({_backend_name(i)});" for i in range(len(backends))),
+        "    tarjuma_nodes.reconfigure();",
+        "}",
+        "",
+        "sub tarjuma_backend {",
+        "    set req.backend_hint = tarjuma_nodes.backend(resolve=LAZY);",
+        "}",
+        "",
+        "sub tarjuma_node {",
+        "    set bereq.backend = tarjuma_nodes.backend(by=URL, alt=bereq.retries, healthy=CHOSEN);",
+        "}",
+        "",
+        "# A failed read is tried once on every other node, then answered.",
+        "sub tarjuma_retry {",
+        '    if ((bereq.method == "GET" || bereq.method == "HEAD")',
+        f"        && bereq.retries < {max(1, len(backends) - 1)}) {{",
+        "        return (retry);",
+        "    }",
+        "}",
+        "",
+    ]
+    return lines
+
+
+def site_vcl(app: Flask, backends: Sequence[tuple[str, int]]) -> str:
     """The site include for ``deploy/varnish/tarjuma.vcl``, from the app's configuration."""
     config = app.config
     registry: i18n.LocaleRegistry = app.extensions["tarjuma.locales"]
@@ -338,26 +420,12 @@ def site_vcl(app: Flask, backend_host: str, backend_port: int) -> str:
     # negotiates to ``ar`` in the app, and so at the edge.
     strip = f"(?i)(?<![A-Za-z0-9_-]){keep}([a-z]{{1,8}})[-_][^,;\\s]*"
     params = "|".join(query_parameters(app))
-    backend = f"{backend_host}:{int(backend_port)}"
+    # The Host every fetch carries, whichever node answers it: the first node's address.
+    host = config["EDGE_HOST"] or f"{backends[0][0]}:{int(backends[0][1])}"
     lines = [
         "# Written by `flask --app wsgi edge vcl` from the app's configuration; do not edit.",
         "",
-        "backend tarjuma_app {",
-        f"    .host = {_vcl_string(backend_host)};",
-        f'    .port = "{int(backend_port)}";',
-        "    .connect_timeout = 1s;",
-        f"    .first_byte_timeout = {int(config['EDGE_FETCH_TIMEOUT'])}s;",
-        "    .between_bytes_timeout = 10s;",
-        "    .probe = {",
-        '        .url = "/healthz";',
-        "        .interval = 1s;",
-        "        .timeout = 1s;",
-        "        .window = 3;",
-        "        .threshold = 2;",
-        "        .initial = 2;",
-        "    }",
-        "}",
-        "",
+        *_director_vcl(app, backends),
         "acl tarjuma_purgers {",
         *(_acl_entry(item) for item in config["EDGE_PURGERS"]),
         "}",
@@ -380,7 +448,7 @@ def site_vcl(app: Flask, backend_host: str, backend_port: int) -> str:
         "}",
         "",
         "sub tarjuma_host {",
-        f"    set req.http.Host = {_vcl_string(config['EDGE_HOST'] or backend)};",
+        f"    set req.http.Host = {_vcl_string(host)};",
         "}",
         "",
         "sub tarjuma_grace {",

@@ -1,7 +1,7 @@
 # Tarjuma's edge: Varnish 7 in front of the app (Debian: varnish, varnish-modules).
 #
 # The site file included below is written by the app (`flask --app wsgi edge vcl`) from
-# its own configuration: the backend, the purge ACL (`tarjuma_purgers`), the edge TTL and
+# its own configuration: the app nodes and their probe, the purge ACL (`tarjuma_purgers`), the edge TTL and
 # grace (`tarjuma_ttl`, `tarjuma_grace`), the canonical Host (`tarjuma_host`), the offered
 # locales (`tarjuma_language`) and the query parameters the app reads (`tarjuma_query`).
 # This file holds the logic.
@@ -18,6 +18,12 @@
 # fetch that started before the commit and ends after the purge lands under the old
 # generation, where no later request looks: it is never served as current.
 #
+# Several app nodes: misses are spread over every node the site file names (a shard
+# director, by URL). A read whose fetch fails (refused, reset, timed out, or a 5xx from a
+# dying node) is tried again on the next node before any client sees an error
+# (`tarjuma_retry`: GET and HEAD only; a write is never sent twice). Only when every node
+# has failed does the client get the held copy in grace (vcl_deliver), else the error.
+#
 # Client addresses: varnishd itself appends client.ip to X-Forwarded-For before vcl_recv
 # (on a request's first pass, not on restarts), and the app believes that header only
 # from its TRUSTED_PROXIES, walking it from the right (api/proxies.py). Never unset or
@@ -29,10 +35,12 @@ import var;
 import xkey;
 import accept;
 import str;
+import directors;
 
 include "tarjuma-site.vcl";
 
 sub vcl_recv {
+    call tarjuma_backend;
     if (req.method == "PURGE") {
         if (client.ip !~ tarjuma_purgers) {
             return (synth(403, "Forbidden"));
@@ -120,11 +128,15 @@ sub vcl_hash {
 }
 
 sub vcl_backend_fetch {
+    call tarjuma_node;
     # The app sends its tags only when asked: clients talking to it directly never see them.
     set bereq.http.xkey-want = "1";
 }
 
 sub vcl_backend_response {
+    if (beresp.status >= 500) {
+        call tarjuma_retry;
+    }
     if (bereq.uncacheable) {
         return (deliver);
     }
@@ -154,6 +166,7 @@ sub vcl_backend_response {
 }
 
 sub vcl_backend_error {
+    call tarjuma_retry;
     if (bereq.is_bgfetch) {
         return (abandon);
     }
