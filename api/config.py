@@ -284,7 +284,19 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
             "SECRET_KEY is not set: give every process the same long random SECRET_KEY"
             " (make run and make edge make their own)"
         )
+    _check_related(settings)
     return settings
+
+
+def _check_related(settings: dict[str, Any]) -> None:
+    """``RELATED_LOCALES`` names offered locales only."""
+    offered = set(settings["LOCALES"])
+    for code, related in settings["RELATED_LOCALES"].items():
+        unknown = [c for c in [code, *related] if c not in offered]
+        if unknown:
+            raise ConfigError(
+                f"TARJUMA_RELATED_LOCALES names locales that are not offered: {unknown}"
+            )
 
 
 # --- Clients behind proxies, and limits shared between processes -------------------------

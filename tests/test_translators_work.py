@@ -365,3 +365,28 @@ def client_versions(app: Flask) -> list[int]:
                 sa.select(TranslationVersion.id).where(TranslationVersion.locale == "ms")
             )
         )
+
+
+def test_related_locales_must_be_offered(monkeypatch: pytest.MonkeyPatch) -> None:
+    from api.config import ConfigError, load
+
+    monkeypatch.setenv("TARJUMA_RELATED_LOCALES", "ur:fa,fa:xx")
+    with pytest.raises(ConfigError, match="TARJUMA_RELATED_LOCALES.*xx"):
+        load({"SECRET_KEY": "k" * 32})
+    monkeypatch.setenv("TARJUMA_RELATED_LOCALES", "ur:fa,fa:ur")
+    assert load({"SECRET_KEY": "k" * 32})["RELATED_LOCALES"] == {"ur": ["fa"], "fa": ["ur"]}
+
+
+def test_a_pending_entry_edited_but_still_fuzzy_is_left_out_and_said_so(
+    app: Flask, client: FlaskClient, people: dict[str, Person]
+) -> None:
+    translator = people["translator"]
+    submit(client, translator, "ms", MALAY_INTRO)
+    po = parse(pending_catalog(client, translator, "ms"))
+    entry(po, "introduction.body").msgstr = MALAY_INTRO + " Sekian."
+    versions = count_versions(app)
+    response = upload(client, translator, "ms", str(po).encode("utf-8"))
+    assert response.status_code == 200, response.json
+    assert (response.json["created"], response.json["skipped"]) == (0, 1)
+    assert [w["code"] for w in response.json["warnings"]] == ["fuzzy"]
+    assert count_versions(app) == versions
