@@ -234,3 +234,39 @@ def test_a_preview_link_opens_right_to_left_without_an_account(
         shoot(tab, "preview-link-ar")
     finally:
         stranger.close()
+
+
+def test_the_editor_keeps_pending_text_and_copies_a_related_locale_right_to_left(
+    page: Page, people: dict[str, Person]
+) -> None:
+    sign_in_with_keyboard(page, people["translator"])
+    page.get_by_label("Language").select_option("ar")
+    page.get_by_role("button", name="Change").click()
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+
+    # Malay (left to right) in an Arabic interface: Indonesian text copied in one click.
+    editor = f"/console/translate/{SLUG}/ms/strategic-alliances-and-diplomacy"
+    page.goto(editor)
+    related = page.locator("li.related")
+    expect(related).to_have_count(1)
+    expect(related.locator(".text")).to_have_attribute("lang", "id")
+    expect(related.locator(".text")).to_have_attribute("dir", "ltr")
+    indonesian = related.locator(".text").inner_text()
+    heading = related.locator(".source-heading").inner_text()
+    expect(page.locator("textarea#body")).to_have_value("")
+    related.locator("button[name=copy_from]").click()
+    body = page.locator("textarea#body")
+    expect(body).to_have_value(indonesian)
+    expect(page.locator("input#heading")).to_have_value(heading)
+    expect(body).to_have_attribute("dir", "ltr")
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+
+    # Submitted, then opened again: the translator's own pending text is in the editor.
+    body.fill(MALAY_INTRO)
+    page.locator("#translation-form .actions button").click()
+    expect(page.locator("#submitted")).to_be_visible()
+    page.goto(editor)
+    expect(page.locator("#pending-notice")).to_be_visible()
+    expect(page.locator("textarea#body")).to_have_value(MALAY_INTRO)
+    expect(page.locator("input#heading")).to_have_value(heading)
+    shoot(page, "editor-pending-ar")

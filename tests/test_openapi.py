@@ -441,8 +441,16 @@ def test_a_generated_client_submits_approves_and_reads(
         client=client(people["translator"]),
         body=models.Submission(locale="ms", body=text),
     )
-    assert isinstance(version, models.Translation), version
-    assert version.status == models.TranslationStatus.SUBMITTED
+    assert isinstance(version, models.Submitted), version
+    assert version.status == models.SubmittedStatus.SUBMITTED and version.unchanged is False
+    again = submit.sync(
+        slug=SLUG,
+        key="introduction",
+        client=client(people["translator"]),
+        body=models.Submission(locale="ms", body=text),
+    )
+    assert isinstance(again, models.Submitted), again
+    assert (again.id, again.unchanged) == (version.id, True)
     assert all(isinstance(check, models.Check) for check in version.checks)
 
     waiting = queue.sync(client=client(people["reviewer"]), locale="ms")

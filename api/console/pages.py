@@ -172,6 +172,8 @@ class EditorPage:
     staged: bool = False
     suggestions: list[memory.Suggestion] | None = None
     terms: list[GlossaryTerm] | None = None
+    related: list[memory.Related] | None = None
+    pending: TranslationVersion | None = None
 
 
 SHOWN_SUGGESTIONS = 8
@@ -228,7 +230,9 @@ def editor(
         submitted=next((v for v in versions if v.version.id == submitted), None),
         fallback=None if published else _served_instead(slug, code, key),
         staged=code in releases.staged_locales(essay.id),
-        suggestions=memory.suggestions(slug, key, code)[:SHOWN_SUGGESTIONS],
+        suggestions=memory.memory_matches(essay, unit, code)[:SHOWN_SUGGESTIONS],
+        related=memory.related_texts(unit, code),
+        pending=workflow.own_pending(unit.id, code, user),
         terms=glossary.terms_in(f"{unit.heading or ''}\n\n{unit.body}", essay.source_locale, code),
     )
 

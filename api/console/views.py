@@ -270,13 +270,16 @@ def render_editor(
 ) -> tuple[str, int]:
     page = pages.editor(me(), slug, locale, key, submitted, unpublish_forms)
     if form is None:
-        published = page.published
+        # The translator's own pending text, else the published one: what they revise.
+        start = page.pending or page.published
         form = TranslationForm(
             formdata=None,
-            heading=published.heading if published else None,
-            body=published.body if published else None,
+            heading=start.heading if start else None,
+            body=start.body if start else None,
             source_revision=page.unit.source_revision,
         )
+    else:
+        page.pending = None
     messages = form.add_errors(error) if error is not None else []
     html = render_template(
         "console/editor.html",
@@ -301,6 +304,14 @@ def editor(slug: str, locale: str, key: str) -> Page:
         body = (form.body.data or "").rstrip()
         form.body.data = f"{body} {suggestion.strip()}" if body else suggestion.strip()
         return render_editor(slug, locale, key, form=form)
+    if (code := request.form.get("copy_from")) is not None:
+        # A related locale's approved text copied in: it replaces the heading and the body.
+        related = next((r for r in page.related or [] if r.locale == code), None)
+        if related is not None:
+            if page.unit.heading is not None:
+                form.heading.data = related.version.heading
+            form.body.data = related.version.body
+        return render_editor(slug, locale, key, form=form)
     if not form.validate():
         return render_editor(slug, locale, key, form=form, status=422)
     try:
@@ -309,6 +320,17 @@ def editor(slug: str, locale: str, key: str) -> Page:
         )
     except DomainError as error:
         return render_editor(slug, locale, key, form=form, error=error, status=error.status)
+    if version.unchanged:
+        flash(
+            gettext(
+                "Version %(version)s already has this text: no new version was made.",
+                version=version.version,
+            ),
+            "success",
+        )
+        return redirect(
+            url_for("console.editor", slug=slug, locale=page.locale, key=key), SEE_OTHER
+        )
     flash(
         gettext("Version %(version)s is submitted for review.", version=version.version),
         "success",

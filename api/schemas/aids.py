@@ -36,6 +36,13 @@ class SuggestionSchema(BaseSchema):
     translation = fields.String(required=True)
     score = fields.Integer(required=True, validate=Range(min=0, max=100))
     origin = fields.Nested(OriginSchema, required=True)
+    from_locale = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "For the section's approved text in a related locale (its fallback"
+            " chain first), that locale; null for the memory's own matches, which come first."
+        },
+    )
 
 
 class SuggestionListSchema(BaseSchema):

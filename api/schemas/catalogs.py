@@ -19,6 +19,20 @@ class CatalogUploadArgs(ArgsSchema):
     )
 
 
+class CatalogExportArgs(ArgsSchema):
+    pending = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": (
+                "Signed-in translators: add your versions still waiting for review as fuzzy"
+                " entries, each with a comment naming the version. Uploading the file as it is"
+                " creates nothing; an entry you edit (and unmark fuzzy) becomes a new version."
+                " Such a catalog is private: it is never cached."
+            )
+        },
+    )
+
+
 class CatalogWarningSchema(BaseSchema):
     key = fields.String(required=True, metadata={"description": "The unit (section key)."})
     field = fields.String(allow_none=True, validate=validate.OneOf(["heading", "body"]))
@@ -40,7 +54,10 @@ class CatalogWarningSchema(BaseSchema):
 class CatalogImportSchema(BaseSchema):
     created = fields.Integer(required=True, metadata={"description": "Versions submitted."})
     unchanged = fields.Integer(
-        required=True, metadata={"description": "Units whose entries match what is published."}
+        required=True,
+        metadata={
+            "description": "Units whose entries match what is published or your pending version."
+        },
     )
     skipped = fields.Integer(
         required=True, metadata={"description": "Units left out; ``warnings`` says why."}

@@ -226,6 +226,16 @@ class TranslationSchema(BaseSchema):
     comments = fields.List(fields.Nested(CommentSchema))
 
 
+class SubmittedSchema(TranslationSchema):
+    unchanged = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "True when the text was already pending from you or published:"
+            " no version was created and this is the existing one."
+        },
+    )
+
+
 class EventSchema(BaseSchema):
     id = fields.Integer(required=True)
     at = UTCDateTime(required=True)
@@ -284,6 +294,13 @@ class ReviewItemSchema(TranslationSchema):
     published = fields.Nested(TextVersionSchema, allow_none=True)
     diff = fields.Nested(DiffSchema, required=True)
     source_diff = fields.Nested(DiffSchema, allow_none=True)
+    changed = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "False when the version's text is the published text: it changes"
+            " nothing readers get."
+        },
+    )
 
 
 class ReviewPageSchema(PageSchema):

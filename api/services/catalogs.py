@@ -381,6 +381,21 @@ def _published(units: list[Unit], locale: str) -> dict[int, TranslationVersion]:
     return {version.unit_id: version for version in versions}
 
 
+def _pending(units: list[Unit], locale: str, author: User) -> dict[int, TranslationVersion]:
+    """The author's newest version of each unit still waiting for review."""
+    versions = db.session.scalars(
+        sa.select(TranslationVersion)
+        .where(
+            TranslationVersion.unit_id.in_([u.id for u in units]),
+            TranslationVersion.locale == locale,
+            TranslationVersion.author_id == author.id,
+            TranslationVersion.status == "submitted",
+        )
+        .order_by(TranslationVersion.version)
+    )
+    return {version.unit_id: version for version in versions}
+
+
 def _reviewer_comments(versions: list[TranslationVersion]) -> dict[int, str]:
     """The latest comment on each version by someone other than its author."""
     authors = {version.id: version.author_id for version in versions}
@@ -421,17 +436,22 @@ def _date(value: datetime | None) -> str:
     return value.strftime(_DATE_FORMAT) if value else ""
 
 
-def render(prepared: PreparedCatalog) -> CatalogDocument:
-    """The catalog (or, without a locale, the template) as UTF-8 PO text."""
+def render(prepared: PreparedCatalog, pending_of: User | None = None) -> CatalogDocument:
+    """The catalog (or, without a locale, the template) as UTF-8 PO text.
+
+    With ``pending_of``, that translator's versions still waiting for review come as fuzzy
+    entries naming the version, so the file can be uploaded again as it is.
+    """
     stamps, locale = prepared.stamps, prepared.locale
     units = _units(stamps.essay_id)
     published = _published(units, locale) if locale else {}
+    pending = _pending(units, locale, pending_of) if locale and pending_of else {}
     code = gettext_code(locale or stamps.source_locale)
     with force_locale(code):
         po = polib.POFile(wrapwidth=_WRAP)
         po.metadata = _header(stamps, locale, units, published)
         po.header = _header_comment(stamps, locale, units)
-        po.extend(_entries(units, published))
+        po.extend(_entries(units, published, pending))
     if locale:
         filename, mimetype = f"{stamps.slug}.{code}.po", PO_MIMETYPE
     else:
@@ -439,9 +459,9 @@ def render(prepared: PreparedCatalog) -> CatalogDocument:
     return CatalogDocument(str(po).encode("utf-8"), filename, mimetype)
 
 
-def export(slug: str, raw_locale: str | None) -> CatalogDocument:
+def export(slug: str, raw_locale: str | None, pending_of: User | None = None) -> CatalogDocument:
     """The catalog of one locale, or the template when ``raw_locale`` is None."""
-    return render(prepare(slug, raw_locale))
+    return render(prepare(slug, raw_locale), pending_of)
 
 
 def _header(
@@ -488,12 +508,17 @@ def _header_comment(stamps: Stamps, locale: str | None, units: list[Unit]) -> st
     )
 
 
-def _entries(units: list[Unit], published: dict[int, TranslationVersion]) -> list[polib.POEntry]:
+def _entries(
+    units: list[Unit],
+    published: dict[int, TranslationVersion],
+    pending: dict[int, TranslationVersion] | None = None,
+) -> list[polib.POEntry]:
     sections = sum(1 for u in units if u.kind == "section")
     notes = _reviewer_comments(list(published.values()))
     out = []
     for unit in units:
-        version = published.get(unit.id)
+        waiting = (pending or {}).get(unit.id)
+        version = waiting or published.get(unit.id)
         previous = None
         if version is not None and version.source_hash != unit.source_hash:
             previous = workflow.source_text(unit.id, version.source_revision)
@@ -509,6 +534,14 @@ def _entries(units: list[Unit], published: dict[int, TranslationVersion]) -> lis
             )
         if version is not None and version.id in notes:
             about.append(gettext("Reviewer's comment: %(comment)s", comment=notes[version.id]))
+        if waiting is not None:
+            about.append(
+                gettext(
+                    "Pending: your version %(version)s, not yet reviewed. To change it, edit"
+                    " the entry and remove its fuzzy flag.",
+                    version=waiting.version,
+                )
+            )
         for name in _fields(unit):
             source = getattr(unit, name)
             text = (getattr(version, name) if version else None) or ""
@@ -519,8 +552,9 @@ def _entries(units: list[Unit], published: dict[int, TranslationVersion]) -> lis
                 comment=_comment_text("\n".join(about)),
             )
             old = getattr(previous, name) if previous is not None else source
-            if text and old != source:
+            if text and (old != source or waiting is not None):
                 entry.flags.append("fuzzy")
+            if text and old != source:
                 entry.previous_msgctxt = entry.msgctxt
                 if old:
                     entry.previous_msgid = old
@@ -648,13 +682,24 @@ def _warning(
 
 
 def _plan(
-    unit: Unit, fields: dict[str, CatalogEntry], locale: str, published: TranslationVersion | None
+    unit: Unit,
+    fields: dict[str, CatalogEntry],
+    locale: str,
+    published: TranslationVersion | None,
+    pending: TranslationVersion | None = None,
 ) -> _Plan:
-    """Decide what one unit's entries ask for: a submission, nothing, or a skip and why."""
+    """Decide what one unit's entries ask for: a submission, nothing, or a skip and why.
+
+    A fuzzy entry holding the uploader's ``pending`` text (as a ``?pending=true`` export
+    writes it) is that text kept, not a translation left out.
+    """
     plan = _Plan(lines={name: item.line for name, item in fields.items()})
     given: dict[str, CatalogEntry] = {}
+    kept_pending: dict[str, CatalogEntry] = {}
     for name, item in fields.items():
-        if item.fuzzy and item.msgstr:
+        if item.fuzzy and item.msgstr and _holds(pending, name, item):
+            kept_pending[name] = item
+        elif item.fuzzy and item.msgstr:
             plan.skip(
                 unit.key,
                 name,
@@ -670,6 +715,7 @@ def _plan(
             given[name] = item
     if not given:
         return plan
+    given = kept_pending | given
     first = next(iter(given.values()))
     texts = {name: normalise_text(item.msgstr) for name, item in given.items()}
     msgids = {name: item.msgid for name, item in given.items()}
@@ -723,6 +769,11 @@ def _plan(
             )
         )
     return plan
+
+
+def _holds(version: TranslationVersion | None, name: str, item: CatalogEntry) -> bool:
+    """Whether the entry's translation is ``version``'s text of that field."""
+    return version is not None and normalise_text(item.msgstr) == getattr(version, name)
 
 
 def _changes(
@@ -818,15 +869,21 @@ def import_catalog(
     with transaction():
         locked = {unit_id: workflow._lock_unit(unit_id) for unit_id in sorted(wanted)}
         current = _published(list(locked.values()), locale)
+        pending = _pending(list(locked.values()), locale, actor)
         for unit_id in wanted:
             unit = locked[unit_id]
-            plan = _plan(unit, grouped[unit.key], locale, current.get(unit_id))
+            plan = _plan(
+                unit, grouped[unit.key], locale, current.get(unit_id), pending.get(unit_id)
+            )
             report.warnings.extend(plan.warnings)
             if plan.submission is None:
                 if plan.skipped:
                     report.skipped += 1
                 else:
                     report.unchanged += 1
+                continue
+            if workflow.already_there(unit, plan.submission, actor) is not None:
+                report.unchanged += 1
                 continue
             try:
                 version = workflow._create_version(unit, plan.submission, actor)

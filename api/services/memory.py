@@ -215,6 +215,7 @@ class Suggestion:
     origin: dict[str, Any]
     position: int = 0
     unit_id: int = 0
+    from_locale: str | None = None
 
     def sort_key(self) -> tuple[Any, ...]:
         return (self.imported, -self.score, self.position, -self.unit_id)
@@ -397,16 +398,107 @@ def memory_locale(raw: str | None) -> str:
     return target_locale(raw)
 
 
-def suggestions(slug: str, key: str, raw_locale: str | None) -> list[Suggestion]:
-    """Memory matches for each sentence of a section's current source text."""
-    essay = get_essay(slug)
-    unit = get_unit(essay, key)
-    locale = memory_locale(raw_locale)
+def memory_matches(essay: Essay, unit: Unit, locale: str) -> list[Suggestion]:
+    """Memory matches for each sentence of a unit's current source text."""
     queries: list[str] = []
     if unit.heading and unit.heading.strip():
         queries.append(collapse_spaces(unit.heading))
     queries.extend(sentences(unit.body, essay.source_locale))
     return match(list(dict.fromkeys(queries)), essay.source_locale, locale)
+
+
+def related_locales(locale: str) -> list[str]:
+    """Locales whose approved text helps a translator of ``locale``: its fallback chain,
+    then the related locales the deployment names (``RELATED_LOCALES``)."""
+    registry = i18n.registry()
+    chain = list(registry.chain(locale)[1:])
+    chain += current_app.config["RELATED_LOCALES"].get(locale, [])
+    wanted = (c for c in chain if c in registry.offered and c not in (locale, registry.source))
+    return list(dict.fromkeys(wanted))
+
+
+@dataclass(frozen=True)
+class Related:
+    """The approved text of the same unit in a related locale, and the source it renders."""
+
+    locale: str
+    version: TranslationVersion
+    source: SourceRevision
+    outdated: bool
+
+
+def related_texts(unit: Unit, locale: str) -> list[Related]:
+    """The unit's approved text in each of ``locale``'s related locales, in their order."""
+    codes = related_locales(locale)
+    if not codes:
+        return []
+    found = {
+        v.locale: v
+        for v in db.session.scalars(
+            sa.select(TranslationVersion).where(
+                TranslationVersion.unit_id == unit.id,
+                TranslationVersion.locale.in_(codes),
+                TranslationVersion.status == "approved",
+            )
+        )
+    }
+    revisions = {
+        r.revision: r
+        for r in db.session.scalars(
+            sa.select(SourceRevision).where(
+                SourceRevision.unit_id == unit.id,
+                SourceRevision.revision.in_({v.source_revision for v in found.values()}),
+            )
+        )
+    }
+    return [
+        Related(
+            code,
+            found[code],
+            revisions[found[code].source_revision],
+            found[code].source_hash != unit.source_hash,
+        )
+        for code in codes
+        if code in found
+    ]
+
+
+def _related_suggestions(unit: Unit, related: list[Related]) -> list[Suggestion]:
+    out = []
+    for item in related:
+        for name in ("heading", "body"):
+            current, translation = getattr(unit, name), getattr(item.version, name)
+            if not current or not translation:
+                continue
+            source = getattr(item.source, name) or ""
+            out.append(
+                Suggestion(
+                    segment=current,
+                    source=source,
+                    translation=translation,
+                    score=score(current, fold(current), source, fold(source)),
+                    imported=False,
+                    origin={
+                        "essay": unit.essay.slug,
+                        "unit": unit.key,
+                        "version": item.version.version,
+                        "imported": False,
+                    },
+                    unit_id=unit.id,
+                    from_locale=item.locale,
+                )
+            )
+    return out
+
+
+def suggestions(slug: str, key: str, raw_locale: str | None) -> list[Suggestion]:
+    """Memory matches for each sentence of a section's current source text, then the
+    section's approved text in the locale's related locales (``from_locale``)."""
+    essay = get_essay(slug)
+    unit = get_unit(essay, key)
+    locale = memory_locale(raw_locale)
+    found = memory_matches(essay, unit, locale)
+    return found + _related_suggestions(unit, related_texts(unit, locale))
 
 
 def concordance(text: str, raw_locale: str | None) -> sa.Select[tuple[MemoryUnit]]:
@@ -605,6 +697,7 @@ def texts(items: Iterable[Suggestion]) -> list[dict[str, Any]]:
             "translation": s.translation,
             "score": s.score,
             "origin": s.origin,
+            "from_locale": s.from_locale,
         }
         for s in items
     ]

@@ -208,8 +208,15 @@ def _lock_unit(unit_id: int) -> Unit:
     ).scalar_one()
 
 
-def _create_version(unit: Unit, data: Submission, actor: User | None) -> TranslationVersion:
-    """Validate and store a submitted version (inside the caller's transaction)."""
+@dataclass(frozen=True)
+class _Text:
+    heading: str | None
+    body: str
+    source_revision: int
+
+
+def _normalised(unit: Unit, data: Submission) -> _Text:
+    """The submission in the form it is stored: a known source revision, normalised text."""
     revision = data.source_revision if data.source_revision is not None else unit.source_revision
     if revision < 1 or revision > unit.source_revision:
         message = gettext(
@@ -221,7 +228,48 @@ def _create_version(unit: Unit, data: Submission, actor: User | None) -> Transla
     heading = normalise_text(data.heading) if data.heading is not None else None
     if heading is not None and unit.heading is None and not heading.strip():
         heading = None
-    body = normalise_text(data.body)
+    return _Text(heading, normalise_text(data.body), revision)
+
+
+def own_pending(unit_id: int, locale: str, author: User) -> TranslationVersion | None:
+    """The author's newest version of a unit still waiting for review in a locale."""
+    return db.session.scalar(
+        sa.select(TranslationVersion)
+        .where(
+            TranslationVersion.unit_id == unit_id,
+            TranslationVersion.locale == locale,
+            TranslationVersion.author_id == author.id,
+            TranslationVersion.status == "submitted",
+        )
+        .order_by(TranslationVersion.version.desc())
+        .limit(1)
+    )
+
+
+def already_there(unit: Unit, data: Submission, actor: User | None) -> TranslationVersion | None:
+    """The actor's pending version or the published one when ``data`` says the same.
+
+    The same means the same heading and body once normalised, made from the same source
+    or an older one: the same text confirmed against a newer, different source is news.
+    Called inside the caller's transaction, with the unit locked.
+    """
+    text = _normalised(unit, data)
+    candidates = [own_pending(unit.id, data.locale, actor) if actor else None]
+    candidates.append(published_version(unit.id, data.locale))
+    for found in candidates:
+        if found is None or (found.heading, found.body) != (text.heading, text.body):
+            continue
+        if text.source_revision <= found.source_revision:
+            return found
+        if source_text(unit.id, text.source_revision).content_hash == found.source_hash:
+            return found
+    return None
+
+
+def _create_version(unit: Unit, data: Submission, actor: User | None) -> TranslationVersion:
+    """Validate and store a submitted version (inside the caller's transaction)."""
+    text = _normalised(unit, data)
+    revision, heading, body = text.source_revision, text.heading, text.body
     source = source_text(unit.id, revision)
     results = _check(unit, source, data.locale, heading, body)
     refuse_blocking(results)
@@ -259,8 +307,23 @@ def _create_version(unit: Unit, data: Submission, actor: User | None) -> Transla
     return version
 
 
-def submit(slug: str, key: str, data: Submission, actor: User) -> TranslationVersion:
-    """A translator's new version of one unit in one locale."""
+@dataclass(frozen=True)
+class Submitted:
+    """What a submission led to: a new version, or the one that already says the same."""
+
+    translation: TranslationVersion
+    unchanged: bool
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.translation, name)
+
+
+def submit(slug: str, key: str, data: Submission, actor: User) -> Submitted:
+    """A translator's new version of one unit in one locale, unless it says nothing new.
+
+    Text the same as the translator's pending version or as the published one creates
+    nothing: the existing version comes back, ``unchanged``.
+    """
     essay = get_essay(slug)
     locale = translatable_locale(data.locale, essay)
     ensure_may_work_in(actor, locale)
@@ -268,8 +331,11 @@ def submit(slug: str, key: str, data: Submission, actor: User) -> TranslationVer
     unit_id = get_unit(essay, key).id
     with transaction():
         unit = _lock_unit(unit_id)
+        existing = already_there(unit, data, actor)
+        if existing is not None:
+            return Submitted(existing, unchanged=True)
         version = _create_version(unit, data, actor)
-    return version
+    return Submitted(version, unchanged=False)
 
 
 def get_version(version_id: int) -> TranslationVersion:
@@ -503,6 +569,7 @@ class ReviewItem:
     published: dict[str, Any] | None
     diff: dict[str, Any]
     source_diff: dict[str, Any] | None
+    changed: bool = True
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.translation, name)
@@ -574,6 +641,9 @@ def _review_item(
         ),
         diff=_diff(published, version),
         source_diff=_diff(source, unit) if outdated else None,
+        changed=published is None
+        or published.id == version.id
+        or (published.heading, published.body) != (version.heading, version.body),
     )
 
 

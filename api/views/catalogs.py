@@ -10,7 +10,12 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from api.errors import DomainError
-from api.schemas.catalogs import CatalogImportSchema, CatalogProblemSchema, CatalogUploadArgs
+from api.schemas.catalogs import (
+    CatalogExportArgs,
+    CatalogImportSchema,
+    CatalogProblemSchema,
+    CatalogUploadArgs,
+)
 from api.services import catalogs
 from api.views import caching
 from api.views.common import BEARER, Blueprint, current_user, file_upload_body, uploaded_file
@@ -71,6 +76,14 @@ def _serve(prepared: catalogs.PreparedCatalog) -> Response:
     return response
 
 
+def _serve_private(document: catalogs.CatalogDocument) -> Response:
+    """A catalog with one translator's pending work: for them alone, never stored."""
+    response = Response(document.body, content_type=f"{document.mimetype}; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{document.filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 def _uploaded() -> bytes:
     """The uploaded file's bytes: the multipart field ``file``, or a raw PO body."""
     return uploaded_file(
@@ -108,6 +121,7 @@ class CatalogTemplate(MethodView):
     parameters=[LOCALE_PARAMETER],
 )
 class Catalog(MethodView):
+    @blp.arguments(CatalogExportArgs, location="query")
     @blp.response(
         200,
         {"type": "string"},
@@ -116,6 +130,12 @@ class Catalog(MethodView):
         headers=DOWNLOAD_HEADERS,
     )
     @blp.alt_response(304, description="Not modified")
+    @blp.alt_response(
+        401,
+        schema=CatalogProblemSchema,
+        content_type=PROBLEM,
+        description="``pending=true`` without a valid token.",
+    )
     @blp.alt_response(
         400,
         schema=CatalogProblemSchema,
@@ -131,8 +151,10 @@ class Catalog(MethodView):
             " (``available_locales`` lists those with a catalog)."
         ),
     )
-    def get(self, slug: str, locale: str) -> Response:
+    def get(self, args: dict[str, Any], slug: str, locale: str) -> Response:
         """An essay's catalog in one locale, with the published translations (public)."""
+        if args["pending"]:
+            return _serve_private(catalogs.export(slug, locale, current_user()))
         return _serve(catalogs.prepare(slug, locale))
 
     @blp.arguments(CatalogUploadArgs, location="query")

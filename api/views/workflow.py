@@ -26,6 +26,7 @@ from api.schemas.workflow import (
     ReviewArgs,
     ReviewPageSchema,
     SubmissionSchema,
+    SubmittedSchema,
     TranslationDetailSchema,
     TranslationPageSchema,
     TranslationSchema,
@@ -68,11 +69,24 @@ class Translations(MethodView):
         return paginate(statement, args["page"], args["per_page"])
 
     @blp.arguments(SubmissionSchema)
-    @blp.response(201, TranslationSchema, headers={"Location": {"schema": {"type": "string"}}})
+    @blp.response(
+        201,
+        SubmittedSchema,
+        description="A new version, waiting for review.",
+        headers={"Location": {"schema": {"type": "string"}}},
+    )
+    @blp.alt_response(
+        200,
+        schema=SubmittedSchema,
+        description=(
+            "Nothing new: the text is the same as your pending version or the published one,"
+            " which comes back with ``unchanged`` true."
+        ),
+    )
     @blp.doc(security=BEARER)
     def post(self, data: dict[str, Any], slug: str, key: str) -> Any:
         """Submit a translation of a section (``title`` for the title) for review."""
-        version = workflow.submit(
+        submitted = workflow.submit(
             slug,
             key,
             workflow.Submission(
@@ -84,8 +98,10 @@ class Translations(MethodView):
             ),
             current_user(),
         )
-        location = url_for("workflow.TranslationResource", version_id=version.id)
-        return version, 201, {"Location": location}
+        location = url_for("workflow.TranslationResource", version_id=submitted.id)
+        if submitted.unchanged:
+            return submitted, 200, {"Content-Location": location}
+        return submitted, 201, {"Location": location}
 
 
 @blp.route("/translations/<int(max=2147483647):version_id>")
