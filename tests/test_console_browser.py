@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.browser import chromium as launch_chromium
+from tests.browser import missing as missing_chromium
 from tests.conftest import ROOT, SLUG, Person
 from tests.test_workflow import MALAY_INTRO
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "test-output" / "screenshots"
 ARABIC_INTRO_EDIT = (
     "إن تعزيز أمن الأمة الإسلامية أمرٌ بالغ الأهمية لتقوية الأمة وضمان سلامة المسلمين في"
@@ -25,35 +25,20 @@ ARABIC_INTRO_EDIT = (
     " فلنتعمق في هذه القضية المهمة."
 )
 
-if not CHROMIUM.exists():
-    _reason = f"Debian's Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+if (_reason := missing_chromium()) is not None:
     if os.environ.get("CI"):
         pytest.fail(f"CI must run the browser tests: {_reason}", pytrace=False)
     pytest.skip(_reason, allow_module_level=True)
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.multiprocess]
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+    with launch_chromium() as chromium:
         yield chromium
-        chromium.close()
 
 
 @pytest.fixture

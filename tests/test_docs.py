@@ -11,16 +11,16 @@ import os
 import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from flask.testing import FlaskClient
-from playwright.sync_api import Browser, ConsoleMessage, Route, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Route, expect
 
+from tests.browser import chromium as launch_chromium
+from tests.browser import missing as missing_chromium
 from tests.conftest import SLUG
 
-CHROMIUM = Path("/usr/bin/chromium")
 HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 
 
@@ -88,27 +88,12 @@ def test_only_the_viewers_own_files_are_served(client: FlaskClient) -> None:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        reason = f"Debian's Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+    if (reason := missing_chromium()) is not None:
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the browser tests: {reason}", pytrace=False)
         pytest.skip(reason)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--headless=new",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+    with launch_chromium() as browser:
         yield browser
-        browser.close()
 
 
 # Every violation of the page's policy, as the page itself sees it.
