@@ -13,8 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.conftest import ROOT
-from tests.servers import Client, require_varnish
+from tests.servers import Client, require_varnish, spawn
 
 READY = "Ctrl-C stops them all."
 _LINE = re.compile(
@@ -133,15 +132,7 @@ def start_cluster(
         env.pop(name, None)
     log = workdir / "cluster.log"
     workdir.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as output:
-        process = subprocess.Popen(  # noqa: S603
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = spawn(command, log, env)
     cluster = Cluster(process, log, workdir)
     deadline = time.monotonic() + timeout
     while READY not in cluster.output():

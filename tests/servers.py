@@ -31,7 +31,28 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def spawn(
+    command: list[str],
+    log: Path,
+    env: dict[str, str] | None = None,
+    cwd: Path = ROOT,
+    mode: str = "wb",
+) -> subprocess.Popen[bytes]:
+    """A process in a session of its own (so ``stop`` ends it with its children), its output
+    in ``log``."""
+    with log.open(mode) as output:
+        return subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """TERM to the process's group, then KILL to whatever is left of it."""
     if process.poll() is None:
         try:
             os.killpg(process.pid, signal.SIGTERM)
@@ -104,15 +125,12 @@ class Instance(Client):
         self.start()
 
     def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.process = spawn(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+            self.log,
+            self.env,
+            mode="ab",
+        )
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -129,7 +147,7 @@ class Instance(Client):
         raise AssertionError(f"{self.base} did not become ready in {timeout} s:\n{output}")
 
     def stop(self, keep_log: bool = False) -> None:
-        _stop(self.process)
+        stop(self.process)
         if not keep_log:
             self.log.unlink(missing_ok=True)
 
@@ -156,13 +174,9 @@ class Edge(Client):
         vcl = write_vcl(app, f"127.0.0.1:{backend_port}", directory)
         self.workdir = directory / "varnish"
         self.log = directory / "varnishd.log"
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(
-                varnishd_command(vcl, self.workdir, f"127.0.0.1:{self.port}"),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.process = spawn(
+            varnishd_command(vcl, self.workdir, f"127.0.0.1:{self.port}"), self.log
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -193,7 +207,7 @@ class Edge(Client):
         raise AssertionError(f"no counter {name} in {output!r}")
 
     def stop(self) -> None:
-        _stop(self.process)
+        stop(self.process)
 
 
 class PurgeProxy:

@@ -36,7 +36,7 @@ from tests.conftest import (
     require_command,
     require_postgres,
 )
-from tests.servers import _stop, free_port
+from tests.servers import free_port, spawn, stop
 
 MIGRATIONS = str(ROOT / "migrations")
 WAITING = "Another node is migrating or seeding the database; waiting for it."
@@ -366,15 +366,7 @@ class SystemdUnit:
 
     def start(self, environ: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         (command,) = self.commands("ExecStart", environ)
-        with log.open("wb") as out:
-            return subprocess.Popen(
-                command,
-                cwd=self.directory,
-                env=environ,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        return spawn(command, log, environ, cwd=self.directory)
 
 
 def _get(url: str) -> tuple[int, bytes]:
@@ -464,4 +456,4 @@ def test_the_units_commands_migrate_serve_work_and_cache(
         assert all(process.poll() is None for process in processes), "a unit's process ended"
     finally:
         for process in processes:
-            _stop(process)
+            stop(process)

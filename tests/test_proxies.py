@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -29,7 +28,7 @@ from api.extensions import db
 from api.proxies import PEER, ClientAddress
 from tests.conftest import ROOT, Person, _config, make_person
 from tests.edge_stack import edge_stack
-from tests.servers import free_port, require_varnish
+from tests.servers import free_port, require_varnish, spawn, stop
 
 TRUSTED = "10.0.0.0/8, 2001:db8::/32, 127.0.0.1"
 ME = "/api/v1/me"
@@ -318,15 +317,7 @@ def test_make_edge_believes_its_own_varnish_and_no_one_else(databases: Any, tmp_
     command = [sys.executable, "-m", "flask", "--app", "wsgi", "edge", "run"]
     command += ["--port", str(port), "--edge-port", str(edge), "--workdir", str(tmp_path)]
     log = tmp_path / "edge-run.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = spawn(command, log, env)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -344,10 +335,5 @@ def test_make_edge_believes_its_own_varnish_and_no_one_else(databases: Any, tmp_
         assert through_edge(edge, "127.0.0.3", ME, valid) == 200
         assert send(port, "127.0.0.4", ME, {**valid, "X-Forwarded-For": "127.0.0.2"})[0] == 200
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop(process)
         databases.drop(url)

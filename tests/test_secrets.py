@@ -24,7 +24,7 @@ from api.config import ROOT
 from api.extensions import db
 from tests.conftest import Person, _config, make_person
 from tests.receiver import Receiver
-from tests.servers import _stop, free_port
+from tests.servers import free_port, spawn, stop
 from tests.test_console import sign_in
 from tests.test_webhooks import HOOKS, create, publish_ms, run_jobs
 
@@ -204,15 +204,7 @@ def _session(headers: dict[str, str]) -> str:
 @contextmanager
 def make_run(port: int, key: Path, url: str, log: Path) -> Iterator[None]:
     env = {**_without_key(), "DATABASE_URL": url}
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            ["make", "run", f"PORT={port}", f"DEV_SECRET_KEY={key}"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = spawn(["make", "run", f"PORT={port}", f"DEV_SECRET_KEY={key}"], log, env, mode="ab")
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and process.poll() is None:
@@ -225,7 +217,7 @@ def make_run(port: int, key: Path, url: str, log: Path) -> Iterator[None]:
             raise AssertionError(f"make run did not serve:\n{log.read_text()[-3000:]}")
         yield
     finally:
-        _stop(process)
+        stop(process)
 
 
 @pytest.mark.multiprocess
