@@ -304,23 +304,28 @@ def _check_related(settings: dict[str, Any]) -> None:
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
+def networks(name: str, value: str | Iterable[str], *, strict: bool = True) -> tuple[Network, ...]:
+    """A setting of addresses or CIDR ranges, comma-separated, checked; a bad one stops the
+    process, naming the setting. ``strict`` refuses a range with host bits set."""
+    items = value.split(",") if isinstance(value, str) else value
+    found = []
+    for item in filter(None, (part.strip() for part in items)):
+        try:
+            found.append(ipaddress.ip_network(item, strict=strict))
+        except ValueError as error:
+            raise ConfigError(
+                f"{name}: {item!r} is not an address or CIDR range ({error})"
+            ) from None
+    return tuple(found)
+
+
 def trusted_proxies(value: str | Iterable[str]) -> tuple[Network, ...]:
-    """``TRUSTED_PROXIES`` checked: addresses or CIDR ranges, comma-separated.
+    """``TRUSTED_PROXIES`` checked.
 
     A range with host bits set (``10.0.0.5/8``) is refused rather than guessed at, as
     gunicorn refuses it for ``forwarded_allow_ips``: trust is not the place to round.
-    A bad value stops the process, naming the setting.
     """
-    items = value.split(",") if isinstance(value, str) else value
-    networks = []
-    for item in filter(None, (part.strip() for part in items)):
-        try:
-            networks.append(ipaddress.ip_network(item))
-        except ValueError as error:
-            raise ConfigError(
-                f"TRUSTED_PROXIES: {item!r} is not an address or CIDR range ({error})"
-            ) from None
-    return tuple(networks)
+    return networks("TRUSTED_PROXIES", value)
 
 
 def _seconds(name: str, value: str) -> float:
@@ -368,16 +373,6 @@ def log_format(env: Mapping[str, str]) -> str:
     return value
 
 
-def _networks(name: str, value: str) -> list[str]:
-    items = [item.strip() for item in value.split(",") if item.strip()]
-    for item in items:
-        try:
-            ipaddress.ip_network(item, strict=False)
-        except ValueError:
-            raise SettingError(name, f"{item!r} is not an address or CIDR range") from None
-    return items
-
-
 def _operations(env: dict[str, str]) -> dict[str, Any]:
     """Logs and metrics, checked."""
     settings: dict[str, Any] = {"LOG_FORMAT": log_format(env)}
@@ -388,7 +383,8 @@ def _operations(env: dict[str, str]) -> dict[str, Any]:
     settings["REQUEST_LOG"] = _bool(env.get("REQUEST_LOG"), Config.REQUEST_LOG)
     settings["METRICS_ENABLED"] = _bool(env.get("METRICS_ENABLED"), Config.METRICS_ENABLED)
     if (value := env.get("METRICS_ALLOWED")) is not None:
-        settings["METRICS_ALLOWED"] = _networks("METRICS_ALLOWED", value)
+        allowed = networks("METRICS_ALLOWED", value, strict=False)
+        settings["METRICS_ALLOWED"] = [str(network) for network in allowed]
     return settings
 
 

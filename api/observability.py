@@ -43,6 +43,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from api.config import networks
 from api.errors import Forbidden
 
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
@@ -374,9 +375,9 @@ def init_app(app: Flask) -> None:
             )
             request_log.handle(record)
 
-    app.extensions["tarjuma.metrics_allowed"] = [
-        ipaddress.ip_network(item, strict=False) for item in config["METRICS_ALLOWED"]
-    ]
+    app.extensions["tarjuma.metrics_allowed"] = networks(
+        "METRICS_ALLOWED", config["METRICS_ALLOWED"], strict=False
+    )
     if metrics_on and multiprocess():
         # prometheus_client writes there on the first count and fails if it is missing.
         os.makedirs(os.environ[MULTIPROC_DIR], exist_ok=True)
