@@ -358,18 +358,11 @@ LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
-class SettingError(ConfigError):
-    """A setting that is malformed: ``NAME: what is wrong with it``."""
-
-    def __init__(self, name: str, problem: str) -> None:
-        super().__init__(f"{name}: {problem}")
-
-
 def log_format(env: Mapping[str, str]) -> str:
     """``LOG_FORMAT``, checked: ``text`` (the default) or ``json``; gunicorn.conf.py reads it."""
     value = env.get("LOG_FORMAT", "").strip().lower() or Config.LOG_FORMAT
     if value not in LOG_FORMATS:
-        raise SettingError("LOG_FORMAT", f"must be one of {', '.join(LOG_FORMATS)}, not {value!r}")
+        raise ConfigError(f"LOG_FORMAT: must be one of {', '.join(LOG_FORMATS)}, not {value!r}")
     return value
 
 
@@ -378,7 +371,7 @@ def _operations(env: dict[str, str]) -> dict[str, Any]:
     settings: dict[str, Any] = {"LOG_FORMAT": log_format(env)}
     level = env.get("LOG_LEVEL", "").strip().upper() or Config.LOG_LEVEL
     if level not in LOG_LEVELS:
-        raise SettingError("LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
+        raise ConfigError(f"LOG_LEVEL: must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
     settings["LOG_LEVEL"] = level
     settings["REQUEST_LOG"] = _bool(env.get("REQUEST_LOG"), Config.REQUEST_LOG)
     settings["METRICS_ENABLED"] = _bool(env.get("METRICS_ENABLED"), Config.METRICS_ENABLED)
