@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request
+from flask import Response
 from flask.views import MethodView
 from flask_babel import gettext
 
@@ -167,7 +167,7 @@ class GlossaryTermResource(MethodView):
 
 def _badge(badge: badges.Badge) -> Response:
     caching.public_read(badge.tags)
-    if request.if_none_match.contains_weak(badge.etag.strip('"')):
+    if caching.not_modified(badge.etag):
         response = Response(status=304)
     else:
         response = Response(badge.svg, content_type=SVG)

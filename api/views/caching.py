@@ -36,6 +36,13 @@ def public_read(tags: str = edge.LIST_TAGS, *, negotiated: bool = False) -> None
     g.public_read = PublicRead(tags, negotiated)
 
 
+def not_modified(etag: str) -> bool:
+    """True when the request's ``If-None-Match`` names ``etag`` (quoted or not; compared
+    weakly, as RFC 9110 says for this header) or is ``*``: answer 304."""
+    wanted = request.if_none_match
+    return wanted.star_tag or wanted.contains_weak(etag.strip('"'))
+
+
 def headers(response: Response, tags: str, *, negotiated: bool) -> Response:
     """The headers every public representation carries, on a 200 or a 304."""
     headers = response.headers

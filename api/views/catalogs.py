@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request
+from flask import Response
 from flask.views import MethodView
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -61,25 +61,26 @@ class UnsupportedCatalogType(DomainError):
     title = _l("Unsupported media type")
 
 
+def _download(document: catalogs.CatalogDocument) -> Response:
+    response = Response(document.body, content_type=f"{document.mimetype}; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{document.filename}"'
+    return response
+
+
 def _serve(prepared: catalogs.PreparedCatalog) -> Response:
     """The catalog, or 304 when the client's copy is current."""
     caching.public_read(prepared.tags)
-    if request.if_none_match.contains_weak(prepared.etag.strip('"')) or (
-        request.if_none_match.star_tag
-    ):
+    if caching.not_modified(prepared.etag):
         response = Response(status=304)
     else:
-        document = catalogs.render(prepared)
-        response = Response(document.body, content_type=f"{document.mimetype}; charset=utf-8")
-        response.headers["Content-Disposition"] = f'attachment; filename="{document.filename}"'
+        response = _download(catalogs.render(prepared))
     response.headers["ETag"] = prepared.etag
     return response
 
 
 def _serve_private(document: catalogs.CatalogDocument) -> Response:
     """A catalog with one translator's pending work: for them alone, never stored."""
-    response = Response(document.body, content_type=f"{document.mimetype}; charset=utf-8")
-    response.headers["Content-Disposition"] = f'attachment; filename="{document.filename}"'
+    response = _download(document)
     response.headers["Cache-Control"] = "private, no-store"
     return response
 

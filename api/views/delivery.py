@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Response, request
+from flask import Response
 from flask.views import MethodView
 from flask_babel import gettext
 
@@ -76,7 +76,7 @@ class Changes(MethodView):
             _feed_locales(args.get("locale") or []),
             args["per_page"],
         )
-        if request.if_none_match.contains(page.etag):
+        if caching.not_modified(page.etag):
             response = Response(status=304)
         else:
             response = Response(page.body, status=200, content_type=JSON)

@@ -62,7 +62,7 @@ def serve(slug: str, key: str | None, args: dict[str, Any]) -> Response:
     # Without ``?locale`` the body depends on ``Accept-Language``; with it, it does not.
     by_header = negotiated.requested is None
     stamps, etag, ready = reading.representation(slug, negotiated, key)
-    if request.if_none_match.contains_weak(etag.strip('"')) or request.if_none_match.star_tag:
+    if caching.not_modified(etag):
         response = Response(status=304)
         response.headers["ETag"] = etag
         return caching.headers(response, "", negotiated=by_header)
