@@ -29,6 +29,7 @@ from api.services import jobs, webhooks
 from tests.conftest import ROOT, SLUG, Person, make_person
 from tests.receiver import Receiver
 from tests.servers import Instance, free_port
+from tests.test_webhook_worker import worker
 from tests.test_workflow import action, submit
 
 ESSAY = f"/api/v1/essays/{SLUG}"
@@ -277,28 +278,8 @@ def metrics_dir(tmp_path: Path) -> Path:
 def worker_process(app: Flask, metrics_dir: Path, tmp_path: Path) -> Iterator[Path]:
     """``flask worker`` with JSON logs, sharing the metrics directory of the app servers."""
     log = tmp_path / "worker.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "SECRET_KEY": app.config["SECRET_KEY"],
-        "WEBHOOK_ALLOW_PRIVATE": "true",
-        "WORKER_POLL_INTERVAL": "0.05",
-        "LOG_FORMAT": "json",
-        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-    }
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
+    with worker(app, log, LOG_FORMAT="json", PROMETHEUS_MULTIPROC_DIR=str(metrics_dir)):
         yield log
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 @pytest.mark.multiprocess

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,7 +32,10 @@ def app_config() -> dict[str, Any]:
 
 
 @contextmanager
-def worker(app: Flask, **environ: str) -> Iterator[subprocess.Popen[bytes]]:
+def worker(
+    app: Flask, log: Path | None = None, **environ: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``flask worker`` on the app's database; its output in ``log`` when given."""
     env = {
         **os.environ,
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
@@ -42,13 +46,14 @@ def worker(app: Flask, **environ: str) -> Iterator[subprocess.Popen[bytes]]:
         "WORKER_THREADS": "4",
         **environ,
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    with log.open("wb") if log is not None else open(os.devnull, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         yield process
     finally:
