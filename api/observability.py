@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import ipaddress
 import json
 import logging
 import os
@@ -45,6 +44,7 @@ from prometheus_client.registry import Collector
 
 from api.config import networks
 from api.errors import Forbidden
+from api.proxies import within
 
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 HEADER = "X-Request-Id"
@@ -141,17 +141,9 @@ def exposition() -> bytes:
     return generate_latest(registry)
 
 
-def _allowed(address: str | None, networks: list[Any]) -> bool:
-    try:
-        client = ipaddress.ip_address(address or "")
-    except ValueError:
-        return False
-    return any(client in network for network in networks)
-
-
 def metrics() -> Response:
     """The Prometheus text format, for the clients in ``METRICS_ALLOWED``."""
-    if not _allowed(request.remote_addr, current_app.extensions["tarjuma.metrics_allowed"]):
+    if not within(request.remote_addr, current_app.extensions["tarjuma.metrics_allowed"]):
         raise Forbidden(gettext("Metrics are shown only to the addresses in METRICS_ALLOWED."))
     response = Response(exposition(), content_type=CONTENT_TYPE_LATEST)
     response.headers["Cache-Control"] = "no-store"

@@ -59,6 +59,12 @@ def _address(text: str) -> Address | None:
     return address
 
 
+def within(text: str | None, networks: Iterable[Network]) -> bool:
+    """True when ``text`` is an address inside one of ``networks``."""
+    address = _address(text or "")
+    return address is not None and any(address in network for network in networks)
+
+
 class ClientAddress:
     """Sets ``REMOTE_ADDR`` to the client's address, believing only trusted proxies."""
 
