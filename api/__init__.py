@@ -38,7 +38,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from api import cli, console, docs, errors, i18n, observability, proxies, security, views
     from api.config import load, normalise_database_url
     from api.extensions import api, babel, db, limiter, migrate
-    from api.services import changes, edge, memory, webhooks  # noqa: F401 - derivers register
+    from api.services.aids import memory  # noqa: F401 - derivers register
+    from api.services.outbound import changes, edge, webhooks  # noqa: F401
 
     app = App(__name__, instance_relative_config=True)
     app.config.from_mapping(load(overrides))

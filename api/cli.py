@@ -18,7 +18,10 @@ from api.errors import DomainError
 from api.extensions import db
 from api.models import ApiToken, Essay, Webhook
 from api.models.types import utcnow
-from api.services import catalogs, content, glossary, identity, jobs, webhooks
+from api.services import content, identity, jobs
+from api.services.aids import glossary
+from api.services.outbound import webhooks
+from api.services.translation import catalogs
 
 essays_cli = AppGroup("essays", help="Import and list essays.")
 users_cli = AppGroup("users", help="Create and list users.")

@@ -19,7 +19,7 @@ from pathlib import Path
 from flask import Flask
 
 from api.config import ROOT
-from api.services import edge
+from api.services.outbound import edge
 
 VCL_SOURCE = ROOT / "deploy" / "varnish" / "tarjuma.vcl"
 SITE_FILE = "tarjuma-site.vcl"

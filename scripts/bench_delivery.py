@@ -108,7 +108,8 @@ def _bare_sender(receiver: Arrivals, count: int, threads: int) -> float:
     """Requests a second for ``threads`` threads posting signed bodies, with no database."""
     from datetime import UTC, datetime
 
-    from api.services import outbound, webhooks
+    from api.services.outbound import client as outbound
+    from api.services.outbound import webhooks
 
     body = b'{"type":"translation.published","timestamp":"2026-12-05T00:00:00Z","data":{}}'
     secret = webhooks.new_secret()
@@ -155,7 +156,9 @@ def main(argv: list[str] | None = None) -> None:
     from api import create_app
     from api.extensions import db
     from api.models import Delivery
-    from api.services import identity, webhooks, workflow
+    from api.services import identity
+    from api.services.outbound import webhooks
+    from api.services.translation import workflow
 
     tmp = Path(tempfile.mkdtemp(prefix="tarjuma-delivery-"))
     url = options.database or f"sqlite:///{tmp / 'bench.db'}"

@@ -218,7 +218,7 @@ def _approvals(env: dict[str, str], purging: str, plain: str, count: int) -> dic
 
 def _purge_requests(edge: str, count: int) -> list[float]:
     """The purge the writer waits for, alone: one PURGE to the edge, as the app sends it."""
-    from api.services.edge import Purge, send
+    from api.services.outbound.edge import Purge, send
 
     purge = Purge({"bench-nothing"}, {"bench-nothing"})
     times = []

@@ -58,7 +58,7 @@ def fill_memory(app: Any) -> int:
     """Hand the scaled approval events of the shipped target locales to the memory."""
     from api.database import transaction
     from api.models import Event, MemoryUnit, TranslationVersion
-    from api.services import memory
+    from api.services.aids import memory
 
     with app.app_context():
         remembered = sa.select(MemoryUnit.translation_id).where(

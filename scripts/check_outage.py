@@ -54,7 +54,9 @@ def main(argv: list[str] | None = None) -> None:
     from api import create_app
     from api.extensions import db
     from api.models import Delivery
-    from api.services import identity, webhooks, workflow
+    from api.services import identity
+    from api.services.outbound import webhooks
+    from api.services.translation import workflow
 
     url = f"{SERVER}/{DATABASE}"
     _psql(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")

@@ -81,7 +81,7 @@ def test_the_seed_fills_the_memory_sentence_by_sentence(
 
 
 def test_similar_sentences_score_below_100_and_closer_ones_higher(app: Flask) -> None:
-    from api.services import memory
+    from api.services.aids import memory
 
     with app.app_context():
         close = FIRST_SENTENCE.replace("guaranteeing", "ensuring")
@@ -389,7 +389,7 @@ def test_badge_text_is_escaped(app: Flask, monkeypatch: pytest.MonkeyPatch) -> N
     from dataclasses import replace
 
     from api import i18n
-    from api.services import badges
+    from api.services.delivery import badges
 
     with app.app_context():
         registry = i18n.registry()

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 from api.errors import Unprocessable
 from api.extensions import db
 from api.models import TranslationVersion
-from api.services import catalogs, identity, workflow
+from api.services import identity
+from api.services.translation import catalogs, workflow
 from tests.conftest import SLUG, Person, require_command
 
 CATALOG = f"/api/v1/essays/{SLUG}/catalogs/fr.po"

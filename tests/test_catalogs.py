@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 
 from api.extensions import db
 from api.models import TranslationVersion
-from api.services import catalogs
+from api.services.translation import catalogs
 from tests.conftest import ROOT, SLUG, Person, require_command
 
 ESSAY = f"/api/v1/essays/{SLUG}"

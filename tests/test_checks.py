@@ -16,7 +16,8 @@ from flask_babel import Babel
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.services.checks import (
+from api.services.text import normalise_text
+from api.services.translation.checks import (
     BLOCKING,
     CHECKS,
     WARNING,
@@ -25,7 +26,6 @@ from api.services.checks import (
     GlossaryEntry,
     run_checks,
 )
-from api.services.text import normalise_text
 
 SOURCE_HEADING = "Strategic Alliances and Diplomacy"
 SOURCE_BODY = (

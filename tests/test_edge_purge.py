@@ -11,7 +11,7 @@ from flask import Flask
 
 from api.extensions import db
 from api.models import Job
-from api.services import edge
+from api.services.outbound import edge
 from tests.conftest import SLUG, Person, make_person
 
 

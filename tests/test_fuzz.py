@@ -37,7 +37,7 @@ from api import i18n
 from api.extensions import db
 from api.models import Delivery, GlossaryTerm, TranslationVersion, Unit, Webhook
 from api.services import jobs
-from api.services.webhooks import EVENT_TYPES
+from api.services.outbound.webhooks import EVENT_TYPES
 from tests.conftest import ROOT, SLUG, Person
 
 MAX_EXAMPLES = int(os.environ.get("TARJUMA_FUZZ_EXAMPLES", "50"))

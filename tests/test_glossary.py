@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from api.extensions import db
 from api.models import GlossaryTerm, TranslationVersion
-from api.services.checks import CHECKS, CheckInput, GlossaryEntry
+from api.services.translation.checks import CHECKS, CheckInput, GlossaryEntry
 from tests.conftest import ROOT, SLUG, Person
 
 TARGETS = ("ar", "fa", "fr", "id", "ms", "tr", "ur")

@@ -44,7 +44,7 @@ def test_the_console_uses_services_not_the_api_views_or_the_database(path: Path)
 
 
 def test_services_import_no_cycle() -> None:
-    services = {_module(p): p for p in (API / "services").glob("*.py")}
+    services = {_module(p): p for p in (API / "services").rglob("*.py")}
     graph = {
         name: {m for m in _imports(path) if m in services and m != name}
         for name, path in services.items()
@@ -58,4 +58,12 @@ def test_services_import_no_cycle() -> None:
 
     cycles = sorted(name for name in graph if reaches(name, name, set()))
     assert cycles == []
-    assert "api.services.workflow" not in graph["api.services.content"]
+    assert "api.services.translation.workflow" not in graph["api.services.content"]
+
+
+def test_services_are_grouped_by_area() -> None:
+    """A newcomer sees the map from the tree: a few shared modules, the rest in areas."""
+    loose = sorted(p.name for p in (API / "services").glob("*.py") if p.name != "__init__.py")
+    assert len(loose) <= 12, loose
+    for area in (p for p in (API / "services").iterdir() if p.is_dir() and p.name != "__pycache__"):
+        assert (area / "__init__.py").is_file(), area.name

@@ -25,7 +25,8 @@ from api.extensions import db
 from api.models import Job
 from api.models.types import utcnow
 from api.observability import formatter
-from api.services import jobs, webhooks
+from api.services import jobs
+from api.services.outbound import webhooks
 from tests.conftest import ROOT, SLUG, Person, make_person
 from tests.receiver import Receiver
 from tests.servers import Instance, free_port

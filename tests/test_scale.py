@@ -15,7 +15,7 @@ from flask import Flask
 
 from api import create_app
 from api.extensions import db
-from api.services import reading
+from api.services.delivery import reading
 from tests.conftest import SLUG, Person, PostgresDatabases, _config, make_person
 from tests.servers import Instance
 

@@ -16,7 +16,8 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from api.extensions import db
 from api.models import Delivery, DeliveryAttempt, Job, Webhook
 from api.models.types import utcnow
-from api.services import jobs, outbound
+from api.services import jobs
+from api.services.outbound import client as outbound
 from tests.conftest import Person
 from tests.receiver import Receiver, free_port
 from tests.test_workflow import MALAY_INTRO, action, submit

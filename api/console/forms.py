@@ -18,8 +18,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
 from api.errors import DomainError
-from api.services.glossary import MAX_TEXT, TermData
-from api.services.workflow import Submission
+from api.services.aids.glossary import MAX_TEXT, TermData
+from api.services.translation.workflow import Submission
 
 
 class ConsoleForm(FlaskForm):

@@ -14,18 +14,12 @@ from api.console.forms import (
     UnpublishForm,
 )
 from api.console.markup import render_markdown
-from api.services import (
-    content,
-    glossary,
-    memory,
-    paging,
-    progress,
-    reading,
-    releases,
-    workflow,
-)
-from api.services.checks import CheckResult
-from api.services.diff import word_diff
+from api.services import content, paging
+from api.services.aids import glossary, memory
+from api.services.delivery import progress, reading, releases
+from api.services.translation import workflow
+from api.services.translation.checks import CheckResult
+from api.services.translation.diff import word_diff
 
 if TYPE_CHECKING:
     from api.models import Essay, GlossaryTerm, TranslationVersion, Unit, User

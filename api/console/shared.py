@@ -8,7 +8,7 @@ from flask_babel import format_datetime
 from api import i18n
 from api.console import CONTENT_SECURITY_POLICY, pages
 from api.errors import DomainError, handle_domain_error
-from api.services import preview
+from api.services.delivery import preview
 
 shared = Blueprint("shared", __name__)
 

@@ -39,8 +39,10 @@ from api.console.forms import (
 )
 from api.errors import DomainError, Unauthorized
 from api.extensions import limiter
-from api.services import glossary, releases, workflow
-from api.services import preview as drafts
+from api.services.aids import glossary
+from api.services.delivery import preview as drafts
+from api.services.delivery import releases
+from api.services.translation import workflow
 
 if TYPE_CHECKING:
     from api.models import Unit, User

@@ -24,7 +24,7 @@ class EssayLocale(db.Model):  # type: ignore[name-defined]
         shown in the console, but readers get the rest of the fallback chain). A locale
         without a row is live.
     scheduled_state / scheduled_at: a change of state waiting for its time; the worker
-        applies it (see ``api.services.releases``). Both are set or both are empty.
+        applies it (see ``api.services.delivery.releases``). Both are set or both are empty.
     """
 
     __tablename__ = "essay_locales"

@@ -9,8 +9,8 @@ from marshmallow import fields
 from api.schemas import NOT_BLANK, ArgsSchema, BaseSchema, InputSchema, PageArgs, PageSchema
 from api.schemas.validation import Length, Range, locale_field
 from api.schemas.workflow import UTCDateTime
-from api.services.glossary import MAX_RENDERINGS, MAX_TEXT
-from api.services.memory import MAX_QUERY
+from api.services.aids.glossary import MAX_RENDERINGS, MAX_TEXT
+from api.services.aids.memory import MAX_QUERY
 
 TARGET = {"description": "A translated locale (``ar``, ``AR``; not the source)."}
 

@@ -8,8 +8,8 @@ from api.models import DELIVERY_STATES
 from api.schemas import ArgsSchema, BaseSchema, InputSchema, PageArgs, PageSchema
 from api.schemas.validation import Length, OneOf, Range, locale_field
 from api.schemas.workflow import UTCDateTime
-from api.services.changes import PUBLIC_TYPES
-from api.services.webhooks import DEFAULT_SECRET_OVERLAP, EVENT_TYPES, MAX_SECRET_OVERLAP
+from api.services.outbound.changes import PUBLIC_TYPES
+from api.services.outbound.webhooks import DEFAULT_SECRET_OVERLAP, EVENT_TYPES, MAX_SECRET_OVERLAP
 
 CURSOR_PATTERN = "^c_[0-9a-f]{16}$"
 

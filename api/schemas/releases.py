@@ -8,7 +8,7 @@ from api.models import RELEASE_STATES
 from api.schemas import ArgsSchema, BaseSchema, InputSchema, LocaleArgs, ProgressSchema
 from api.schemas.validation import Length, OneOf, Range, locale_field
 from api.schemas.workflow import UTCDateTime
-from api.services.preview import MAX_EXPIRY, MIN_EXPIRY
+from api.services.delivery.preview import MAX_EXPIRY, MIN_EXPIRY
 
 
 class PreviewArgs(LocaleArgs):

@@ -18,7 +18,7 @@ from api.schemas import (
     PageSchema,
 )
 from api.schemas.validation import Length, OneOf, Range, locale_field
-from api.services.checks import CheckResult
+from api.services.translation.checks import CheckResult
 
 # A name or key that may be missing (a deleted user, an event about no unit).
 NAME = {"type": "string"}

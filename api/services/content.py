@@ -27,10 +27,10 @@ from api.i18n import Negotiated
 from api.models import Essay, SourceRevision, Unit, User, content_hash
 from api.models.types import utcnow
 from api.services import audit, publication
-from api.services.checks import CheckInput, refuse_blocking, run_checks
+from api.services.delivery.reading import ESSAY_SCOPE, etag_for, read_stamps
 from api.services.markdown_essay import EssayFormatError, ParsedEssay, parse_essay, slugify
-from api.services.reading import ESSAY_SCOPE, etag_for, read_stamps
 from api.services.text import REFUSED_ON_INPUT, normalise_text
+from api.services.translation.checks import CheckInput, refuse_blocking, run_checks
 
 _SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{0,199}")
 

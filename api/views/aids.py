@@ -24,7 +24,8 @@ from api.schemas.aids import (
     SuggestionListSchema,
     TmxImportSchema,
 )
-from api.services import badges, glossary, memory
+from api.services.aids import glossary, memory
+from api.services.delivery import badges
 from api.services.paging import paginate
 from api.views import caching
 from api.views.common import BEARER, Blueprint, current_user, file_upload_body, uploaded_file

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from flask import Flask, Response, g, request
 
-from api.services import edge
+from api.services.outbound import edge
 
 # Shared caches may keep a copy but must ask first; the edge keeps it until a purge.
 CACHE_CONTROL = "public, max-age=0, must-revalidate"

@@ -16,7 +16,7 @@ from api.schemas.catalogs import (
     CatalogProblemSchema,
     CatalogUploadArgs,
 )
-from api.services import catalogs
+from api.services.translation import catalogs
 from api.views import caching
 from api.views.common import BEARER, Blueprint, current_user, file_upload_body, uploaded_file
 

@@ -26,7 +26,7 @@ from api.schemas.delivery import (
     WebhookPatchSchema,
     WebhookSchema,
 )
-from api.services import changes, webhooks
+from api.services.outbound import changes, webhooks
 from api.services.paging import paginate
 from api.views import caching
 from api.views.common import BEARER, Blueprint, current_user

@@ -21,8 +21,9 @@ from api.schemas import (
 )
 from api.schemas.releases import AuthoringArgs, PreviewArgs
 from api.security import PREVIEW_ON
-from api.services import content, progress, reading
-from api.services import preview as drafts
+from api.services import content
+from api.services.delivery import preview as drafts
+from api.services.delivery import progress, reading
 from api.views import caching
 from api.views.common import BEARER, Blueprint, current_user
 

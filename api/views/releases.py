@@ -14,7 +14,7 @@ from api.schemas.releases import (
     PreviewLinkInSchema,
     PreviewLinkSchema,
 )
-from api.services import preview, releases
+from api.services.delivery import preview, releases
 from api.views import caching
 from api.views.common import BEARER, Blueprint, current_user
 

@@ -32,8 +32,9 @@ from api.schemas.workflow import (
     TranslationSchema,
     UnpublishSchema,
 )
-from api.services import audit, workflow
+from api.services import audit
 from api.services.paging import paginate
+from api.services.translation import workflow
 from api.views.common import BEARER, Blueprint, current_user
 
 blp = Blueprint(

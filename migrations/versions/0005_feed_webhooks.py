@@ -11,7 +11,7 @@ from datetime import datetime
 from alembic import op
 import sqlalchemy as sa
 
-# The event actions the feed shows when this migration was written (api.services.changes).
+# The event actions the feed shows when this migration was written (api.services.outbound.changes).
 FEED_TYPES = {
     'translation.approved': ('translation.published', 'translation', False),
     'translation.restored': ('translation.published', 'translation', False),

@@ -33,11 +33,12 @@ from api.database import transaction
 from api.errors import DomainError, Forbidden, MalformedLocaleError, NotFound, Unprocessable
 from api.extensions import db
 from api.models import Comment, Essay, SourceRevision, TranslationVersion, Unit, User
-from api.services import edge, workflow
-from api.services.checks import BLOCKING, CheckResult
 from api.services.content import get_essay
-from api.services.reading import ESSAY_SCOPE, Stamps, read_stamps
+from api.services.delivery.reading import ESSAY_SCOPE, Stamps, read_stamps
+from api.services.outbound import edge
 from api.services.text import normalise_text
+from api.services.translation import workflow
+from api.services.translation.checks import BLOCKING, CheckResult
 
 FIELDS = ("heading", "body")
 ESSAY_HEADER = "X-Tarjuma-Essay"

@@ -1,7 +1,7 @@
 """Per-locale releases: a locale of an essay is ``live`` or ``staged``.
 
 Approvals in a staged locale are kept, and shown in the console, but readers get the rest
-of their fallback chain (``api.services.reading`` leaves staged versions out). Releasing
+of their fallback chain (``api.services.delivery.reading`` leaves staged versions out). Releasing
 or staging changes every affected representation in one transaction: one state change,
 one revision stamped on each unit that has an approved version, one event. A change may be
 scheduled: the row keeps the schedule and a ``release`` job carries it to the worker.
@@ -22,8 +22,9 @@ from api.errors import Conflict, Forbidden, Unprocessable
 from api.extensions import db
 from api.models import Essay, EssayLocale, TranslationVersion, Unit, User
 from api.models.types import utcnow
-from api.services import audit, jobs, progress, publication
+from api.services import audit, jobs, publication
 from api.services.content import get_essay, offered_locale
+from api.services.delivery import progress
 
 JOB_KIND = "release"
 

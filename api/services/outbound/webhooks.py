@@ -40,7 +40,9 @@ from api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from api.extensions import db
 from api.models import Delivery, DeliveryAttempt, Event, User, Webhook
 from api.models.types import utcnow
-from api.services import audit, changes, effects, jobs, outbound
+from api.services import audit, effects, jobs
+from api.services.outbound import changes
+from api.services.outbound import client as outbound
 
 log = logging.getLogger(__name__)
 

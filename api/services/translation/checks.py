@@ -24,7 +24,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
 from api.errors import Unprocessable
-from api.services import wordforms
+from api.services.aids import wordforms
 from api.services.text import CONTROL_CHARACTERS, collapse_spaces
 
 __all__ = [

@@ -390,7 +390,7 @@ def match(queries: Sequence[str], source_locale: str, locale: str) -> list[Sugge
 
 def memory_locale(raw: str | None) -> str:
     """A target locale for the memory, or a 422 problem."""
-    from api.services.glossary import target_locale
+    from api.services.aids.glossary import target_locale
 
     if not raw:
         message = gettext("Name the locale with ?locale=.")

@@ -19,8 +19,9 @@ from flask_babel import gettext
 
 from api import i18n
 from api.errors import NotFound
-from api.services import edge, progress, releases
 from api.services.content import get_essay
+from api.services.delivery import progress, releases
+from api.services.outbound import edge
 
 LABEL_COLOUR = "#555"
 

@@ -16,9 +16,10 @@ from api.database import transaction
 from api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from api.extensions import db
 from api.models import GlossaryTerm, User
-from api.services import audit, wordforms
-from api.services.checks import GlossaryEntry
+from api.services import audit
+from api.services.aids import wordforms
 from api.services.text import collapse_spaces, contains_pattern
+from api.services.translation.checks import GlossaryEntry
 
 MAX_RENDERINGS = 20
 MAX_TEXT = 200

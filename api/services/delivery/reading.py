@@ -35,7 +35,7 @@ from api.errors import NotFound
 from api.extensions import db
 from api.i18n import ALL_LOCALES
 from api.models import Essay, EssayLocale, PublicationStamp, TranslationVersion, Unit
-from api.services import edge
+from api.services.outbound import edge
 from api.services.publication import ESSAY_SCOPE
 
 # Part of every ETag: a change in how bodies are written makes old validators stale.

@@ -1,7 +1,7 @@
 """Previews: an essay as it would read if the newest submitted versions were approved.
 
 A preview is built for one person on each request and never cached: it is not on the
-readers' path (``api.services.reading`` serves prepared bytes), it only borrows that
+readers' path (``api.services.delivery.reading`` serves prepared bytes), it only borrows that
 module's document builder with the drafts laid over the published versions. Preview links
 show the same document to someone without an account, for a limited time.
 """
@@ -22,8 +22,9 @@ from api.errors import Forbidden, Gone, NotFound, Unprocessable
 from api.extensions import db
 from api.models import Essay, PreviewLink, TranslationVersion, Unit, User
 from api.models.types import utcnow
-from api.services import audit, reading
+from api.services import audit
 from api.services.content import get_essay, offered_locale
+from api.services.delivery import reading
 from api.services.identity import hash_token
 
 MIN_EXPIRY = 60

@@ -22,11 +22,12 @@ from api.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound,
 from api.extensions import db
 from api.models import Comment, Essay, SourceRevision, TranslationVersion, Unit, User
 from api.models.types import utcnow
-from api.services import audit, glossary, publication
-from api.services.checks import CheckInput, CheckResult, refuse_blocking, run_checks
+from api.services import audit, publication
+from api.services.aids import glossary
 from api.services.content import get_essay, get_unit
-from api.services.diff import word_diff
 from api.services.text import normalise_text
+from api.services.translation.checks import CheckInput, CheckResult, refuse_blocking, run_checks
+from api.services.translation.diff import word_diff
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "submitted": frozenset({"approved", "rejected", "withdrawn"}),

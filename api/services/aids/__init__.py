@@ -1,0 +1,1 @@
+"""Aids to translators: the translation memory, the glossary and words' inflected forms."""

@@ -1,0 +1,1 @@
+"""What readers get: essays, sections, previews, releases and progress in a locale."""

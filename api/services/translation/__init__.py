@@ -1,0 +1,1 @@
+"""The translation workflow and what it runs on: checks, differences, PO catalogs."""
