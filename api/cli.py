@@ -18,7 +18,8 @@ from api.errors import DomainError
 from api.extensions import db
 from api.models import ApiToken, Essay, Webhook
 from api.models.types import utcnow
-from api.services import content, identity, jobs
+from api.services import content, jobs
+from api.services.accounts import identity
 from api.services.aids import glossary
 from api.services.outbound import webhooks
 from api.services.translation import catalogs

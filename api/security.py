@@ -33,7 +33,7 @@ from werkzeug.datastructures import Headers
 from api.errors import DomainError, Unauthorized
 from api.extensions import limiter
 from api.models import User
-from api.services import identity
+from api.services.accounts import identity
 
 # Public reads, by path. Patterns rather than a list of routes, so that public reads
 # added later (the change feed, badges) are covered the day they are served.

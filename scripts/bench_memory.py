@@ -91,7 +91,7 @@ def fill_memory(app: Any) -> int:
 
 
 def token(app: Any) -> str:
-    from api.services import identity
+    from api.services.accounts import identity
 
     with app.app_context():
         identity.create_user(f"bench-{time.time_ns()}", "translator", TARGETS)

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     from api import create_app
     from api.extensions import db
     from api.models import Delivery
-    from api.services import identity
+    from api.services.accounts import identity
     from api.services.outbound import webhooks
     from api.services.translation import workflow
 

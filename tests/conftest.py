@@ -220,7 +220,7 @@ class Person:
 
 
 def make_person(app: Flask, name: str, role: str, *locales: str) -> Person:
-    from api.services import identity
+    from api.services.accounts import identity
 
     with app.app_context():
         identity.create_user(name, role, locales)

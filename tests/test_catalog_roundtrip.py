@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from api.errors import Unprocessable
 from api.extensions import db
 from api.models import TranslationVersion
-from api.services import identity
+from api.services.accounts import identity
 from api.services.translation import catalogs, workflow
 from tests.conftest import SLUG, Person, require_command
 

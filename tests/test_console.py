@@ -15,7 +15,7 @@ from werkzeug.test import TestResponse
 from api.extensions import db
 from api.models import SourceRevision, TranslationVersion, Unit
 from api.models.types import utcnow
-from api.services import identity
+from api.services.accounts import identity
 from tests.conftest import SLUG, Person, make_person
 from tests.test_workflow import INTRO, MALAY_HEADED, MALAY_INTRO
 

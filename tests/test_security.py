@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from api import security
-from api.services import identity
+from api.services.accounts import identity
 from tests.conftest import SLUG, Person
 from tests.test_console import post as console_post
 

@@ -18,7 +18,8 @@ from flask import Flask
 from api.database import NestedTransactionFailed, transaction
 from api.extensions import db
 from api.models import Event, User
-from api.services import audit, effects, identity
+from api.services import audit, effects
+from api.services.accounts import identity
 
 
 def _in_thread(app: Flask, body: Callable[[], None]) -> None:

@@ -9,7 +9,7 @@ from flask import current_app, session
 
 from api import security
 from api.i18n import INTERFACE_LOCALE_KEY
-from api.services import identity
+from api.services.accounts import identity
 
 if TYPE_CHECKING:
     from api.models import User

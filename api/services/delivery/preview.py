@@ -23,9 +23,9 @@ from api.extensions import db
 from api.models import Essay, PreviewLink, TranslationVersion, Unit, User
 from api.models.types import utcnow
 from api.services import audit
+from api.services.accounts.identity import hash_token
 from api.services.content import get_essay, offered_locale
 from api.services.delivery import reading
-from api.services.identity import hash_token
 
 MIN_EXPIRY = 60
 MAX_EXPIRY = 30 * 24 * 3600

@@ -1,0 +1,1 @@
+"""People: users, roles, their locales, and the credentials they sign in with."""
