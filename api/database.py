@@ -1,8 +1,10 @@
-"""Engine set-up: SQLite made safe for concurrent use, and write transactions."""
+"""Engine set-up: SQLite made safe for concurrent use, and write transactions with what
+runs around their commit."""
 
 from __future__ import annotations
 
 import contextvars
+import logging
 import sqlite3
 import threading
 import weakref
@@ -14,8 +16,8 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from api.extensions import db
-from api.services import effects
 
+log = logging.getLogger(__name__)
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("write", default=False)
 
 
@@ -54,8 +56,8 @@ class NestedTransactionFailed(RuntimeError):
 def transaction() -> Iterator[so.Session]:
     """One workflow command: everything inside commits together or not at all.
 
-    What the change's events call for runs around the commit (``api.services.effects``):
-    summing-up work just before it, and the in-request effects once it is durable.
+    What the change asked for runs around the commit: ``before_commit`` work just before
+    it (a failure there aborts the change), ``after_commit`` work once it is durable.
 
     Opened inside another, it joins the outer transaction (as Superset's commands do): the
     inner part commits with the outer one, its effects with it. If the inner part fails,
@@ -79,17 +81,17 @@ def transaction() -> Iterator[so.Session]:
                 raise NestedTransactionFailed(
                     "an inner transaction failed; the outer one cannot commit part of its work"
                 )
-            effects.run_before_commit()
+            _run_before_commit(info)
             session.commit()
         except BaseException:
             session.rollback()
-            effects.discard()
+            _discard(info)
             raise
         finally:
             info.pop(_DEPTH, None)
             info.pop(_DOOMED, None)
             _write_intent.reset(token)
-    effects.run_after_commit()
+    _run_after_commit(info)
 
 
 @contextmanager
@@ -102,6 +104,57 @@ def _joined(info: dict[str, Any]) -> Iterator[None]:
         raise
     finally:
         info[_DEPTH] -= 1
+
+
+# --- what runs around the commit ----------------------------------------------------------
+# Kept in the session's ``info``, which lives as long as the session: each key is cleared
+# when the transaction commits or rolls back.
+
+_STATE = "transaction.state"
+_BEFORE = "transaction.before_commit"
+_AFTER = "transaction.after_commit"
+
+
+def transaction_state() -> dict[str, Any]:
+    """Scratch space that lives as long as the current transaction (for derivers)."""
+    return db.session().info.setdefault(_STATE, {})
+
+
+def before_commit(key: str, fn: Callable[[], None]) -> None:
+    """Run ``fn`` once, just before the current transaction commits (inside it)."""
+    db.session().info.setdefault(_BEFORE, {}).setdefault(key, fn)
+
+
+def after_commit(fn: Callable[[], None]) -> None:
+    """Run ``fn`` once the current transaction has committed; dropped on rollback."""
+    db.session().info.setdefault(_AFTER, []).append(fn)
+
+
+def _run_before_commit(info: dict[str, Any]) -> None:
+    """Inside the transaction, before it commits; a failure aborts the change."""
+    while pending := info.pop(_BEFORE, None):
+        for fn in pending.values():
+            fn()
+
+
+def _run_after_commit(info: dict[str, Any]) -> None:
+    """Once the transaction committed.
+
+    The change is durable by now, so a failing callback is logged and never turns the
+    writer's success into an error: whatever it did must also be safe in the outbox.
+    """
+    info.pop(_STATE, None)
+    for fn in info.pop(_AFTER, []):
+        try:
+            fn()
+        except Exception:
+            log.exception("after-commit effect %r failed", fn)
+
+
+def _discard(info: dict[str, Any]) -> None:
+    """Forget everything the rolled-back transaction asked for."""
+    for key in (_STATE, _BEFORE, _AFTER):
+        info.pop(key, None)
 
 
 _writer_locks: weakref.WeakKeyDictionary[sa.Engine, threading.Lock] = weakref.WeakKeyDictionary()

@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from api.database import transaction
+from api.database import after_commit, before_commit, transaction
 from api.extensions import db
 from api.models import Event, Job
 from api.models.types import utcnow
@@ -57,8 +57,8 @@ def derived() -> Iterator[list[str]]:
 
     def enqueue_for(event: Event) -> None:
         jobs.enqueue("test.ok", {"n": event.id}, event_id=event.id)
-        effects.before_commit("summary", lambda: notes.append("before"))
-        effects.after_commit(lambda: notes.append(f"after {event.action}"))
+        before_commit("summary", lambda: notes.append("before"))
+        after_commit(lambda: notes.append(f"after {event.action}"))
 
     effects.deriver(enqueue_for)
     yield notes
@@ -105,7 +105,7 @@ def test_a_failing_after_commit_effect_does_not_undo_the_change(app: Flask) -> N
     with app.app_context():
         with transaction():
             event = audit.record("comment.added", actor=None, after={"text": "x"})
-            effects.after_commit(boom)
+            after_commit(boom)
         assert db.session.get(Event, event.id) is not None
 
 

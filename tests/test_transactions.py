@@ -15,10 +15,10 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from api.database import NestedTransactionFailed, transaction
+from api.database import NestedTransactionFailed, after_commit, transaction
 from api.extensions import db
 from api.models import Event, User
-from api.services import audit, effects
+from api.services import audit
 from api.services.accounts import identity
 
 
@@ -60,7 +60,7 @@ def test_an_inner_transaction_commits_with_the_outer_one(app: Flask) -> None:
     def body() -> None:
         with transaction():
             identity.create_user("inner", "translator", ["ms"])
-            effects.after_commit(lambda: ran.append("inner"))
+            after_commit(lambda: ran.append("inner"))
             seen_inside.append(_other_connection_users(app))
             audit.record("nested.outer", actor=None)
             assert ran == []
@@ -88,7 +88,7 @@ def test_a_failure_after_an_inner_transaction_leaves_nothing(app: Flask) -> None
     def body() -> None:
         with transaction():
             identity.create_user("partial", "translator", ["ms"])
-            effects.after_commit(lambda: ran.append("inner"))
+            after_commit(lambda: ran.append("inner"))
             raise RuntimeError("the outer command fails after its inner part")
 
     with pytest.raises(RuntimeError, match="outer command fails"):
@@ -104,7 +104,7 @@ def test_an_outer_transaction_that_swallows_an_inner_failure_cannot_commit(app: 
     def body() -> None:
         with transaction():
             audit.record("nested.outer", actor=None)
-            effects.after_commit(lambda: ran.append("outer"))
+            after_commit(lambda: ran.append("outer"))
             try:
                 with transaction():
                     identity.create_user("half", "translator", ["ms"])

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext
 
+from api.database import transaction_state
 from api.errors import InvalidInput
 from api.extensions import db
 from api.models import (
@@ -116,7 +117,7 @@ def item_of(change: Change) -> dict[str, Any]:
 
 def item_for(event: Event) -> dict[str, Any] | None:
     """The feed item ``event`` became in this transaction, if it is public."""
-    items: dict[int, dict[str, Any]] = effects.state().get(_ITEMS, {})
+    items: dict[int, dict[str, Any]] = transaction_state().get(_ITEMS, {})
     return items.get(event.id)
 
 
@@ -190,7 +191,7 @@ def _append(event: Event) -> None:
         data=data,
     )
     db.session.add(change)
-    effects.state().setdefault(_ITEMS, {})[event.id] = item_of(change)
+    transaction_state().setdefault(_ITEMS, {})[event.id] = item_of(change)
 
 
 @dataclass(frozen=True)

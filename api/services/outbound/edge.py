@@ -36,6 +36,7 @@ from typing import Any
 from flask import Flask, Response, current_app, g, has_request_context, request
 
 from api import i18n, observability
+from api.database import after_commit, before_commit, transaction, transaction_state
 from api.models import Event, Job
 from api.models.types import utcnow
 from api.services import effects, jobs
@@ -224,10 +225,10 @@ def _derive(event: Event) -> None:
     """Gather what each event of the change affects; one purge job sums them up."""
     if not current_app.config["EDGE_PURGE_URLS"]:
         return
-    purge = effects.state().get(_STATE_KEY)
+    purge = transaction_state().get(_STATE_KEY)
     if purge is None:
-        purge = effects.state()[_STATE_KEY] = Purge()
-        effects.before_commit(_STATE_KEY, _enqueue)
+        purge = transaction_state()[_STATE_KEY] = Purge()
+        before_commit(_STATE_KEY, _enqueue)
     essay, unit = event.essay, event.unit
     purge.add_event(
         event.essay_id, essay.slug if essay else None, unit.key if unit else None, event.locale
@@ -236,7 +237,7 @@ def _derive(event: Event) -> None:
 
 def _enqueue() -> None:
     """Just before the commit: the change's one purge job, the safety net of the attempt."""
-    purge: Purge | None = effects.state().get(_STATE_KEY)
+    purge: Purge | None = transaction_state().get(_STATE_KEY)
     if purge is None or purge.empty:
         return
     config = current_app.config
@@ -262,12 +263,10 @@ def _enqueue() -> None:
         if has_request_context():
             g.edge_purge = f"failed; fresh-by={iso(deadline)}"
 
-    effects.after_commit(attempt)
+    after_commit(attempt)
 
 
 def _remember_deadline(job_id: int, deadline: datetime) -> None:
-    from api.database import transaction
-
     with transaction() as session:
         job = session.get(Job, job_id)
         if job is not None and job.state == "pending":
