@@ -1,14 +1,15 @@
-"""Engine set-up: SQLite made safe for concurrent use, and write transactions with what
-runs around their commit."""
+"""Engine set-up: SQLite made safe for concurrent use, write transactions with what runs
+around their commit, and reads on connections each thread keeps open."""
 
 from __future__ import annotations
 
 import contextvars
 import logging
+import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -177,6 +178,135 @@ def _writers_queue(session: so.Session) -> Iterator[None]:
     # setdefault is atomic: two threads' first writes get the same lock.
     with _writer_locks.get(engine) or _writer_locks.setdefault(engine, threading.Lock()):
         yield
+
+
+# --- reads on held connections -----------------------------------------------------------
+
+# A compiled statement: its SQL, and the order of its parameters for a positional driver.
+Prepared = tuple[str, Sequence[str] | None]
+
+
+class HeldConnections:
+    """Single-statement reads on one autocommit connection per thread, kept open.
+
+    A read made here checks out no pooled connection, so it pays for no liveness ping,
+    transaction or reset around its one statement, and sees everything committed before
+    it. Statements are compiled once (``prepare``) and run on the driver's cursor
+    (PostgreSQL prepares them on the server). A connection the server has dropped is
+    replaced and the read retried once; the connections close with the engine, and a
+    forked child leaves its parent's alone.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self._local = threading.local()
+        self._open: weakref.WeakSet[HeldConnection] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self._prepare = engine.dialect.name == "postgresql"
+        self._error: type[Any] = engine.dialect.loaded_dbapi.Error
+        sa.event.listen(engine, "engine_disposed", lambda _engine: self.close())
+        _forget_in_forked_children(self)
+
+    def prepare(self, statement: sa.ClauseElement) -> Prepared:
+        dialect = self.engine.dialect
+        compiled: Any = statement.compile(dialect=dialect)
+        return str(compiled), compiled.positiontup if compiled.positional else None
+
+    def read(self, prepared: Prepared, named: Mapping[str, Any]) -> list[Any]:
+        """The rows of one prepared statement with the ``named`` parameters."""
+        sql, order = prepared
+        params: Any = named if order is None else tuple(named[name] for name in order)
+        for attempt in (1, 2):
+            held: HeldConnection | None = None
+            try:
+                held = self.held()
+                if self._prepare:
+                    held.cursor.execute(sql, params, prepare=True)
+                else:
+                    held.cursor.execute(sql, params)
+                return held.cursor.fetchall()
+            except self._error as error:
+                if held is not None:  # else no connection: the database is out of reach
+                    dialect = self.engine.dialect
+                    dropped = dialect.is_disconnect(error, held.connection, held.cursor)
+                    self._discard(held)
+                    if dropped and attempt == 1:
+                        continue
+                raise sa.exc.DBAPIError.instance(sql, params, error, self._error) from error
+        raise AssertionError("unreachable")
+
+    def held(self) -> HeldConnection:
+        """This thread's connection, opened on its first read."""
+        held: HeldConnection | None = getattr(self._local, "held", None)
+        if held is None:
+            fairy = self.engine.raw_connection()
+            fairy.detach()
+            connection: Any = fairy.dbapi_connection
+            self.engine.dialect.set_isolation_level(connection, "AUTOCOMMIT")
+            held = HeldConnection(connection, connection.cursor())
+            self._local.held = held
+            with self._lock:
+                self._open.add(held)
+        return held
+
+    def close(self) -> None:
+        """Close every thread's connection (the next read opens a new one)."""
+        with self._lock:
+            held = list(self._open)
+            self._open.clear()
+        self._local = threading.local()
+        for item in held:
+            item.close()
+
+    def forget(self) -> None:
+        """After ``fork``: leave the parent's connections to it, never closing them here."""
+        _inherited.extend(self._open)
+        self._open = weakref.WeakSet()
+        self._local = threading.local()
+
+    def _discard(self, held: HeldConnection) -> None:
+        self._local.held = None
+        with self._lock:
+            self._open.discard(held)
+        held.close()
+
+
+class HeldConnection:
+    """One thread's connection and its cursor; closed with the thread at the latest."""
+
+    def __init__(self, connection: Any, cursor: Any) -> None:
+        self.connection = connection
+        self.cursor = cursor
+
+    def __del__(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        try:
+            self.connection.close()
+        except Exception:  # noqa: S110 - a connection already gone needs no closing
+            pass
+
+
+_every: weakref.WeakSet[HeldConnections] = weakref.WeakSet()
+_inherited: list[HeldConnection] = []  # a forked child's copies of its parent's connections
+_fork_lock = threading.Lock()
+_hears_forks = False
+
+
+def _forget_after_fork() -> None:
+    for connections in list(_every):
+        connections.forget()
+
+
+def _forget_in_forked_children(connections: HeldConnections) -> None:
+    """The first set of held connections asks, once per process, to hear of forks."""
+    global _hears_forks
+    with _fork_lock:
+        if not _hears_forks:
+            os.register_at_fork(after_in_child=_forget_after_fork)
+            _hears_forks = True
+        _every.add(connections)
 
 
 def lock_for_update(statement: sa.Select[Any]) -> sa.Select[Any]:

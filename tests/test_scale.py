@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,7 +18,7 @@ from flask import Flask
 from api import create_app
 from api.extensions import db
 from api.services.delivery import reading
-from tests.conftest import SLUG, Person, PostgresDatabases, _config, make_person
+from tests.conftest import ROOT, SLUG, Person, PostgresDatabases, _config, make_person
 from tests.servers import Instance
 
 ESSAY = f"/api/v1/essays/{SLUG}"
@@ -77,7 +79,7 @@ def test_sqlite_connections_are_safe_for_concurrent_use(sqlite_app: Flask) -> No
             assert _pragmas(connection.connection.dbapi_connection) == expected
         with app.test_request_context(ESSAY):
             reading.read_stamps(SLUG, "", ("en",))
-            held = reading._reader()._held()
+            held = reading._reader().connections.held()
             assert _pragmas(held.connection) == expected
         orphan = sa.text(
             "INSERT INTO units (essay_id, key, kind, position, body, source_revision,"
@@ -86,6 +88,44 @@ def test_sqlite_connections_are_safe_for_concurrent_use(sqlite_app: Flask) -> No
         )
         with db.engine.connect() as connection, pytest.raises(sa.exc.IntegrityError):
             connection.execute(orphan)
+
+
+# A process that reads, forks, and lets its child read too (a fresh interpreter: forking
+# the test process itself would copy its threads).
+_FORKED_READS = """
+import os, sys
+import sqlalchemy as sa
+from api.database import HeldConnections
+engine = sa.create_engine(sys.argv[1])
+connections = HeldConnections(engine)
+one = connections.prepare(sa.select(sa.literal_column("1")))
+assert connections.read(one, {}) == [(1,)]
+mine = connections.held()
+pid = os.fork()
+if pid == 0:
+    reused = connections.held() is mine
+    ok = connections.read(one, {}) == [(1,)]
+    os._exit(3 if reused else 0 if ok else 4)
+_, status = os.waitpid(pid, 0)
+assert connections.held() is mine and connections.read(one, {}) == [(1,)]
+print(os.waitstatus_to_exitcode(status))
+"""
+
+
+@pytest.mark.multiprocess
+def test_a_forked_child_reads_on_connections_of_its_own(app: Flask) -> None:
+    """A child never writes on its parent's held connection, nor closes it."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    done = subprocess.run(
+        [sys.executable, "-c", _FORKED_READS, url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "0", "the child read on its parent's connection"
 
 
 # --- indexed reads -----------------------------------------------------------------------

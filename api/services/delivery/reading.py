@@ -8,18 +8,17 @@ publication or source edit changes the stamps, so every worker and every instanc
 sees the change on its next request without waiting for anything to expire.
 
 The stamps are read by ``StampReader`` on a connection each thread keeps open, in
-autocommit: the read is a single statement that sees every committed publication, and a
-request served from the cache (or answered 304) never checks out a pooled connection, so
-it pays for no liveness ping, transaction or reset around that one read.
+autocommit (``api.database.HeldConnections``): the read is a single statement that sees
+every committed publication, and a request served from the cache (or answered 304) never
+checks out a pooled connection, so it pays for no liveness ping, transaction or reset
+around that one read.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 import time
-import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from flask import current_app, json
 from sqlalchemy.dialects import postgresql
 
 from api import i18n
+from api.database import HeldConnections, Prepared
 from api.errors import NotFound
 from api.extensions import db
 from api.i18n import ALL_LOCALES
@@ -123,120 +123,27 @@ def _stamps_select(locale_count: int, dialect: str) -> sa.ClauseElement:
 
 
 class StampReader:
-    """Reads publication stamps on one autocommit connection per thread, kept open.
-
-    The statement is compiled once per number of locales by SQLAlchemy and run on the
-    driver's cursor (PostgreSQL prepares it on the server). A connection the server has
-    dropped is replaced and the read retried once; the connections close with the engine.
+    """Reads publication stamps on the connections each thread keeps open
+    (``api.database.HeldConnections``): one statement per number of locales, compiled once.
     """
 
     def __init__(self, engine: sa.Engine) -> None:
-        self.engine = engine
-        self._local = threading.local()
-        self._open: weakref.WeakSet[_Held] = weakref.WeakSet()
-        self._lock = threading.Lock()
-        self._statements: dict[int, tuple[str, Sequence[str] | None]] = {}
-        self._prepare = engine.dialect.name == "postgresql"
-        self._error: type[Any] = engine.dialect.loaded_dbapi.Error
-        sa.event.listen(engine, "engine_disposed", lambda _engine: self.close())
-        _readers.add(self)
+        self.connections = HeldConnections(engine)
+        self._dialect = engine.dialect.name
+        self._statements: dict[int, Prepared] = {}
 
     def read(self, slug: str, scope: str, locales: Sequence[str]) -> list[Any]:
         """Rows of (essay id, source locale, stamp locale, stamp): one indexed query."""
-        sql, order = self._statement(len(locales))
         named = {"slug": slug, "scope": scope}
         named.update((f"locale_{n}", code) for n, code in enumerate(locales))
-        params: Any = named if order is None else tuple(named[name] for name in order)
-        for attempt in (1, 2):
-            held: _Held | None = None
-            try:
-                held = self._held()
-                if self._prepare:
-                    held.cursor.execute(sql, params, prepare=True)
-                else:
-                    held.cursor.execute(sql, params)
-                return held.cursor.fetchall()
-            except self._error as error:
-                if held is not None:  # else no connection: the database is out of reach
-                    dialect = self.engine.dialect
-                    dropped = dialect.is_disconnect(error, held.connection, held.cursor)
-                    self._discard(held)
-                    if dropped and attempt == 1:
-                        continue
-                raise sa.exc.DBAPIError.instance(sql, params, error, self._error) from error
-        raise AssertionError("unreachable")
+        return self.connections.read(self._statement(len(locales)), named)
 
-    def close(self) -> None:
-        """Close every thread's connection (the next read opens a new one)."""
-        with self._lock:
-            held = list(self._open)
-            self._open.clear()
-        self._local = threading.local()
-        for item in held:
-            item.close()
-
-    def forget(self) -> None:
-        """After ``fork``: leave the parent's connections to it, never closing them here."""
-        _inherited.extend(self._open)
-        self._open = weakref.WeakSet()
-        self._local = threading.local()
-
-    def _statement(self, locale_count: int) -> tuple[str, Sequence[str] | None]:
+    def _statement(self, locale_count: int) -> Prepared:
         found = self._statements.get(locale_count)
         if found is None:
-            dialect = self.engine.dialect
-            compiled: Any = _stamps_select(locale_count, dialect.name).compile(dialect=dialect)
-            found = (str(compiled), compiled.positiontup if compiled.positional else None)
-            self._statements[locale_count] = found
+            statement = _stamps_select(locale_count, self._dialect)
+            found = self._statements[locale_count] = self.connections.prepare(statement)
         return found
-
-    def _held(self) -> _Held:
-        held: _Held | None = getattr(self._local, "held", None)
-        if held is None:
-            fairy = self.engine.raw_connection()
-            fairy.detach()
-            connection: Any = fairy.dbapi_connection
-            self.engine.dialect.set_isolation_level(connection, "AUTOCOMMIT")
-            held = _Held(connection, connection.cursor())
-            self._local.held = held
-            with self._lock:
-                self._open.add(held)
-        return held
-
-    def _discard(self, held: _Held) -> None:
-        self._local.held = None
-        with self._lock:
-            self._open.discard(held)
-        held.close()
-
-
-class _Held:
-    """One thread's connection and its cursor; closed with the thread at the latest."""
-
-    def __init__(self, connection: Any, cursor: Any) -> None:
-        self.connection = connection
-        self.cursor = cursor
-
-    def __del__(self) -> None:
-        self.close()
-
-    def close(self) -> None:
-        try:
-            self.connection.close()
-        except Exception:  # noqa: S110 - a connection already gone needs no closing
-            pass
-
-
-_readers: weakref.WeakSet[StampReader] = weakref.WeakSet()
-_inherited: list[_Held] = []
-
-
-def _forget_after_fork() -> None:
-    for reader in list(_readers):
-        reader.forget()
-
-
-os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def _reader() -> StampReader:
