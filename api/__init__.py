@@ -68,7 +68,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     views.register(app, api)
     console.init_app(app)
     docs.init_app(app)
-    edge.init_app(app)
     cli.register(app)
     # Last, so that it is the outermost layer: every other one sees the client's address.
     proxies.init_app(app)

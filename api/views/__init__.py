@@ -33,6 +33,7 @@ def register(app: Flask, api: Api) -> None:
         caching,
         catalogs,
         delivery,
+        edge,
         operations,
         reading,
         releases,
@@ -59,6 +60,7 @@ def register(app: Flask, api: Api) -> None:
     ):
         api.register_blueprint(blueprint)
     caching.init_app(app)
+    edge.init_app(app)
 
 
 def _owner(field: fields.Field[Any]) -> Any:

@@ -19,6 +19,10 @@ from api.services.outbound import edge
 # Shared caches may keep a copy but must ask first; the edge keeps it until a purge.
 CACHE_CONTROL = "public, max-age=0, must-revalidate"
 LANGUAGE = "Accept-Language"
+# The edge asks for the tags on each of its fetches; a client talking to the app directly
+# gets none. Nothing is secret in them: the header only keeps responses lean.
+TAGS_HEADER = "xkey"
+WANT_TAGS_HEADER = "xkey-want"
 
 
 @dataclass(frozen=True)
@@ -51,8 +55,8 @@ def headers(response: Response, tags: str, *, negotiated: bool) -> Response:
         # The header itself, not ``response.vary``: that parses and writes back a set.
         vary = headers.get("Vary")
         headers["Vary"] = f"{vary}, {LANGUAGE}" if vary else LANGUAGE
-    if response.status_code == 200:
-        edge.tag(response, tags)
+    if response.status_code == 200 and WANT_TAGS_HEADER in request.headers:
+        headers[TAGS_HEADER] = tags
     return response
 
 

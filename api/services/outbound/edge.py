@@ -1,7 +1,7 @@
 """The edge: the Varnish tier in front of the app, its tags, and purging it after changes.
 
 Every public representation carries ``xkey`` tags naming what it depends on (when the
-edge asks for them with ``xkey-want``; the VCL strips them before a client sees them):
+edge asks for them: ``api.views.caching``; the VCL strips them before a client sees them):
 
 ``all``                       every representation
 ``essays``                    lists, locales and progress: anything not under one essay
@@ -13,11 +13,12 @@ edge asks for them with ``xkey-want``; the VCL strips them before a client sees 
 Every change derives its purge from the events it records (a deriver on the effects
 spine): the tags and essays of all its events accumulate per transaction into one outbox
 job, written just before the commit; right after the commit, in the writer's request, the
-app sends one PURGE to each edge in ``EDGE_PURGE_URLS`` and closes the job once the
-response is sent, or, when an edge does not answer within ``EDGE_PURGE_TIMEOUT``, leaves
-the job to the worker's retries and tells the writer ``Edge-Purge: failed; fresh-by=…``
-(the edge TTL bounds the staleness of an edge that stays unreachable). The PURGE also
-gives each touched essay a new generation in the edge's hash: the revision fence of
+app sends one PURGE to each edge in ``EDGE_PURGE_URLS``. How that went is reported to
+whoever serves the change (``report_to``): the views close the job once the response is
+sent, or, when an edge does not answer within ``EDGE_PURGE_TIMEOUT``, leave the job to the
+worker's retries and tell the writer ``Edge-Purge: failed; fresh-by=…`` (the edge TTL
+bounds the staleness of an edge that stays unreachable). The PURGE also gives each
+touched essay a new generation in the edge's hash: the revision fence of
 ``deploy/varnish/tarjuma.vcl`` (see docs/deploy.md).
 """
 
@@ -27,13 +28,13 @@ import http.client
 import ipaddress
 import logging
 import urllib.parse
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Flask, Response, current_app, g, has_request_context, request
+from flask import Flask, current_app
 
 from api import i18n, observability
 from api.database import after_commit, before_commit, transaction, transaction_state
@@ -48,16 +49,8 @@ LISTS = "essays"
 EVERY_ESSAY = "*"
 # More essays than the edge's VCL unrolls in one PURGE: fence every essay instead.
 MAX_FENCED_ESSAYS = 16
-HEADER = "xkey"
-# The edge asks for the tags on each of its fetches; a client talking to the app directly
-# gets none. Nothing is secret in them: the header only keeps responses lean.
-WANT_HEADER = "xkey-want"
 LIST_TAGS = f"{ALL} {LISTS}"
-PURGE_HEADER = "Edge-Purge"
 JOB_KIND = "edge.purge"
-
-
-# --- tags on representations -------------------------------------------------------------
 
 
 def representation_tags(essay_id: int, scope: str, dependencies: Iterable[str]) -> str:
@@ -67,40 +60,6 @@ def representation_tags(essay_id: int, scope: str, dependencies: Iterable[str]) 
         tags.append(f"e{essay_id}/{code}")
         tags.append(f"e{essay_id}/{scope}/{code}")
     return " ".join(tags)
-
-
-def tag(response: Response, tags: str) -> None:
-    """Give a public representation its tags, when the edge asked for them."""
-    if WANT_HEADER in request.headers:
-        response.headers[HEADER] = tags
-
-
-def _after_request(response: Response) -> Response:
-    outcome = g.pop("edge_purge", None)
-    if outcome is not None:
-        response.headers[PURGE_HEADER] = outcome
-    done = g.pop("edge_done", None)
-    if done is not None:
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        response.call_on_close(lambda: _close_job(app, done))
-    return response
-
-
-def _close_job(app: Flask, job_id: int) -> None:
-    from api.extensions import db
-
-    with app.app_context():
-        try:
-            jobs.mark_done(job_id)
-        except Exception:
-            # The worker finds it pending and purges once more: harmless.
-            log.exception("could not close edge purge job %s", job_id)
-        finally:
-            db.session.remove()
-
-
-def init_app(app: Flask) -> None:
-    app.after_request(_after_request)
 
 
 # --- what a change purges -----------------------------------------------------------------
@@ -250,20 +209,44 @@ def _enqueue() -> None:
     def attempt() -> None:
         committed_at = utcnow()
         errors = send(urls, purge, timeout)
-        if not errors:
-            if has_request_context():
-                # Closing the job is bookkeeping: it waits until the response is sent.
-                g.edge_done = job_id
-            else:
-                jobs.mark_done(job_id)
-            return
-        log.warning("edge purge failed, left to the worker (job %s): %s", job_id, errors)
-        deadline = fresh_by(committed_at, ttl)
-        _remember_deadline(job_id, deadline)
-        if has_request_context():
-            g.edge_purge = f"failed; fresh-by={iso(deadline)}"
+        fresh: datetime | None = None
+        if errors:
+            log.warning("edge purge failed, left to the worker (job %s): %s", job_id, errors)
+            fresh = fresh_by(committed_at, ttl)
+            _remember_deadline(job_id, fresh)
+        report: Report = current_app.extensions.get(_REPORT, settle)
+        report(Attempt(job_id, fresh))
 
     after_commit(attempt)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """How the writer's own purge of its change went, right after the commit."""
+
+    job_id: int
+    fresh_by: datetime | None  # an edge was not purged: it holds nothing older by then
+
+    @property
+    def purged(self) -> bool:
+        return self.fresh_by is None
+
+
+Report = Callable[[Attempt], None]
+_REPORT = "tarjuma.edge_report"
+
+
+def report_to(app: Flask, report: Report) -> None:
+    """Have ``report`` hear how each writer's purge went (it must ``settle`` the attempt,
+    now or once it has answered the writer); by default it is settled at once."""
+    app.extensions[_REPORT] = report
+
+
+def settle(attempt: Attempt) -> None:
+    """Close the job of a purge that reached every edge: the worker has nothing left to do.
+    One that did not stays for the worker's retries."""
+    if attempt.purged:
+        jobs.mark_done(attempt.job_id)
 
 
 def _remember_deadline(job_id: int, deadline: datetime) -> None:
