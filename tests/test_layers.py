@@ -61,6 +61,35 @@ def test_services_import_no_cycle() -> None:
     assert "api.services.translation.workflow" not in graph["api.services.content"]
 
 
+# What belongs to serving a request: services are called by views, the console, commands
+# and the worker alike, and hear of none of them.
+HTTP = {
+    "flask.request",
+    "flask.g",
+    "flask.session",
+    "flask.has_request_context",
+    "flask.after_this_request",
+    "flask.Response",
+    "flask.make_response",
+    "flask.wrappers",
+    "werkzeug.wrappers",
+}
+
+
+@pytest.mark.parametrize(
+    "path", sorted((API / "services").rglob("*.py")), ids=lambda p: str(p.relative_to(API))
+)
+def test_services_know_nothing_of_requests_and_responses(path: Path) -> None:
+    imported = _imports(path)
+    assert not {m for m in imported if m in HTTP or m.startswith(tuple(f"{w}." for w in HTTP))}
+
+
+def test_the_database_layer_imports_no_service() -> None:
+    imported = _imports(API / "database.py")
+    assert not {m for m in imported if m.startswith("api.services")}
+    assert not {m for m in imported if m.startswith(("api.views", "api.console"))}
+
+
 def test_services_are_grouped_by_area() -> None:
     """A newcomer sees the map from the tree: a few shared modules, the rest in areas."""
     loose = sorted(p.name for p in (API / "services").glob("*.py") if p.name != "__init__.py")
