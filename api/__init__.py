@@ -38,8 +38,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from api import cli, console, docs, errors, i18n, observability, proxies, security, views
     from api.config import load, normalise_database_url
     from api.extensions import api, babel, db, limiter, migrate
-    from api.services.aids import memory  # noqa: F401 - derivers register
-    from api.services.outbound import changes, edge, webhooks  # noqa: F401
 
     app = App(__name__, instance_relative_config=True)
     app.config.from_mapping(load(overrides))
@@ -59,6 +57,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     observability.init_app(app)  # first: its hook sees the request first, the response last
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.config["MIGRATIONS_DIR"]))
+    _follow_changes(app)
     i18n.init_app(app)
     babel.init_app(app, locale_selector=i18n.babel_locale)
     limiter.init_app(app)
@@ -72,3 +71,28 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     # Last, so that it is the outermost layer: every other one sees the client's address.
     proxies.init_app(app)
     return app
+
+
+def _follow_changes(app: Flask) -> None:
+    """What follows a change (``api.services.effects``): the derivers, in the order each
+    recorded event meets them, and the jobs they leave for ``flask worker``.
+
+    The feed comes first: it gives a public event its position and the item readers get,
+    and webhooks send that very item, so they come after it (``add`` refuses the other
+    order). The edge's purge and the translation memory read nothing the others write, and
+    nothing reads what they write: they come last, the outbound area before the aids. Every
+    process built here (app servers, ``flask worker``, the workers ``flask edge run``
+    starts) gets the same derivers and handlers; importing a service registers nothing.
+    """
+    from api.services import effects, jobs
+    from api.services.aids import memory
+    from api.services.delivery import releases
+    from api.services.outbound import changes, edge, webhooks
+
+    effects.init_app(app)
+    jobs.init_app(app)
+    changes.init_app(app)
+    webhooks.init_app(app)
+    edge.init_app(app)
+    memory.init_app(app)
+    releases.init_app(app)

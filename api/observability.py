@@ -109,7 +109,7 @@ class JobsCollector(Collector):
         )
         now = utcnow()
         found = {entry.kind: entry for entry in jobs.status()}
-        for kind in sorted(set(found) | set(jobs.kinds())):
+        for kind in sorted(set(found) | set(jobs.handlers().kinds())):
             entry = found.get(kind) or jobs.KindStatus(kind)
             for state, count in entry.states.items():
                 counts.add_metric((kind, state), count)

@@ -9,22 +9,25 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from api import create_app
 from api.database import after_commit, before_commit, transaction
 from api.extensions import db
 from api.models import Event, Job
 from api.models.types import utcnow
 from api.services import audit, effects, jobs
-from tests.conftest import ROOT
+from api.services.outbound import changes, webhooks
+from tests.conftest import ROOT, _config
 
 
 @pytest.fixture
-def handled() -> Iterator[list[tuple[str, Any]]]:
+def handled(app: Flask) -> Iterator[list[tuple[str, Any]]]:
     """Handlers for the test kinds, recording what they were given."""
     seen: list[tuple[str, Any]] = []
     lock = threading.Lock()
@@ -42,16 +45,17 @@ def handled() -> Iterator[list[tuple[str, Any]]]:
     def broken(job: jobs.Claim) -> None:
         raise ValueError("never works")
 
-    jobs.handler("test.ok")(ok)
-    jobs.handler("test.flaky", retry=lambda attempts: 0.0)(flaky)
-    jobs.handler("test.broken", retry=lambda attempts: 0.0 if attempts < 2 else None)(broken)
-    yield seen
-    for kind in ("test.ok", "test.flaky", "test.broken"):
-        jobs._handlers.pop(kind, None)
+    known = jobs.handlers(app)
+    with (
+        known.added("test.ok", ok),
+        known.added("test.flaky", flaky, retry=lambda attempts: 0.0),
+        known.added("test.broken", broken, retry=lambda attempts: 0.0 if attempts < 2 else None),
+    ):
+        yield seen
 
 
 @pytest.fixture
-def derived() -> Iterator[list[str]]:
+def derived(app: Flask) -> Iterator[list[str]]:
     """A deriver that writes a job for every event and notes what ran after commit."""
     notes: list[str] = []
 
@@ -60,9 +64,57 @@ def derived() -> Iterator[list[str]]:
         before_commit("summary", lambda: notes.append("before"))
         after_commit(lambda: notes.append(f"after {event.action}"))
 
-    effects.deriver(enqueue_for)
-    yield notes
-    effects._derivers.remove(enqueue_for)
+    with effects.derivers(app).added(enqueue_for):
+        yield notes
+
+
+def test_each_event_meets_the_feed_then_webhooks_then_the_edge_then_the_memory(
+    app: Flask,
+) -> None:
+    assert effects.derivers(app).names() == [
+        "api.services.outbound.changes.append",
+        "api.services.outbound.webhooks._derive",
+        "api.services.outbound.edge._derive",
+        "api.services.aids.memory.follow",
+    ]
+    assert jobs.handlers(app).kinds() == ["edge.purge", "release", "webhook.deliver"]
+
+
+def test_webhooks_cannot_be_registered_before_the_feed_they_read() -> None:
+    """Webhooks send the feed item of a public event: without it they would drop it."""
+    derivers = effects.Derivers()
+    with pytest.raises(RuntimeError, match="changes.append"):
+        derivers.add(webhooks._derive, after=[changes.append])
+    derivers.add(changes.append)
+    derivers.add(webhooks._derive, after=[changes.append])
+    with pytest.raises(ValueError, match="a deriver already"):
+        derivers.add(changes.append)
+    known = jobs.Handlers()
+    known.add("webhook.deliver", webhooks.send)
+    with pytest.raises(ValueError, match="handler already"):
+        known.add("webhook.deliver", webhooks.send)
+
+
+def test_what_a_test_adds_is_its_apps_alone_and_ends_with_the_block(
+    app: Flask, tmp_path: Path
+) -> None:
+    def ok(job: jobs.Claim) -> None:
+        pass
+
+    def note(event: Event) -> None:
+        pass
+
+    other = create_app(_config(f"sqlite:///{tmp_path / 'other.db'}"))
+    with jobs.handlers(app).added("test.ok", ok), effects.derivers(app).added(note):
+        assert "test.ok" in jobs.handlers(app).kinds()
+        assert "test.ok" not in jobs.handlers(other).kinds()
+        assert note in effects.derivers(app) and note not in effects.derivers(other)
+        # Swapping a kind's handler gives its own back afterwards.
+        with jobs.handlers(app).added("webhook.deliver", ok):
+            assert jobs.handlers(app).get("webhook.deliver").fn is ok
+        assert jobs.handlers(app).get("webhook.deliver").fn is webhooks.send
+    assert "test.ok" not in jobs.handlers(app).kinds()
+    assert note not in effects.derivers(app)
 
 
 def _jobs(app: Flask) -> list[Job]:
@@ -216,28 +268,27 @@ def test_a_handlers_record_commits_with_its_job_or_not_at_all(app: Flask) -> Non
 
         return write
 
-    jobs.handler("test.recorded")(lambda job: jobs.Outcome(record=record(job.payload["n"])))
-    try:
-        with app.app_context():
-            with transaction():
-                ids = [jobs.enqueue("test.recorded", {"n": n}).id for n in range(4)]
-            claimed = jobs.claim(10)
-            finished = [(job, jobs.attempt(job)) for job in claimed]
-            claimed, unrecorded = jobs.Worker._record_and_claim(finished, idle=0)
-            assert claimed is None, "a failed turn"
-            assert [job.payload["n"] for job, _ in unrecorded] == [2], "to try again"
-            states = {job.id: job.state for job in _jobs(app) if job.id in ids}
-            assert states == dict(zip(ids, ["done", "done", "running", "done"], strict=True))
-            texts = db.session.scalars(
-                sa.select(Event.after).where(Event.action == "comment.added")
-            ).all()
-            assert sorted(t["text"] for t in texts if t["text"].startswith("record")) == [
-                "record 0",
-                "record 1",
-                "record 3",
-            ]
-    finally:
-        jobs._handlers.pop("test.recorded", None)
+    recorded = jobs.handlers(app).added(
+        "test.recorded", lambda job: jobs.Outcome(record=record(job.payload["n"]))
+    )
+    with recorded, app.app_context():
+        with transaction():
+            ids = [jobs.enqueue("test.recorded", {"n": n}).id for n in range(4)]
+        claimed = jobs.claim(10)
+        finished = [(job, jobs.attempt(job)) for job in claimed]
+        claimed, unrecorded = jobs.record_and_claim(finished, idle=0)
+        assert claimed is None, "a failed turn"
+        assert [job.payload["n"] for job, _ in unrecorded] == [2], "to try again"
+        states = {job.id: job.state for job in _jobs(app) if job.id in ids}
+        assert states == dict(zip(ids, ["done", "done", "running", "done"], strict=True))
+        texts = db.session.scalars(
+            sa.select(Event.after).where(Event.action == "comment.added")
+        ).all()
+        assert sorted(t["text"] for t in texts if t["text"].startswith("record")) == [
+            "record 0",
+            "record 1",
+            "record 3",
+        ]
 
 
 def test_a_slow_job_holds_up_one_thread_and_no_other_job(app: Flask, handled: list[Any]) -> None:
@@ -246,34 +297,33 @@ def test_a_slow_job_holds_up_one_thread_and_no_other_job(app: Flask, handled: li
     def slow(job: jobs.Claim) -> None:
         assert release.wait(30), "never released"
 
-    jobs.handler("test.slow")(slow)
-    worker = jobs.Worker(app, threads=2, poll=0.02)
-    runner = threading.Thread(target=worker.run)
-    try:
-        with app.app_context():
-            with transaction():
-                slow_id = jobs.enqueue("test.slow", {}).id
-                for n in range(20):
-                    jobs.enqueue("test.ok", {"n": n})
-        runner.start()
-        deadline = time.monotonic() + 30
-        while len(handled) < 20 and time.monotonic() < deadline:
-            release.wait(0.05)
-        assert sorted(n for _, n in handled) == list(range(20)), "the others ran meanwhile"
-        with app.app_context():
-            assert db.session.get(Job, slow_id).state == "running"
-            db.session.remove()
-        worker.stop()
-        release.set()
-        runner.join(timeout=30)
-        assert not runner.is_alive()
-        states = {job.id: job.state for job in _jobs(app)}
-        assert states[slow_id] == "done", "stopping finishes and records the job under way"
-        assert set(states.values()) == {"done"}
-    finally:
-        release.set()
-        worker.stop()
-        jobs._handlers.pop("test.slow", None)
+    with jobs.handlers(app).added("test.slow", slow):
+        worker = jobs.Worker(app, threads=2, poll=0.02)
+        runner = threading.Thread(target=worker.run)
+        try:
+            with app.app_context():
+                with transaction():
+                    slow_id = jobs.enqueue("test.slow", {}).id
+                    for n in range(20):
+                        jobs.enqueue("test.ok", {"n": n})
+            runner.start()
+            deadline = time.monotonic() + 30
+            while len(handled) < 20 and time.monotonic() < deadline:
+                release.wait(0.05)
+            assert sorted(n for _, n in handled) == list(range(20)), "the others ran meanwhile"
+            with app.app_context():
+                assert db.session.get(Job, slow_id).state == "running"
+                db.session.remove()
+            worker.stop()
+            release.set()
+            runner.join(timeout=30)
+            assert not runner.is_alive()
+            states = {job.id: job.state for job in _jobs(app)}
+            assert states[slow_id] == "done", "stopping finishes and records the job under way"
+            assert set(states.values()) == {"done"}
+        finally:
+            release.set()
+            worker.stop()
 
 
 def test_a_worker_that_cannot_reach_its_database_backs_off(
@@ -380,10 +430,10 @@ def test_the_worker_deletes_old_done_jobs_and_keeps_the_rest(
                 )
         worker = jobs.Worker(app, retention=timedelta(days=7))
         monkeypatch.setattr(jobs, "PRUNE_BATCH", 1)
-        worker._prune_when_due()
+        worker.prune_when_due()
         assert len(_jobs(app)) == 4, "one batch per idle turn"
-        worker._prune_when_due()
-        worker._prune_when_due()  # finds none left: done for the hour
+        worker.prune_when_due()
+        worker.prune_when_due()  # finds none left: done for the hour
         left = {(job.state, job.payload["age"]) for job in _jobs(app)}
         assert left == {("done", 1), ("failed", 30), ("pending", 30)}
         with transaction() as session:
@@ -395,7 +445,7 @@ def test_the_worker_deletes_old_done_jobs_and_keeps_the_rest(
                     finished_at=now - timedelta(days=9),
                 )
             )
-        worker._prune_when_due()
+        worker.prune_when_due()
         assert ("done", 9) in {(j.state, j.payload["age"]) for j in _jobs(app)}, "once an hour"
 
 

@@ -17,14 +17,15 @@ import queue
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import Flask
+from flask import Flask, current_app
 
 from api import observability
 from api.database import transaction
@@ -79,30 +80,63 @@ class Handler:
     lease: float
 
 
-_handlers: dict[str, Handler] = {}
 DEFAULT_LEASE = 60.0
+EXTENSION = "tarjuma.job_handlers"
 
 
-def handler(
-    kind: str, *, retry: Retry = no_retry, lease: float = DEFAULT_LEASE
-) -> Callable[[JobHandler], JobHandler]:
-    """Register ``fn(claim)`` for jobs of ``kind``.
+class Handlers:
+    """An app's job handlers, by kind: what its workers can run."""
 
-    Returning marks the job done (or returns an ``Outcome``); raising is a failed attempt,
-    tried again after ``retry(attempts)`` seconds, or marked failed when that is None.
-    ``lease`` is how long a worker may hold the job before another may take it over.
-    """
+    def __init__(self) -> None:
+        self._by_kind: dict[str, Handler] = {}
 
-    def register(fn: JobHandler) -> JobHandler:
-        _handlers[kind] = Handler(fn, retry, lease)
-        return fn
+    def add(
+        self, kind: str, fn: JobHandler, *, retry: Retry = no_retry, lease: float = DEFAULT_LEASE
+    ) -> None:
+        """Run ``fn(claim)`` for jobs of ``kind``.
 
-    return register
+        Returning marks the job done (or returns an ``Outcome``); raising is a failed
+        attempt, tried again after ``retry(attempts)`` seconds, or marked failed when that
+        is None. ``lease`` is how long a worker may hold the job before another may take
+        it over.
+        """
+        if kind in self._by_kind:
+            raise ValueError(f"jobs of kind {kind!r} have a handler already")
+        self._by_kind[kind] = Handler(fn, retry, lease)
+
+    @contextmanager
+    def added(
+        self, kind: str, fn: JobHandler, *, retry: Retry = no_retry, lease: float = DEFAULT_LEASE
+    ) -> Iterator[None]:
+        """Inside the block, jobs of ``kind`` go to ``fn``, instead of their own handler
+        if they have one (for tests)."""
+        before = self._by_kind.get(kind)
+        self._by_kind[kind] = Handler(fn, retry, lease)
+        try:
+            yield
+        finally:
+            if before is None:
+                self._by_kind.pop(kind, None)
+            else:
+                self._by_kind[kind] = before
+
+    def get(self, kind: str) -> Handler | None:
+        return self._by_kind.get(kind)
+
+    def kinds(self) -> list[str]:
+        """The kinds of job a handler is registered for."""
+        return sorted(self._by_kind)
 
 
-def kinds() -> list[str]:
-    """The kinds of job a handler is registered for."""
-    return sorted(_handlers)
+def init_app(app: Flask) -> None:
+    """Give ``app`` its job handlers, none yet: the areas add theirs (see ``create_app``)."""
+    app.extensions[EXTENSION] = Handlers()
+
+
+def handlers(app: Flask | None = None) -> Handlers:
+    """The job handlers of ``app`` (the current app by default)."""
+    found: Handlers = (app or current_app).extensions[EXTENSION]
+    return found
 
 
 def enqueue(
@@ -128,8 +162,8 @@ def enqueue(
     return job
 
 
-def _lease(kind: str) -> float:
-    spec = _handlers.get(kind)
+def _lease(known: Handlers, kind: str) -> float:
+    spec = known.get(kind)
     return spec.lease if spec else DEFAULT_LEASE
 
 
@@ -184,7 +218,8 @@ def claim_in(session: so.Session, limit: int) -> list[Claim]:
     lapsed lease) under their kinds' leases."""
     now = utcnow()
     rows = session.execute(_DUE, {"now": now, "limit": limit}).all()
-    leases = {row.id: now + timedelta(seconds=_lease(row.kind)) for row in rows}
+    known = handlers()
+    leases = {row.id: now + timedelta(seconds=_lease(known, row.kind)) for row in rows}
     by_lease: dict[datetime, list[int]] = defaultdict(list)
     for job_id, until in leases.items():
         by_lease[until].append(job_id)
@@ -207,7 +242,7 @@ def attempt(job: Claim) -> Outcome:
 
     What the handler logs, and the jobs it enqueues, carry the request id of the job.
     """
-    spec = _handlers.get(job.kind)
+    spec = handlers().get(job.kind)
     token = observability.bind_request_id(job.request_id)
     started = time.perf_counter()
     try:
@@ -244,7 +279,7 @@ def finish(session: so.Session, job: Claim, outcome: Outcome) -> bool:
     job is no longer this worker's (its lease lapsed and another took it over)."""
     if outcome.record is not None:
         outcome.record(session)
-    spec = _handlers.get(job.kind)
+    spec = handlers().get(job.kind)
     now = utcnow()
     retry_at: datetime | None
     finished_at: datetime | None
@@ -354,6 +389,34 @@ def prune(older_than: timedelta, batch: int) -> int:
     return int(gone.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def record_and_claim(
+    finished: list[tuple[Claim, Outcome]], idle: int
+) -> tuple[list[Claim] | None, list[tuple[Claim, Outcome]]]:
+    """A worker's turn: record what its threads finished and claim jobs for the idle ones,
+    in one transaction.
+
+    Returns the jobs claimed (None when the turn failed) and the outcomes that could
+    not be recorded, to be tried again next turn.
+    """
+    try:
+        with transaction() as session:
+            for job, outcome in finished:
+                finish(session, job, outcome)
+            return (claim_in(session, idle) if idle else []), []
+    except Exception:
+        log.exception("the worker's bookkeeping failed; recording jobs one by one")
+    # One record that fails must not cost the others theirs; claiming waits a turn.
+    unrecorded = []
+    for job, outcome in finished:
+        try:
+            with transaction() as session:
+                finish(session, job, outcome)
+        except Exception:
+            log.exception("recording job %s failed", job.id)
+            unrecorded.append((job, outcome))
+    return None, unrecorded
+
+
 class Worker:
     """Threads that run handlers, and one dispatcher that does the worker's bookkeeping.
 
@@ -401,36 +464,9 @@ class Worker:
     ) -> tuple[list[Claim] | None, list[tuple[Claim, Outcome]]]:
         with self.app.app_context():
             try:
-                return self._record_and_claim(finished, idle)
+                return record_and_claim(finished, idle)
             finally:
                 db.session.remove()
-
-    @staticmethod
-    def _record_and_claim(
-        finished: list[tuple[Claim, Outcome]], idle: int
-    ) -> tuple[list[Claim] | None, list[tuple[Claim, Outcome]]]:
-        """Record what finished and claim jobs for the idle threads, in one transaction.
-
-        Returns the jobs claimed (None when the turn failed) and the outcomes that could
-        not be recorded, to be tried again next turn.
-        """
-        try:
-            with transaction() as session:
-                for job, outcome in finished:
-                    finish(session, job, outcome)
-                return (claim_in(session, idle) if idle else []), []
-        except Exception:
-            log.exception("the worker's bookkeeping failed; recording jobs one by one")
-        # One record that fails must not cost the others theirs; claiming waits a turn.
-        unrecorded = []
-        for job, outcome in finished:
-            try:
-                with transaction() as session:
-                    finish(session, job, outcome)
-            except Exception:
-                log.exception("recording job %s failed", job.id)
-                unrecorded.append((job, outcome))
-        return None, unrecorded
 
     def _dispatch(self) -> None:
         busy, more = 0, True  # more: the last claim may have left due jobs behind
@@ -470,9 +506,9 @@ class Worker:
             busy += len(claimed)
             more = bool(idle) and len(claimed) == idle
             if busy == 0:
-                self._prune_when_due()
+                self.prune_when_due()
 
-    def _prune_when_due(self) -> None:
+    def prune_when_due(self) -> None:
         """With nothing to do, at most once every ``PRUNE_EVERY`` seconds: delete old done
         jobs, one batch per idle turn, so that new work never waits behind a clear-out."""
         now = time.monotonic()

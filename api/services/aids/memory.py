@@ -24,7 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import current_app
+from flask import Flask, current_app
 from flask_babel import gettext
 from rapidfuzz import fuzz
 from sentencex import segment
@@ -190,7 +190,6 @@ def forget(translation_id: int) -> None:
     db.session.execute(sa.delete(MemoryUnit).where(MemoryUnit.translation_id == translation_id))
 
 
-@effects.deriver
 def follow(event: Event) -> None:
     """Keep the memory in step with what has been approved."""
     if event.translation_id is None:
@@ -201,6 +200,11 @@ def follow(event: Event) -> None:
             remember(version)
     elif event.action in REMOVES:
         forget(event.translation_id)
+
+
+def init_app(app: Flask) -> None:
+    """The memory follows what is approved (``follow``)."""
+    effects.derivers(app).add(follow)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from flask import Flask
 from flask_babel import gettext, lazy_gettext
 
 from api import i18n
@@ -239,7 +240,10 @@ def set_state(
     return StateChange(outcome, locale_state(slug, code))
 
 
-@jobs.handler(JOB_KIND, retry=lambda attempts: 1.0 if attempts < 5 else None)
+def _retry(attempts: int) -> float | None:
+    return 1.0 if attempts < 5 else None
+
+
 def run_scheduled(job: jobs.Claim) -> None:
     """Apply a scheduled change, unless a later request replaced or already made it."""
     payload = job.payload
@@ -255,3 +259,8 @@ def run_scheduled(job: jobs.Claim) -> None:
             return
         actor = db.session.get(User, payload["actor_id"]) if payload.get("actor_id") else None
         _apply(essay, row, payload["state"], actor, scheduled=True)
+
+
+def init_app(app: Flask) -> None:
+    """Scheduled releases and stagings, carried out by the worker."""
+    jobs.handlers(app).add(JOB_KIND, run_scheduled, retry=_retry)

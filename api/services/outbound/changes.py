@@ -1,6 +1,6 @@
 """The public change feed: what readers can see changing, in commit order, without gaps.
 
-Every event passes through ``_append`` (an effects deriver, inside the writer's
+Every event passes through ``append`` (an effects deriver, inside the writer's
 transaction). The events readers can see get the next feed position from the one
 ``feed_counter`` row, raised under its lock: the lock is held until the writer commits,
 so positions are handed out in commit order, and a writer that rolls back gives its
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import Flask, current_app
 from flask_babel import gettext
 
 from api.database import transaction_state
@@ -173,8 +173,7 @@ def _next_position() -> int:
     ).scalar_one()
 
 
-@effects.deriver
-def _append(event: Event) -> None:
+def append(event: Event) -> None:
     """Give a public event its feed position and its item (in the writer's transaction)."""
     kind = FEED_TYPES.get(event.action)
     if kind is None or not all(visible(event) for visible in VISIBILITY):
@@ -192,6 +191,11 @@ def _append(event: Event) -> None:
     )
     db.session.add(change)
     transaction_state().setdefault(_ITEMS, {})[event.id] = item_of(change)
+
+
+def init_app(app: Flask) -> None:
+    """The feed's deriver. Derivers that read an event's item (``item_for``) come after it."""
+    effects.derivers(app).add(append)
 
 
 @dataclass(frozen=True)

@@ -179,7 +179,6 @@ def iso(moment: datetime) -> str:
 _STATE_KEY = "edge.purge"
 
 
-@effects.deriver
 def _derive(event: Event) -> None:
     """Gather what each event of the change affects; one purge job sums them up."""
     if not current_app.config["EDGE_PURGE_URLS"]:
@@ -260,7 +259,6 @@ def _retry(attempts: int) -> float:
     return float(min(2 ** max(attempts - 1, 0), 30))
 
 
-@jobs.handler(JOB_KIND, retry=_retry, lease=30.0)
 def _purge_job(job: jobs.Claim) -> None:
     """The worker's retry: purge every edge; past the edge TTL there is nothing left to do."""
     purge = Purge.from_payload(job.payload)
@@ -272,6 +270,12 @@ def _purge_job(job: jobs.Claim) -> None:
     errors = send(edges(), purge, float(config["EDGE_PURGE_TIMEOUT"]))
     if errors:
         raise ConnectionError("; ".join(errors))
+
+
+def init_app(app: Flask) -> None:
+    """Each change's purge, gathered from its events, and the worker's retries of it."""
+    effects.derivers(app).add(_derive)
+    jobs.handlers(app).add(JOB_KIND, _purge_job, retry=_retry, lease=30.0)
 
 
 # --- the site VCL --------------------------------------------------------------------------

@@ -30,7 +30,7 @@ import sqlalchemy.orm as so
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from flask import current_app
+from flask import Flask, current_app
 from flask_babel import gettext
 from standardwebhooks.webhooks import Webhook as Signer
 
@@ -392,7 +392,6 @@ def _review_data(event: Event) -> dict[str, Any]:
     return data
 
 
-@effects.deriver
 def _derive(event: Event) -> None:
     """Write a delivery (and its job) for each webhook that wants this event."""
     item = changes.item_for(event)
@@ -547,7 +546,6 @@ def _failing_too_long(failing_since: datetime | None, now: datetime) -> str | No
     return f"every delivery failed since {_timestamp(failing_since)} (WEBHOOK_DISABLE_AFTER)"
 
 
-@jobs.handler(JOB_KIND, retry=retry_after, lease=LEASE)
 def send(job: jobs.Claim) -> jobs.Outcome | None:
     """Send one delivery once; its attempt is recorded with the job's outcome."""
     delivery_id = int(job.payload["delivery"])
@@ -595,6 +593,13 @@ def send(job: jobs.Claim) -> jobs.Outcome | None:
         error=answer.error or f"HTTP {answer.status}",
         retry=answer.retriable,
     )
+
+
+def init_app(app: Flask) -> None:
+    """Deliveries written beside each event, after the feed's deriver: a public event is
+    sent as the feed item it became (``changes.item_for``); and the job that sends each."""
+    effects.derivers(app).add(_derive, after=[changes.append])
+    jobs.handlers(app).add(JOB_KIND, send, retry=retry_after, lease=LEASE)
 
 
 def _disable(session: so.Session, webhook_id: int, reason: str) -> None:
