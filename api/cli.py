@@ -278,10 +278,23 @@ def worker(threads: int | None, once: bool, show_status: bool) -> None:
         threads=threads or app.config["WORKER_THREADS"],
         poll=app.config["WORKER_POLL_INTERVAL"],
         retention=timedelta(days=days) if days > 0 else None,
+        stop_timeout=app.config["WORKER_STOP_TIMEOUT"],
     )
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        # As rq does: the first signal lets the jobs under way finish, the second does not.
+        if runner.stopping.is_set():
+            runner.halt()
+        else:
+            runner.stop()
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: runner.stop())
-    click.echo(f"Worker started with {runner.threads} thread(s); Ctrl-C stops it.", err=True)
+        signal.signal(signum, on_signal)
+    click.echo(
+        f"Worker started with {runner.threads} thread(s); Ctrl-C stops it"
+        f" (after the jobs under way, up to {runner.stop_timeout:g} s; twice: at once).",
+        err=True,
+    )
     runner.run()
 
 

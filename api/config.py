@@ -109,6 +109,9 @@ class Config:
 
     WORKER_THREADS = 4
     WORKER_POLL_INTERVAL = 0.1
+    # Seconds a stopped worker (SIGTERM, Ctrl-C) gives the jobs under way to finish; a
+    # second signal stops it at once. A job left unfinished runs again after its lease.
+    WORKER_STOP_TIMEOUT = 30.0
     JOB_RETENTION_DAYS = 7  # done jobs older than this are deleted by the worker (0: kept)
 
     BABEL_DEFAULT_LOCALE = "en"
@@ -263,6 +266,8 @@ class Config:
             settings["EDGE_HOST"] = value
         if value := env.get("WORKER_POLL_INTERVAL"):
             settings["WORKER_POLL_INTERVAL"] = float(value)
+        if value := env.get("WORKER_STOP_TIMEOUT"):
+            settings["WORKER_STOP_TIMEOUT"] = _seconds("WORKER_STOP_TIMEOUT", value)
         if value := env.get("WEBHOOK_TIMEOUT"):
             settings["WEBHOOK_TIMEOUT"] = float(value)
         settings["ALLOW_SELF_REVIEW"] = _bool(env.get("ALLOW_SELF_REVIEW"))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -17,6 +19,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from api import create_app
+from api.config import Config, ConfigError
 from api.database import after_commit, before_commit, transaction
 from api.extensions import db
 from api.models import Event, Job
@@ -326,25 +329,40 @@ def test_a_slow_job_holds_up_one_thread_and_no_other_job(app: Flask, handled: li
             worker.stop()
 
 
-def test_a_worker_that_cannot_reach_its_database_backs_off(
-    app: Flask, monkeypatch: pytest.MonkeyPatch
+def test_a_worker_that_cannot_reach_its_database_waits_twice_as_long_each_time(
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    tries: list[float] = []
+    """Each failed turn is logged with the wait before the next, doubling up to a cap."""
+    with socket.socket() as refusing:
+        refusing.bind(("127.0.0.1", 0))  # bound but never listening: connections are refused
+        port = refusing.getsockname()[1]
+        down = create_app(_config(f"postgresql+psycopg://tarjuma@127.0.0.1:{port}/tarjuma"))
+        worker = jobs.Worker(down, threads=1, poll=0.01)
+        worker.MAX_BACKOFF = 0.08
+        caplog.set_level(logging.WARNING, logger=jobs.__name__)
 
-    def unreachable(session: Any, limit: int) -> list[jobs.Claim]:
-        tries.append(time.monotonic())
-        raise ConnectionError("the database is down")
+        def waits() -> list[float]:
+            return [record.retry_in for record in caplog.records if hasattr(record, "retry_in")]
 
-    monkeypatch.setattr(jobs, "claim_in", unreachable)
-    worker = jobs.Worker(app, threads=1, poll=0.01)
-    runner = threading.Thread(target=worker.run)
-    runner.start()
-    worker.stopping.wait(1.0)
-    worker.stop()
-    runner.join(timeout=10)
-    # Polling every 0.01 s would have tried about 100 times; doubling waits, about 7.
-    assert 3 <= len(tries) <= 12, len(tries)
-    assert tries[-1] - tries[-2] > 4 * (tries[1] - tries[0]), "the waits grow"
+        runner = threading.Thread(target=worker.run)
+        runner.start()
+        try:
+            deadline = time.monotonic() + 30
+            while len(waits()) < 5 and time.monotonic() < deadline:
+                worker.stopping.wait(0.01)
+        finally:
+            worker.stop()
+            runner.join(timeout=10)
+    assert not runner.is_alive()
+    assert waits()[:5] == pytest.approx([0.02, 0.04, 0.08, 0.08, 0.08])
+
+
+def test_a_bad_stop_timeout_stops_the_process_naming_it() -> None:
+    for bad in ("soon", "0", "-5"):
+        with pytest.raises(ConfigError, match="WORKER_STOP_TIMEOUT"):
+            Config.from_env({"WORKER_STOP_TIMEOUT": bad})
+    assert Config.from_env({})["WORKER_STOP_TIMEOUT"] == 30
+    assert Config.from_env({"WORKER_STOP_TIMEOUT": "2.5"})["WORKER_STOP_TIMEOUT"] == 2.5
 
 
 def test_an_outcome_the_database_missed_is_recorded_once_it_is_back(

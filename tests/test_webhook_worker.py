@@ -165,3 +165,92 @@ def test_the_worker_fails_a_refused_delivery_at_once_and_the_webhook_shows_it(
     health = client.get(f"/api/v1/webhooks/{hook['id']}", headers=people["admin"].headers)
     assert health.get_json()["consecutive_failures"] == 1
     assert "WEBHOOK_ALLOW_PRIVATE" in health.get_json()["last_failure"]["reason"]
+
+
+# --- stopping: the jobs under way finish, for a while ---------------------------------------
+
+
+def wait_logged(log: Path, text: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text(errors="replace"):
+        assert time.monotonic() < deadline, f"the worker never logged {text!r}"
+        time.sleep(0.05)
+
+
+def job_of(app: Flask, delivery_id: int) -> tuple[str, int]:
+    with app.app_context():
+        job = db.session.scalars(
+            sa.select(Job).where(Job.payload["delivery"].as_integer() == delivery_id)
+        ).one()
+        db.session.remove()
+        return job.state, job.attempts
+
+
+def test_a_stopped_worker_finishes_the_delivery_under_way_and_claims_no_more(
+    app: Flask, people: dict[str, Person], tmp_path: Path
+) -> None:
+    client = app.test_client()
+    log = tmp_path / "worker.log"
+    with Receiver() as receiver:
+        receiver.hold.set()
+        create(client, people["admin"], receiver.url)
+        create(client, people["admin"], receiver.url)
+        publish_ms(client, people)
+        with app.app_context():
+            ids = list(db.session.scalars(sa.select(Delivery.id)))
+            db.session.remove()
+        assert len(ids) == 2
+        with worker(app, log, WORKER_THREADS="1") as process:
+            receiver.wait_for(1)
+            process.send_signal(signal.SIGTERM)
+            wait_logged(log, "stopping: 1 job(s) under way")
+            receiver.release.set()  # the receiver answers only now
+            assert process.wait(timeout=20) == 0, log.read_text()
+        assert len(receiver.requests) == 1
+    states = {delivery_id: state_of(app, delivery_id) for delivery_id in ids}
+    assert sorted(states.values()) == ["pending", "succeeded"]
+    jobs = {state: job_of(app, delivery_id) for delivery_id, state in states.items()}
+    assert jobs == {"succeeded": ("done", 1), "pending": ("pending", 0)}, "never claimed"
+    assert "unfinished" not in log.read_text()
+
+
+@pytest.mark.parametrize(
+    ("stop_timeout", "signals"),
+    [("1", 1), ("300", 2)],
+    ids=["after WORKER_STOP_TIMEOUT", "at a second signal"],
+)
+def test_a_stopped_worker_leaves_an_unfinished_delivery_to_its_lease(
+    app: Flask, people: dict[str, Person], tmp_path: Path, stop_timeout: str, signals: int
+) -> None:
+    client = app.test_client()
+    log = tmp_path / "worker.log"
+    with Receiver() as receiver:
+        receiver.hold.set()
+        create(client, people["admin"], receiver.url)
+        publish_ms(client, people)
+        with app.app_context():
+            delivery_id = db.session.scalars(sa.select(Delivery.id)).one()
+            db.session.remove()
+        with worker(app, log, WORKER_STOP_TIMEOUT=stop_timeout) as process:
+            receiver.wait_for(1)
+            process.send_signal(signal.SIGTERM)
+            wait_logged(log, "stopping: 1 job(s) under way")
+            if signals == 2:
+                process.send_signal(signal.SIGTERM)
+            # The receiver still holds the request: only the timeout, or the second signal
+            # (long before 300 s), ends the worker.
+            assert process.wait(timeout=20) == 0, log.read_text()
+        assert "stopped with 1 job(s) unfinished" in log.read_text()
+        assert state_of(app, delivery_id) == "pending"
+        assert job_of(app, delivery_id) == ("running", 1), "still claimed, under its lease"
+
+        with app.app_context():
+            job = db.session.scalars(sa.select(Job)).one()
+            job.lease_until = utcnow() - timedelta(seconds=1)  # as if the minute had passed
+            db.session.commit()
+            db.session.remove()
+        receiver.release.set()
+        with worker(app):
+            wait_state(app, delivery_id, "succeeded")
+        assert len(receiver.requests) == 2, "sent again, not lost"
+    assert job_of(app, delivery_id) == ("done", 2)

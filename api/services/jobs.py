@@ -424,6 +424,11 @@ class Worker:
     dispatcher, in one transaction per turn, records the outcomes the threads finished
     since its last turn and claims as many due jobs as threads are idle: under a backlog,
     the bookkeeping of several jobs shares one commit.
+
+    ``stop()`` ends the claiming; the jobs under way then have ``stop_timeout`` seconds to
+    finish and be recorded. ``halt()`` (a second signal) stops at once. A job left
+    unfinished either way stays claimed until its lease runs out, then runs again: it is
+    never lost.
     """
 
     PRUNE_EVERY = 3600.0  # seconds between two clear-outs of old done jobs
@@ -436,12 +441,16 @@ class Worker:
         threads: int = 4,
         poll: float = 0.2,
         retention: timedelta | None = None,
+        stop_timeout: float = 30.0,
     ) -> None:
         self.app = app
         self.threads = threads
         self.poll = poll
         self.retention = retention
-        self.stopping = threading.Event()
+        self.stop_timeout = stop_timeout
+        self.stopping = threading.Event()  # no more claims
+        self.halted = threading.Event()  # no more waiting for the jobs under way either
+        self._stop_by = float("inf")
         self._pruned_at: float | None = None
         self._todo: queue.SimpleQueue[Claim | None] = queue.SimpleQueue()
         self._done: queue.SimpleQueue[tuple[Claim, Outcome]] = queue.SimpleQueue()
@@ -468,14 +477,26 @@ class Worker:
             finally:
                 db.session.remove()
 
-    def _dispatch(self) -> None:
+    def _dispatch(self) -> int:
+        """Claim, hand out and record jobs until stopped; how many were left unfinished."""
         busy, more = 0, True  # more: the last claim may have left due jobs behind
         failures = 0  # turns failed in a row: the database may be down, so wait longer
         # Outcomes a failed turn could not record: tried again until their lease ends (then
         # the job is another worker's to run again), so that a short outage of the database
         # makes no job run twice. Stopping does not wait for them.
         unrecorded: list[tuple[Claim, Outcome]] = []
+        told = False
         while not (self.stopping.is_set() and busy == 0):
+            if self.stopping.is_set():
+                if self.halted.is_set() or time.monotonic() >= self._stop_by:
+                    return busy
+                if not told:
+                    log.info(
+                        "stopping: %d job(s) under way get up to %g s to finish",
+                        busy,
+                        self.stop_timeout,
+                    )
+                    told = True
             now = utcnow()
             finished = [(job, outcome) for job, outcome in unrecorded if job.lease_until > now]
             if busy == self.threads or not more or self.stopping.is_set():
@@ -497,7 +518,14 @@ class Worker:
             claimed, unrecorded = self._turn(finished, idle)
             if claimed is None:
                 failures += 1
-                self.stopping.wait(min(self.poll * 2**failures, self.MAX_BACKOFF))
+                wait = min(self.poll * 2**failures, self.MAX_BACKOFF)
+                log.warning(
+                    "the worker's turn failed (%d in a row); trying again in %.2f s",
+                    failures,
+                    wait,
+                    extra={"retry_in": wait},
+                )
+                self.stopping.wait(wait)
                 claimed = []
             else:
                 failures = 0
@@ -507,6 +535,7 @@ class Worker:
             more = bool(idle) and len(claimed) == idle
             if busy == 0:
                 self.prune_when_due()
+        return 0
 
     def prune_when_due(self) -> None:
         """With nothing to do, at most once every ``PRUNE_EVERY`` seconds: delete old done
@@ -527,19 +556,35 @@ class Worker:
                 db.session.remove()
 
     def run(self) -> None:
-        """Work until ``stop()``; jobs under way are finished and recorded first."""
+        """Work until ``stop()``; jobs under way are finished and recorded first, for up to
+        ``stop_timeout`` seconds, or none of them after ``halt()``."""
         runners = [
             threading.Thread(target=self._run, name=f"worker-{n}", daemon=True)
             for n in range(self.threads)
         ]
         for thread in runners:
             thread.start()
-        self._dispatch()
+        left = self._dispatch()
         for _ in runners:
             self._todo.put(None)
+        if left:
+            # Their threads are daemons: they end with the process, their jobs' leases later.
+            log.warning(
+                "stopped with %d job(s) unfinished: they run again once their lease runs out",
+                left,
+            )
+            return
         for thread in runners:
             while thread.is_alive():
                 thread.join(timeout=0.5)
 
     def stop(self) -> None:
-        self.stopping.set()
+        """Claim no more jobs; those under way get ``stop_timeout`` seconds to finish."""
+        if not self.stopping.is_set():
+            self._stop_by = time.monotonic() + self.stop_timeout
+            self.stopping.set()
+
+    def halt(self) -> None:
+        """Stop at once, without waiting for the jobs under way."""
+        self.halted.set()
+        self.stop()
