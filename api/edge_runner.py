@@ -162,6 +162,8 @@ def run(app: Flask, layout: Layout, directory: Path) -> int:
         print("varnishd is not installed: apt-get install varnish varnish-modules", file=sys.stderr)
         return 1
     host = layout.host
+    # Workers finish the jobs under way before they stop: wait for them longer than that.
+    stop_wait = max(15.0, float(app.config["WORKER_STOP_TIMEOUT"]) + 5)
     vcl = write_vcl(app, [f"{_address(host)}:{port}" for port in layout.node_ports], directory)
     base = serving_environ(host, layout.port, *layout.edge_ports)
     # One metrics directory per node, shared by its gunicorn workers and the workers
@@ -189,7 +191,7 @@ def run(app: Flask, layout: Layout, directory: Path) -> int:
         left = 60 - (time.monotonic() - started)
         if not _wait_healthy(host, int(node.address.rpartition(":")[2]), node.popen, left):
             print(f"{node.name} did not answer {node.address}/healthz", file=sys.stderr)
-            _stop_all(processes)
+            _stop_all(processes, stop_wait)
             return 1
     # Varnish starts once every node answers: its probes find them healthy from the first.
     for index, port in enumerate(layout.edge_ports):
@@ -203,20 +205,25 @@ def run(app: Flask, layout: Layout, directory: Path) -> int:
         left = 60 - (time.monotonic() - started)
         if not _wait_healthy(host, int(edge.address.rpartition(":")[2]), edge.popen, left):
             print(f"{edge.name} did not answer {edge.address}/healthz", file=sys.stderr)
-            _stop_all(processes)
+            _stop_all(processes, stop_wait)
             return 1
     for process in processes:
         where = f" {process.address}" if process.address else ""
         print(f"{process.name}{where} (pid {process.popen.pid})", flush=True)
     print("Ctrl-C stops them all.", flush=True)
-    return _supervise(processes)
+    return _supervise(processes, stop_wait)
 
 
-def _supervise(processes: list[_Process]) -> int:
+def _supervise(processes: list[_Process], stop_wait: float) -> int:
     stopping = False
 
     def stop(_signum: int, _frame: object) -> None:
         nonlocal stopping
+        if stopping:
+            # A second Ctrl-C is the workers' second signal: they stop at once.
+            for process in processes:
+                if process.kind == "worker" and process.popen.poll() is None:
+                    os.killpg(process.popen.pid, signal.SIGTERM)
         stopping = True
 
     signal.signal(signal.SIGINT, stop)
@@ -240,15 +247,15 @@ def _supervise(processes: list[_Process]) -> int:
             status = next(p.popen.returncode for p in processes if p.kind == gone[0]) or 1
             break
         time.sleep(0.2)
-    _stop_all(processes)
+    _stop_all(processes, stop_wait)
     return 0 if stopping else status
 
 
-def _stop_all(processes: list[_Process]) -> None:
+def _stop_all(processes: list[_Process], stop_wait: float) -> None:
     for process in processes:
         if process.popen.poll() is None:
             os.killpg(process.popen.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + stop_wait
     for process in processes:
         try:
             process.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
