@@ -25,6 +25,7 @@ from api.extensions import db
 from api.models import Event, Job
 from api.models.types import utcnow
 from api.services import audit, effects, jobs
+from api.services.delivery import releases
 from api.services.outbound import changes, webhooks
 from tests.conftest import ROOT, _config
 
@@ -85,17 +86,22 @@ def test_each_event_meets_the_feed_then_webhooks_then_the_edge_then_the_memory(
 
 def test_webhooks_cannot_be_registered_before_the_feed_they_read() -> None:
     """Webhooks send the feed item of a public event: without it they would drop it."""
-    derivers = effects.Derivers()
+    bare = Flask(__name__)
+    effects.init_app(bare)
+    jobs.init_app(bare)
     with pytest.raises(RuntimeError, match="changes.append"):
-        derivers.add(webhooks._derive, after=[changes.append])
-    derivers.add(changes.append)
-    derivers.add(webhooks._derive, after=[changes.append])
+        webhooks.init_app(bare)
+    changes.init_app(bare)
+    webhooks.init_app(bare)
+    assert effects.derivers(bare).names() == [
+        "api.services.outbound.changes.append",
+        "api.services.outbound.webhooks._derive",
+    ]
     with pytest.raises(ValueError, match="a deriver already"):
-        derivers.add(changes.append)
-    known = jobs.Handlers()
-    known.add("webhook.deliver", webhooks.send)
+        changes.init_app(bare)
+    releases.init_app(bare)
     with pytest.raises(ValueError, match="handler already"):
-        known.add("webhook.deliver", webhooks.send)
+        releases.init_app(bare)
 
 
 def test_what_a_test_adds_is_its_apps_alone_and_ends_with_the_block(
