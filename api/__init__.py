@@ -80,9 +80,10 @@ def _follow_changes(app: Flask) -> None:
     The feed comes first: it gives a public event its position and the item readers get,
     and webhooks send that very item, so they come after it (``add`` refuses the other
     order). The edge's purge and the translation memory read nothing the others write, and
-    nothing reads what they write: they come last, the outbound area before the aids. Every
-    process built here (app servers, ``flask worker``, the workers ``flask edge run``
-    starts) gets the same derivers and handlers; importing a service registers nothing.
+    nothing reads what they write, so their place is free: they follow the two that depend
+    on each other. Every process built here (app servers, ``flask worker``, the workers
+    ``flask edge run`` starts) gets the same derivers and handlers; importing a service
+    registers nothing.
     """
     from api.services import effects, jobs
     from api.services.aids import memory
