@@ -44,7 +44,7 @@ from api.services.delivery import preview, releases
 from api.services.translation import workflow
 
 if TYPE_CHECKING:
-    from api.models import Unit, User
+    from api.models import GlossaryTerm, Unit, User
 
 log = logging.getLogger(__name__)
 
@@ -300,19 +300,7 @@ def editor(slug: str, locale: str, key: str) -> Page:
         return render_editor(slug, locale, key, submitted=request.args.get("submitted", type=int))
     page = pages.editor(current_user(), slug, locale, key)
     form = TranslationForm()
-    if (suggestion := request.form.get("use")) is not None:
-        # A memory suggestion copied into the field: the page comes back with the text
-        # the translator had, plus the suggestion, and nothing is submitted.
-        body = (form.body.data or "").rstrip()
-        form.body.data = f"{body} {suggestion.strip()}" if body else suggestion.strip()
-        return render_editor(slug, locale, key, form=form)
-    if (code := request.form.get("copy_from")) is not None:
-        # A related locale's approved text copied in: it replaces the heading and the body.
-        related = next((r for r in page.related or [] if r.locale == code), None)
-        if related is not None:
-            if page.unit.heading is not None:
-                form.heading.data = related.version.heading
-            form.body.data = related.version.body
+    if _copied_in(form, page):
         return render_editor(slug, locale, key, form=form)
     if not form.validate():
         return render_editor(slug, locale, key, form=form, status=422)
@@ -322,6 +310,31 @@ def editor(slug: str, locale: str, key: str) -> Page:
         )
     except DomainError as error:
         return render_editor(slug, locale, key, form=form, error=error, status=error.status)
+    return _back_after_submitting(slug, page.locale, key, version)
+
+
+def _copied_in(form: TranslationForm, page: pages.EditorPage) -> bool:
+    """Copy into ``form`` what the translator asked for instead of submitting: a memory
+    suggestion added to their text (``use``), or a related locale's approved text in place
+    of the heading and the body (``copy_from``). False when they asked for neither."""
+    if (suggestion := request.form.get("use")) is not None:
+        body = (form.body.data or "").rstrip()
+        form.body.data = f"{body} {suggestion.strip()}" if body else suggestion.strip()
+        return True
+    if (code := request.form.get("copy_from")) is not None:
+        related = next((r for r in page.related or [] if r.locale == code), None)
+        if related is not None:
+            if page.unit.heading is not None:
+                form.heading.data = related.version.heading
+            form.body.data = related.version.body
+        return True
+    return False
+
+
+def _back_after_submitting(
+    slug: str, locale: str, key: str, version: workflow.Submitted
+) -> Response:
+    """The editor again, saying what the submission made: a version, or none."""
     if version.unchanged:
         flash(
             gettext(
@@ -330,9 +343,7 @@ def editor(slug: str, locale: str, key: str) -> Page:
             ),
             "success",
         )
-        return redirect(
-            url_for("console.editor", slug=slug, locale=page.locale, key=key), SEE_OTHER
-        )
+        return redirect(url_for("console.editor", slug=slug, locale=locale, key=key), SEE_OTHER)
     flash(
         gettext("Version %(version)s is submitted for review.", version=version.version),
         "success",
@@ -341,7 +352,7 @@ def editor(slug: str, locale: str, key: str) -> Page:
         url_for(
             "console.editor",
             slug=slug,
-            locale=page.locale,
+            locale=locale,
             key=key,
             submitted=version.id,
             _anchor="submitted",
@@ -615,28 +626,37 @@ def glossary_term(term_id: int) -> Page:
             forbidden="\n".join(entry.forbidden),
             note=entry.note,
         )
-        return render_template(
-            "console/glossary_term.html", entry=entry, form=form, error=None, messages=[]
-        )
+        return render_term(entry, form)
     if request.form.get("delete"):
-        glossary.delete(term_id, current_user())
-        term = macro("text", entry.term, i18n.registry().source)
-        flash(sentence(gettext("%(term)s is no longer in the glossary."), term=term), "success")
-        return redirect(url_for("console.glossary_terms", locale=entry.locale), SEE_OTHER)
-    form = GlossaryForm()
-    error: DomainError | None = None
-    if form.validate():
-        try:
-            glossary.update(term_id, form.term_data(entry.locale), current_user())
-        except DomainError as caught:
-            error = caught
-        else:
-            term = macro("text", form.term.data, i18n.registry().source)
-            flash(sentence(gettext("%(term)s is saved."), term=term), "success")
-            return redirect(url_for("console.glossary_terms", locale=entry.locale), SEE_OTHER)
+        return _delete_term(entry)
+    return _save_term(entry)
+
+
+def render_term(
+    entry: GlossaryTerm, form: GlossaryForm, error: DomainError | None = None, status: int = 200
+) -> tuple[str, int]:
     messages = form.add_errors(error) if error is not None else []
-    status = error.status if error is not None else 422
     html = render_template(
         "console/glossary_term.html", entry=entry, form=form, error=error, messages=messages
     )
     return html, status
+
+
+def _delete_term(entry: GlossaryTerm) -> Response:
+    glossary.delete(entry.id, current_user())
+    term = macro("text", entry.term, i18n.registry().source)
+    flash(sentence(gettext("%(term)s is no longer in the glossary."), term=term), "success")
+    return redirect(url_for("console.glossary_terms", locale=entry.locale), SEE_OTHER)
+
+
+def _save_term(entry: GlossaryTerm) -> Page:
+    form = GlossaryForm()
+    if not form.validate():
+        return render_term(entry, form, status=422)
+    try:
+        glossary.update(entry.id, form.term_data(entry.locale), current_user())
+    except DomainError as error:
+        return render_term(entry, form, error, error.status)
+    term = macro("text", form.term.data, i18n.registry().source)
+    flash(sentence(gettext("%(term)s is saved."), term=term), "success")
+    return redirect(url_for("console.glossary_terms", locale=entry.locale), SEE_OTHER)
