@@ -8,7 +8,7 @@ import sqlite3
 from typing import Any
 
 from flask import Flask, Response, has_request_context, json, request
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy.exc import OperationalError
@@ -260,8 +260,6 @@ def handle_http_exception(error: HTTPException) -> Response:
             detail = _HTTP_DETAILS["query"]
     if valid := getattr(error, "valid_methods", None):
         headers["Allow"] = ", ".join(sorted(valid))
-    if status == 429:
-        detail = gettext("Too many requests: slow down and try again later.")
     return problem(status, title, detail, slug=slug, headers=headers, **extensions)
 
 
