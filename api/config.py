@@ -70,15 +70,14 @@ def flag(value: str) -> bool:
     raise Bad("true or false")
 
 
+_WHOLE = re.compile(r"\s*[0-9]+\s*")
+
+
 def count(value: str) -> int:
     """A whole number, 0 or more."""
-    try:
-        number = int(value)
-    except ValueError:
-        number = -1
-    if number < 0:
+    if not _WHOLE.fullmatch(value):
         raise Bad("a whole number, 0 or more")
-    return number
+    return int(value)
 
 
 def number(value: str) -> float:
@@ -95,10 +94,10 @@ def number(value: str) -> float:
 def positive(value: str) -> float:
     """A number of seconds above 0."""
     try:
-        seconds = float(value)
-    except ValueError:
-        seconds = math.nan
-    if not (math.isfinite(seconds) and seconds > 0):
+        seconds = number(value)
+    except Bad:
+        seconds = 0.0
+    if not seconds > 0:
         raise Bad("a number of seconds above 0")
     return seconds
 
