@@ -44,7 +44,7 @@ from api.services.delivery import preview, releases
 from api.services.translation import workflow
 
 if TYPE_CHECKING:
-    from api.models import GlossaryTerm, Unit, User
+    from api.models import GlossaryTerm, TranslationVersion, Unit, User
 
 log = logging.getLogger(__name__)
 
@@ -502,14 +502,7 @@ def approve(version_id: int) -> Page:
             return render_editor(*_editor_of(version_id), error=error, status=error.status)
         approve_form.add_errors(error)
         return render_review({version_id: (approve_form, reject_form)}, error, status=error.status)
-    flash(
-        sentence(
-            gettext("Version %(version)s of %(unit)s is published."),
-            version=escape(version.version),
-            unit=macro("unit_name", version.unit),
-        ),
-        "success",
-    )
+    _flash_reviewed(gettext("Version %(version)s of %(unit)s is published."), version)
     if from_history:
         slug, locale, key = _editor_of(version_id)
         return redirect(url_for("console.editor", slug=slug, locale=locale, key=key), SEE_OTHER)
@@ -527,15 +520,16 @@ def reject(version_id: int) -> Page:
     except DomainError as error:
         reject_form.add_errors(error)
         return render_review({version_id: (approve_form, reject_form)}, error, status=error.status)
+    _flash_reviewed(gettext("Version %(version)s of %(unit)s is rejected."), version)
+    return _back_to_review()
+
+
+def _flash_reviewed(message: str, version: TranslationVersion) -> None:
+    """Say what a review did, naming the version and its unit."""
     flash(
-        sentence(
-            gettext("Version %(version)s of %(unit)s is rejected."),
-            version=escape(version.version),
-            unit=macro("unit_name", version.unit),
-        ),
+        sentence(message, version=escape(version.version), unit=macro("unit_name", version.unit)),
         "success",
     )
-    return _back_to_review()
 
 
 @console.post("/review/bulk")

@@ -61,13 +61,6 @@ class CatalogDocument:
     mimetype: str
 
 
-def _plural_forms(code: str) -> str:
-    try:
-        return str(get_plural(code))
-    except (UnknownLocaleError, ValueError):
-        return "nplurals=2; plural=(n != 1);"
-
-
 def _latest_comment_id(essay_id: int, locale: str) -> int:
     return (
         db.session.scalar(
@@ -201,6 +194,13 @@ def _header(
         header["Plural-Forms"] = _plural_forms(gettext_code(locale))
     header[ESSAY_HEADER] = stamps.slug
     return header
+
+
+def _plural_forms(code: str) -> str:
+    try:
+        return str(get_plural(code))
+    except (UnknownLocaleError, ValueError):
+        return "nplurals=2; plural=(n != 1);"
 
 
 def _header_comment(stamps: Stamps, locale: str | None, units: list[Unit]) -> str:
