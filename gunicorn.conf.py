@@ -34,7 +34,7 @@ if not os.environ.get(_METRICS):
     os.environ[_METRICS] = tempfile.mkdtemp(prefix="tarjuma-metrics-")
     os.environ[_OWNED] = os.environ[_METRICS]
 
-from api.config import log_format, trusted_proxies  # noqa: E402
+from api.config import read_one  # noqa: E402
 from api.observability import gunicorn_logconfig  # noqa: E402
 
 
@@ -74,14 +74,12 @@ limit_request_field_size = 8190
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
-logconfig_dict = gunicorn_logconfig(log_format(os.environ), loglevel.upper())
+logconfig_dict = gunicorn_logconfig(read_one("LOG_FORMAT"), loglevel.upper())
 # gunicorn believes ``X-Forwarded-Proto`` (wsgi.url_scheme: the scheme of the absolute URLs
 # the app writes) and its forwarder headers only from these peers. They are the proxies
 # the app believes ``X-Forwarded-For`` from, so that one list says who is a proxy; with
 # none (the default), nobody's is believed, loopback included.
-forwarded_allow_ips = ",".join(
-    str(n) for n in trusted_proxies(os.environ.get("TRUSTED_PROXIES", ""))
-)
+forwarded_allow_ips = ",".join(read_one("TRUSTED_PROXIES"))
 proc_name = "tarjuma"
 
 

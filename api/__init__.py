@@ -36,14 +36,11 @@ class App(Flask):
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app: config, extensions, i18n, errors, then the blueprints."""
     from api import cli, console, docs, errors, i18n, observability, proxies, security, views
-    from api.config import load, normalise_database_url
+    from api.config import load
     from api.extensions import api, babel, db, limiter, migrate
 
     app = App(__name__, instance_relative_config=True)
     app.config.from_mapping(load(overrides))
-    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
-        app.config["SQLALCHEMY_DATABASE_URI"]
-    )
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         from pathlib import Path
 

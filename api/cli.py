@@ -22,7 +22,7 @@ from api.services import content, jobs
 from api.services.accounts import identity
 from api.services.aids import glossary
 from api.services.outbound import webhooks
-from api.services.translation import catalogs
+from api.services.translation import catalog_export, catalog_import, catalogs
 
 essays_cli = AppGroup("essays", help="Import and list essays.")
 users_cli = AppGroup("users", help="Create and list users.")
@@ -174,7 +174,7 @@ catalogs_cli = AppGroup("catalogs", help="Export and import an essay's PO catalo
 def export_catalog(slug: str, locale: str, output: Path | None) -> None:
     """Write an essay's catalog in LOCALE (``template`` for the .pot)."""
     try:
-        document = catalogs.export(slug, None if locale == "template" else locale)
+        document = catalog_export.export(slug, None if locale == "template" else locale)
     except DomainError as error:
         _fail(error)
     if output is None:
@@ -194,7 +194,9 @@ def import_catalog(slug: str, locale: str, path: Path, user_name: str, approve: 
     """Submit the changed entries of a PO file, as the HTTP upload does."""
     try:
         actor = identity.get_user(user_name)
-        report = catalogs.import_catalog(slug, locale, path.read_bytes(), actor, approve=approve)
+        report = catalog_import.import_catalog(
+            slug, locale, path.read_bytes(), actor, approve=approve
+        )
     except DomainError as error:
         _fail(error)
     click.echo(

@@ -1,16 +1,29 @@
-"""Configuration: one class of safe defaults, overridden from the environment."""
+"""Configuration: one table of settings, read from the environment and checked once.
+
+Each row of ``SETTINGS`` names a setting, how its environment variable's text becomes a
+value (no converter: the framework's own, fixed), its default and what it does.
+``load()`` reads them all at start; a bad value stops the process with a ConfigError that
+names the variable and the value. A variable left empty counts as unset, except where an
+empty value means something of its own (``METRICS_ALLOWED=``: nobody). docs/deploy.md
+lists every variable (tests/test_settings.py holds it to ``reference()``).
+"""
 
 from __future__ import annotations
 
+import copy
 import ipaddress
+import math
 import os
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import click
+from limits import parse_many
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,31 +36,156 @@ class ConfigError(click.ClickException, RuntimeError):
     """
 
 
-def _bool(value: str | None, default: bool = False) -> bool:
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+class Bad(ValueError):
+    """Raised by a converter: what the setting must be, and what was wrong, if more."""
+
+    def __init__(self, expected: str, detail: str = "") -> None:
+        super().__init__(expected, detail)
+        self.expected, self.detail = expected, detail
 
 
-def _fallbacks(value: str) -> dict[str, list[str]]:
-    """Parse ``ms:id,pt-BR:pt`` into ``{"ms": ["id"], "pt-BR": ["pt"]}``."""
-    chains: dict[str, list[str]] = {}
-    for item in filter(None, (part.strip() for part in value.split(","))):
-        locale, _, rest = item.partition(":")
-        chains[locale.strip()] = [code.strip() for code in rest.split(">") if code.strip()]
-    return chains
+# --- converters: the text of a variable to a value, or Bad --------------------------------
+
+
+def text(value: str) -> str:
+    return value.strip()
+
+
+def verbatim(value: str) -> str:
+    """Kept exactly: a key's every character counts."""
+    return value
+
+
+def words(value: str) -> list[str]:
+    """A comma-separated list."""
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def flag(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise Bad("true or false")
+
+
+_WHOLE = re.compile(r"\s*[0-9]+\s*")
+
+
+def count(value: str) -> int:
+    """A whole number, 0 or more."""
+    if not _WHOLE.fullmatch(value):
+        raise Bad("a whole number, 0 or more")
+    return int(value)
+
+
+def number(value: str) -> float:
+    """A number of seconds, 0 or more."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise Bad("a number of seconds, 0 or more")
+    return seconds
+
+
+def positive(value: str) -> float:
+    """A number of seconds above 0."""
+    try:
+        seconds = number(value)
+    except Bad:
+        seconds = 0.0
+    if not seconds > 0:
+        raise Bad("a number of seconds above 0")
+    return seconds
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
-def _duration(name: str, value: str) -> float:
+def duration(value: str) -> float:
     """Seconds from ``432000``, ``90m``, ``36h``, ``5d`` or ``1w``."""
     found = _DURATION.match(value.lower())
     if found is None:
-        raise ConfigError(f"{name} must be seconds or a duration such as 36h or 5d, not {value!r}")
+        raise Bad("seconds or a duration such as 36h or 5d")
     return float(found.group(1)) * _UNIT_SECONDS[found.group(2)]
+
+
+def schedule(value: str) -> str:
+    """Seconds before each retry, comma-separated; kept as written."""
+    for part in words(value):
+        number(part)
+    return value.strip()
+
+
+def rate_limit(value: str) -> str:
+    """A rate limit such as ``120 per minute`` (several: separated by ``;``)."""
+    try:
+        parse_many(value)
+    except ValueError:
+        raise Bad("a rate limit such as 120 per minute") from None
+    return value.strip()
+
+
+def chains(value: str) -> dict[str, list[str]]:
+    """``ms:id,pt-BR:pt>es`` as ``{"ms": ["id"], "pt-BR": ["pt", "es"]}``."""
+    found: dict[str, list[str]] = {}
+    for item in words(value):
+        locale, colon, rest = item.partition(":")
+        if not (colon and locale.strip()):
+            raise Bad("locale:locale pairs, comma-separated, such as ms:id", f"in {item!r}")
+        found[locale.strip()] = [code.strip() for code in rest.split(">") if code.strip()]
+    return found
+
+
+def one_of(*choices: str) -> Callable[[str], str]:
+    """One of ``choices``, in any case."""
+
+    def choice(value: str) -> str:
+        for known in choices:
+            if value.strip().lower() == known.lower():
+                return known
+        raise Bad(f"one of {', '.join(choices)}")
+
+    return choice
+
+
+def urls(value: str) -> list[str]:
+    """``http://`` or ``https://`` URLs with a host, comma-separated."""
+    found = words(value)
+    for url in found:
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise Bad("http:// or https:// URLs, comma-separated", f"{url!r} is not one")
+    return found
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _networks(items: str | Iterable[str], strict: bool) -> tuple[Network, ...]:
+    found = []
+    for item in words(items) if isinstance(items, str) else filter(None, map(str.strip, items)):
+        try:
+            found.append(ipaddress.ip_network(item, strict=strict))
+        except ValueError as error:
+            raise Bad(
+                "addresses or CIDR ranges, comma-separated",
+                f"{item!r} is not an address or CIDR range ({error})",
+            ) from None
+    return tuple(found)
+
+
+def addresses(*, strict: bool) -> Callable[[str], list[str]]:
+    """Addresses or CIDR ranges, comma-separated; ``strict`` refuses a range with host
+    bits set (``10.0.0.5/8``) rather than guess at it."""
+
+    def convert(value: str) -> list[str]:
+        return [str(network) for network in _networks(value, strict)]
+
+    return convert
 
 
 # --- the secret key ----------------------------------------------------------------------
@@ -77,218 +215,323 @@ def new_key_file(path: str) -> None:
         out.write(secrets.token_urlsafe(48) + "\n")
 
 
-class Config:
-    """Settings with defaults that are safe for a single-machine deployment."""
+# --- the table ---------------------------------------------------------------------------
 
-    SECRET_KEY: str | None = None  # required: see ``load``
-    SECRET_KEY_FALLBACKS: list[str] = []  # older keys still accepted, newest first
-    SQLALCHEMY_DATABASE_URI: str = f"sqlite:///{ROOT / 'instance' / 'tarjuma.db'}"
-    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
-    SQLALCHEMY_TRACK_MODIFICATIONS = False
 
-    SOURCE_LOCALE = "en"
-    DEFAULT_LOCALE = "en"
-    LOCALES: list[str] = ["en", "ar", "fa", "fr", "id", "ms", "tr", "ur"]
-    FALLBACKS: dict[str, list[str]] = {"ms": ["id"]}
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its key in ``app.config``, how the environment's text becomes its value
+    (None: fixed, not read from the environment), its default and what it does.
 
-    # Locales whose approved text is offered to translators beside the memory's matches,
-    # after the locale's fallback chain (``TARJUMA_RELATED_LOCALES``, as ``ur:fa,fa:ur``).
+    ``env`` names the variable when it is not the key; ``keep_empty`` takes an empty
+    variable as a value rather than as unset; ``shown`` is the default as docs/deploy.md
+    writes it, where the value itself would say less.
+    """
+
+    key: str
+    convert: Callable[[str], Any] | None
+    default: Any
+    doc: str
+    env: str | None = None
+    keep_empty: bool = False
+    shown: str | None = None
+
+    @property
+    def variable(self) -> str | None:
+        """The environment variable that sets it, if any."""
+        return None if self.convert is None else self.env or self.key
+
+    def read(self, environ: Mapping[str, str]) -> Any:
+        """The value from ``environ``, else the default; a bad one raises ConfigError."""
+        raw = environ.get(self.variable) if self.variable else None
+        if raw is None or self.convert is None or not (raw.strip() or self.keep_empty):
+            return copy.deepcopy(self.default)
+        try:
+            return self.convert(raw)
+        except Bad as bad:
+            detail = f" ({bad.detail})" if bad.detail else ""
+            raise ConfigError(
+                f"{self.variable} must be {bad.expected}, not {raw!r}{detail}"
+            ) from None
+
+
+_SQLITE = f"sqlite:///{ROOT / 'instance' / 'tarjuma.db'}"
+_SPEC_OPTIONS: dict[str, Any] = {
+    "info": {
+        "description": (
+            "Tarjuma serves essays section by section in many languages, and runs the"
+            " translation workflow behind them."
+        )
+    },
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+    },
+}
+
+SETTINGS: tuple[Setting, ...] = (
+    # The key and the database: every process needs the same.
+    Setting(
+        "SECRET_KEY",
+        verbatim,
+        None,
+        "signs console sessions and seals webhook secrets; required, the same everywhere",
+        shown="none: required",
+    ),
+    Setting(
+        "SECRET_KEY_FILE",
+        text,
+        None,
+        "a file holding the key, read when `SECRET_KEY` is unset (`make run` makes one)",
+        shown="none",
+    ),
+    Setting(
+        "SECRET_KEY_FALLBACKS",
+        words,
+        [],
+        "older keys still accepted while rotating, comma-separated, newest first",
+    ),
+    Setting(
+        "SQLALCHEMY_DATABASE_URI",
+        text,
+        _SQLITE,
+        "the database; `postgres://` and `postgresql://` URLs are given the psycopg driver",
+        env="DATABASE_URL",
+        shown="SQLite, `instance/tarjuma.db`",
+    ),
+    Setting("SQLALCHEMY_ENGINE_OPTIONS", None, {"pool_pre_ping": True}, "checked connections"),
+    Setting("SQLALCHEMY_TRACK_MODIFICATIONS", None, False, "no per-object change signals"),
+    Setting("MIGRATIONS_DIR", None, str(ROOT / "migrations"), "the Alembic migrations"),
+    # Locales.
+    Setting("SOURCE_LOCALE", text, "en", "the language essays are written in"),
+    Setting("DEFAULT_LOCALE", text, "en", "the locale of a reader who accepts none offered"),
+    Setting(
+        "LOCALES",
+        words,
+        ["en", "ar", "fa", "fr", "id", "ms", "tr", "ur"],
+        "the offered locales, comma-separated",
+        env="TARJUMA_LOCALES",
+    ),
+    Setting(
+        "FALLBACKS",
+        chains,
+        {"ms": ["id"]},
+        "what a locale falls back to before the source, as `ms:id,pt-BR:pt>es`",
+        env="TARJUMA_FALLBACKS",
+    ),
     # None by default: the shipped Urdu and Persian texts share 3% of their words.
-    RELATED_LOCALES: dict[str, list[str]] = {}
+    Setting(
+        "RELATED_LOCALES",
+        chains,
+        {},
+        "offered locales whose approved text translators see beside the memory's matches,"
+        " as `ur:fa,fa:ur`",
+        env="TARJUMA_RELATED_LOCALES",
+    ),
+    Setting("BABEL_DEFAULT_LOCALE", None, "en", "the API's own messages"),
+    Setting("BABEL_TRANSLATION_DIRECTORIES", None, str(ROOT / "translations"), "their catalogs"),
+    Setting("BABEL_DOMAIN", None, "messages", "their domain"),
+    Setting("MAX_ACCEPT_LANGUAGE", None, 1024, "characters of Accept-Language read"),
+    # The workflow and its sizes.
+    Setting("ALLOW_SELF_REVIEW", flag, False, "a translator may approve their own work"),
+    Setting("MAX_CONTENT_LENGTH", count, 1024 * 1024, "bytes of a request body"),
+    Setting("MAX_TRANSLATION_LENGTH", count, 20_000, "characters of one translated section"),
+    Setting("MAX_CATALOG_BYTES", count, 512 * 1024, "bytes of an uploaded catalog"),
+    Setting("MAX_ESSAY_BYTES", count, 256 * 1024, "bytes of an imported essay"),
+    Setting("MAX_ESSAY_SECTIONS", count, 100, "sections of an imported essay"),
+    Setting("TM_MIN_SCORE", count, 70, "the lowest score of a translation-memory match shown"),
+    Setting("ESSAY_SOURCE_DIR", None, str(ROOT / "content" / "essays"), "what `seed` imports"),
+    Setting("GLOSSARY_FILE", None, str(ROOT / "content" / "glossary.yaml"), "and its glossary"),
+    Setting("CATALOG_DIR", None, str(ROOT / "translations"), "and its catalogs"),
+    # Reads.
+    Setting("REPRESENTATION_CACHE_SIZE", count, 512, "serialised public reads kept per process"),
+    Setting(
+        "FEED_PAGE_CACHE_SIZE", count, 128, "full change-feed pages kept per process (0: none)"
+    ),
+    Setting(
+        "READ_BUILD_DELAY",
+        number,
+        0.0,
+        "tests only: seconds a read waits after building its body (a fetch held in flight)",
+    ),
+    # The worker.
+    Setting("WORKER_THREADS", count, 4, "threads of `flask worker`, one job each"),
+    Setting("WORKER_POLL_INTERVAL", number, 0.1, "seconds an idle worker waits between looks"),
+    Setting(
+        "WORKER_STOP_TIMEOUT",
+        positive,
+        30.0,
+        "seconds a stopped worker gives the jobs under way before it exits (a second"
+        " signal stops it at once; an unfinished job runs again after its lease)",
+    ),
+    Setting(
+        "JOB_RETENTION_DAYS",
+        count,
+        7,
+        "days done jobs are kept before the worker deletes them (0: kept)",
+    ),
+    # Limits, clients behind proxies and browsers.
+    Setting("RATELIMIT_ENABLED", flag, True, "limits on writes and failed sign-ins"),
+    Setting("RATELIMIT_DEFAULT", rate_limit, "120 per minute", "writes per client"),
+    Setting(
+        "AUTH_FAILURE_LIMIT",
+        rate_limit,
+        "20 per minute",
+        "invalid or revoked tokens one client may send before it is refused for a while",
+    ),
+    Setting(
+        "RATELIMIT_STORAGE_URI",
+        text,
+        "memory://",
+        "where limits are counted; `redis://…` shares them between processes",
+    ),
+    Setting(
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED",
+        flag,
+        True,
+        "while that storage is unreachable, count per process rather than fail",
+    ),
+    Setting("RATELIMIT_STORAGE_TIMEOUT", positive, 0.5, "seconds one call to it may take"),
+    Setting(
+        "RATELIMIT_STORAGE_RETRY", positive, 5.0, "seconds between checks that it answers again"
+    ),
+    Setting(
+        "RATELIMIT_KEY_PREFIX",
+        text,
+        "tarjuma",
+        "keeps deployments sharing one storage apart",
+        keep_empty=True,
+    ),
+    Setting("RATELIMIT_HEADERS_ENABLED", None, True, "limits are told in response headers"),
+    Setting(
+        "TRUSTED_PROXIES",
+        addresses(strict=True),
+        [],
+        "proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is believed",
+        keep_empty=True,
+    ),
+    Setting(
+        "CORS_ORIGINS",
+        words,
+        [],
+        "origins whose pages may write and send tokens; public reads answer every origin",
+    ),
+    Setting("SESSION_COOKIE_SECURE", flag, False, "the console's cookie over HTTPS only"),
+    Setting("SESSION_COOKIE_HTTPONLY", None, True, "the console's cookie hidden from scripts"),
+    Setting("SESSION_COOKIE_SAMESITE", None, "Lax", "and kept from other sites' posts"),
+    Setting(
+        "CONSOLE_SESSION_LIFETIME", None, timedelta(hours=12), "a console sign-in lasts this long"
+    ),
+    # The JSON API needs no CSRF tokens (bearer tokens, never cookies); the console checks
+    # every POST itself, and a token lives as long as the session.
+    Setting("WTF_CSRF_CHECK_DEFAULT", None, False, "CSRF checked by the console's views"),
+    Setting("WTF_CSRF_TIME_LIMIT", None, None, "a CSRF token lasts as long as its session"),
+    # The OpenAPI document. /api/docs is served by api.docs, Swagger UI's files included,
+    # not by flask-smorest from a CDN: it works offline, under a policy of this origin.
+    Setting("API_TITLE", None, "Tarjuma", "the API's name"),
+    Setting("API_VERSION", None, "v1", "its version"),
+    Setting("OPENAPI_VERSION", None, "3.1.0", "the OpenAPI version of its document"),
+    Setting("OPENAPI_URL_PREFIX", None, "/api", "where the document is served"),
+    Setting("OPENAPI_JSON_PATH", None, "v1/openapi.json", "under that prefix"),
+    Setting("OPENAPI_REDOC_PATH", None, None, "no ReDoc page"),
+    Setting("OPENAPI_SWAGGER_UI_PATH", None, None, "no CDN Swagger UI (see api.docs)"),
+    Setting("API_SPEC_OPTIONS", None, _SPEC_OPTIONS, "the document's description and auth"),
+    # Webhooks (retries: the Standard Webhooks guidance's 5 s, 5 min, 30 min, 2 h, 5 h,
+    # 10 h, 10 h).
+    Setting(
+        "WEBHOOK_RETRY_SCHEDULE",
+        schedule,
+        "5,300,1800,7200,18000,36000,36000",
+        "seconds before each retry, comma-separated; then the delivery has failed",
+    ),
+    Setting("WEBHOOK_TIMEOUT", number, 10.0, "seconds for one attempt"),
+    Setting("WEBHOOK_RESPONSE_BODY_LIMIT", count, 2048, "bytes of a receiver's answer kept"),
+    Setting(
+        "WEBHOOK_ALLOW_PRIVATE",
+        flag,
+        False,
+        "targets on loopback or private networks are allowed (tests, labs)",
+    ),
+    Setting(
+        "WEBHOOK_DISABLE_AFTER",
+        duration,
+        5 * 86400.0,
+        "a webhook whose every delivery failed this long (seconds, or `90m`, `36h`, `5d`,"
+        " `1w`) is disabled; 0: never",
+        shown="`5d`",
+    ),
+    # The edge (deploy/varnish).
+    Setting(
+        "EDGE_PURGE_URLS",
+        urls,
+        [],
+        "every edge to purge after a change, comma-separated",
+        keep_empty=True,
+    ),
+    Setting("EDGE_PURGE_TIMEOUT", number, 2.0, "seconds one purge may take"),
+    Setting("EDGE_TTL", count, 300, "seconds the edge keeps an object"),
+    Setting("EDGE_GRACE", count, 3600, "seconds past that it may serve it while the app is away"),
+    Setting("EDGE_FETCH_TIMEOUT", count, 30, "seconds the edge waits for the app's first byte"),
+    Setting(
+        "EDGE_PURGERS",
+        addresses(strict=False),
+        ["127.0.0.1", "::1"],
+        "addresses or CIDR ranges the edge takes purges from: the app's",
+    ),
+    Setting(
+        "EDGE_HOST",
+        text,
+        "",
+        "the Host of the edge's fetches (default: the first backend's address)",
+        shown="none",
+    ),
+    # Logs and metrics (see docs/deploy.md); gunicorn.conf.py reads LOG_FORMAT too.
+    Setting("LOG_FORMAT", one_of("text", "json"), "text", "`text` or `json`, one object a line"),
+    Setting(
+        "LOG_LEVEL",
+        one_of("DEBUG", "INFO", "WARNING", "ERROR"),
+        "INFO",
+        "`DEBUG`, `INFO`, `WARNING` or `ERROR`",
+    ),
+    Setting("REQUEST_LOG", flag, True, "one record per request"),
+    Setting("METRICS_ENABLED", flag, True, "`/metrics`, and counting for it"),
+    Setting(
+        "METRICS_ALLOWED",
+        addresses(strict=False),
+        ["127.0.0.0/8", "::1"],
+        "addresses or CIDR ranges that may read `/metrics` (empty: nobody)",
+        keep_empty=True,
+    ),
+)
 
-    ALLOW_SELF_REVIEW = False
-    MAX_CONTENT_LENGTH = 1024 * 1024
-    MAX_TRANSLATION_LENGTH = 20_000
-    MAX_CATALOG_BYTES = 512 * 1024
-    MAX_ESSAY_BYTES = 256 * 1024
-    MAX_ESSAY_SECTIONS = 100
-    MAX_ACCEPT_LANGUAGE = 1024
-    REPRESENTATION_CACHE_SIZE = 512
-    FEED_PAGE_CACHE_SIZE = 128  # full feed pages kept serialised per process (0: none)
-    TM_MIN_SCORE = 70
+SETTING = {setting.key: setting for setting in SETTINGS}
 
-    WORKER_THREADS = 4
-    WORKER_POLL_INTERVAL = 0.1
-    # Seconds a stopped worker (SIGTERM, Ctrl-C) gives the jobs under way to finish; a
-    # second signal stops it at once. A job left unfinished runs again after its lease.
-    WORKER_STOP_TIMEOUT = 30.0
-    JOB_RETENTION_DAYS = 7  # done jobs older than this are deleted by the worker (0: kept)
 
-    BABEL_DEFAULT_LOCALE = "en"
-    BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
-    BABEL_DOMAIN = "messages"
+def read(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Every setting, from ``environ`` (the process's environment) or its default."""
+    env = os.environ if environ is None else environ
+    return {setting.key: setting.read(env) for setting in SETTINGS}
 
-    RATELIMIT_STORAGE_URI = "memory://"
-    RATELIMIT_DEFAULT = "120 per minute"
-    RATELIMIT_HEADERS_ENABLED = True
-    RATELIMIT_ENABLED = True
-    # Invalid or revoked tokens one client may send before it is refused for a while.
-    AUTH_FAILURE_LIMIT = "20 per minute"
 
-    # --- Clients behind proxies, and limits shared between processes ---------------------
-    # Proxies (addresses or CIDR ranges) whose ``X-Forwarded-For`` is believed: see
-    # api/proxies.py. gunicorn believes their ``X-Forwarded-Proto`` too (gunicorn.conf.py).
-    TRUSTED_PROXIES: list[str] = []
-    # With ``RATELIMIT_STORAGE_URI=redis://…`` every process counts in one place. When that
-    # storage cannot be reached, limits go on per process, in memory, until it answers
-    # again (checked every RATELIMIT_STORAGE_RETRY seconds); a call to it may take at most
-    # RATELIMIT_STORAGE_TIMEOUT seconds. RATELIMIT_KEY_PREFIX keeps deployments sharing one
-    # Redis apart.
-    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
-    RATELIMIT_STORAGE_TIMEOUT = 0.5
-    RATELIMIT_STORAGE_RETRY = 5.0
-    RATELIMIT_KEY_PREFIX = "tarjuma"
-
-    # Origins (``https://app.example.org``) whose pages may write and send tokens; public
-    # reads answer every origin.
-    CORS_ORIGINS: list[str] = []
-
-    SESSION_COOKIE_HTTPONLY = True
-    SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = False
-
-    API_TITLE = "Tarjuma"
-    API_VERSION = "v1"
-    OPENAPI_VERSION = "3.1.0"
-    OPENAPI_URL_PREFIX = "/api"
-    OPENAPI_JSON_PATH = "v1/openapi.json"
-    OPENAPI_REDOC_PATH = None
-    # /api/docs is served by api.docs, Swagger UI's files included, not by flask-smorest
-    # from a CDN: the reference works offline and under a policy of this origin alone.
-    OPENAPI_SWAGGER_UI_PATH = None
-    API_SPEC_OPTIONS: dict[str, Any] = {
-        "info": {
-            "description": (
-                "Tarjuma serves essays section by section in many languages, and runs the"
-                " translation workflow behind them."
-            )
-        },
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        },
-    }
-
-    # Webhooks: seconds between attempts (the Standard Webhooks guidance: 5 s, 5 min,
-    # 30 min, 2 h, 5 h, 10 h, 10 h), the timeout of one attempt, how much of an answer is
-    # kept, and whether targets on loopback or private networks are allowed (tests, labs).
-    WEBHOOK_RETRY_SCHEDULE = "5,300,1800,7200,18000,36000,36000"
-    WEBHOOK_TIMEOUT = 10.0
-    WEBHOOK_RESPONSE_BODY_LIMIT = 2048
-    WEBHOOK_ALLOW_PRIVATE = False
-    # A webhook whose every delivery has failed for this long is disabled (0: never).
-    WEBHOOK_DISABLE_AFTER = 5 * 86400.0
-
-    # The edge (deploy/varnish): where to purge, how long it keeps objects, who may purge.
-    EDGE_PURGE_URLS: list[str] = []
-    EDGE_PURGE_TIMEOUT = 2.0
-    EDGE_TTL = 300
-    EDGE_GRACE = 3600
-    EDGE_FETCH_TIMEOUT = 30
-    EDGE_PURGERS: list[str] = ["127.0.0.1", "::1"]
-    EDGE_HOST = ""
-    # Tests only: seconds a reader's body waits after being built (a fetch held in flight).
-    READ_BUILD_DELAY = 0.0
-
-    # Operations: logs and metrics (see docs/deploy.md). ``LOG_FORMAT`` is ``text`` or
-    # ``json``; ``REQUEST_LOG`` writes one line per request. ``/metrics`` answers only
-    # ``METRICS_ALLOWED`` (addresses or CIDR ranges); under gunicorn every worker counts
-    # through ``PROMETHEUS_MULTIPROC_DIR`` (gunicorn.conf.py sets one up when unset).
-    LOG_FORMAT = "text"
-    LOG_LEVEL = "INFO"
-    REQUEST_LOG = True
-    METRICS_ENABLED = True
-    METRICS_ALLOWED: list[str] = ["127.0.0.0/8", "::1"]
-
-    MIGRATIONS_DIR = str(ROOT / "migrations")
-    ESSAY_SOURCE_DIR = str(ROOT / "content" / "essays")
-    GLOSSARY_FILE = str(ROOT / "content" / "glossary.yaml")
-    CATALOG_DIR = str(ROOT / "translations")
-
-    @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> dict[str, Any]:
-        """The settings as a mapping, with environment overrides applied."""
-        env = dict(os.environ if environ is None else environ)
-        settings = {key: getattr(cls, key) for key in dir(cls) if key.isupper()}
-        if url := env.get("DATABASE_URL"):
-            settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
-        if value := env.get("SECRET_KEY"):
-            settings["SECRET_KEY"] = value
-        elif value := env.get("SECRET_KEY_FILE"):
-            settings["SECRET_KEY"] = _secret_key_file(value)
-        if value := env.get("SECRET_KEY_FALLBACKS"):
-            settings["SECRET_KEY_FALLBACKS"] = [k.strip() for k in value.split(",") if k.strip()]
-        if value := env.get("WEBHOOK_DISABLE_AFTER"):
-            settings["WEBHOOK_DISABLE_AFTER"] = _duration("WEBHOOK_DISABLE_AFTER", value)
-        if value := env.get("TARJUMA_LOCALES"):
-            settings["LOCALES"] = [code.strip() for code in value.split(",") if code.strip()]
-        if value := env.get("CORS_ORIGINS"):
-            settings["CORS_ORIGINS"] = [o.strip() for o in value.split(",") if o.strip()]
-        if value := env.get("TARJUMA_FALLBACKS"):
-            settings["FALLBACKS"] = _fallbacks(value)
-        if value := env.get("TARJUMA_RELATED_LOCALES"):
-            settings["RELATED_LOCALES"] = _fallbacks(value)
-        for key in (
-            "SOURCE_LOCALE",
-            "DEFAULT_LOCALE",
-            "RATELIMIT_STORAGE_URI",
-            "RATELIMIT_DEFAULT",
-            "WEBHOOK_RETRY_SCHEDULE",
-            "AUTH_FAILURE_LIMIT",
-        ):
-            if value := env.get(key):
-                settings[key] = value
-        for key in (
-            "MAX_CONTENT_LENGTH",
-            "MAX_TRANSLATION_LENGTH",
-            "MAX_CATALOG_BYTES",
-            "MAX_ESSAY_BYTES",
-            "MAX_ESSAY_SECTIONS",
-            "REPRESENTATION_CACHE_SIZE",
-            "FEED_PAGE_CACHE_SIZE",
-            "TM_MIN_SCORE",
-            "WORKER_THREADS",
-            "JOB_RETENTION_DAYS",
-            "WEBHOOK_RESPONSE_BODY_LIMIT",
-        ):
-            if value := env.get(key):
-                settings[key] = int(value)
-        if (value := env.get("EDGE_PURGE_URLS")) is not None:
-            settings["EDGE_PURGE_URLS"] = [u.strip() for u in value.split(",") if u.strip()]
-        if value := env.get("EDGE_PURGERS"):
-            settings["EDGE_PURGERS"] = [a.strip() for a in value.split(",") if a.strip()]
-        for key in ("EDGE_TTL", "EDGE_GRACE", "EDGE_FETCH_TIMEOUT"):
-            if value := env.get(key):
-                settings[key] = int(value)
-        for key in ("EDGE_PURGE_TIMEOUT", "READ_BUILD_DELAY"):
-            if value := env.get(key):
-                settings[key] = float(value)
-        if value := env.get("EDGE_HOST"):
-            settings["EDGE_HOST"] = value
-        if value := env.get("WORKER_POLL_INTERVAL"):
-            settings["WORKER_POLL_INTERVAL"] = float(value)
-        if value := env.get("WORKER_STOP_TIMEOUT"):
-            settings["WORKER_STOP_TIMEOUT"] = _seconds("WORKER_STOP_TIMEOUT", value)
-        if value := env.get("WEBHOOK_TIMEOUT"):
-            settings["WEBHOOK_TIMEOUT"] = float(value)
-        settings["ALLOW_SELF_REVIEW"] = _bool(env.get("ALLOW_SELF_REVIEW"))
-        settings["RATELIMIT_ENABLED"] = _bool(env.get("RATELIMIT_ENABLED"), True)
-        settings["SESSION_COOKIE_SECURE"] = _bool(env.get("SESSION_COOKIE_SECURE"))
-        settings["WEBHOOK_ALLOW_PRIVATE"] = _bool(env.get("WEBHOOK_ALLOW_PRIVATE"))
-        settings.update(_clients_and_limits(env))
-        settings.update(_operations(env))
-        return settings
+def read_one(key: str, environ: Mapping[str, str] | None = None) -> Any:
+    """One setting, for gunicorn.conf.py, which needs two before the app is built."""
+    return SETTING[key].read(os.environ if environ is None else environ)
 
 
 def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """The settings from the environment with ``overrides`` applied, checked once: a
     missing or bad one raises ConfigError, naming it."""
-    settings = Config.from_env()
+    settings = read()
     settings.update(overrides or {})
+    if not settings.get("SECRET_KEY") and settings.get("SECRET_KEY_FILE"):
+        settings["SECRET_KEY"] = _secret_key_file(settings["SECRET_KEY_FILE"])
     if not settings.get("SECRET_KEY"):
         raise ConfigError(
             "SECRET_KEY is not set: give every process the same long random SECRET_KEY"
             " (make run and make edge make their own)"
         )
+    settings["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
+        settings["SQLALCHEMY_DATABASE_URI"]
+    )
     _check_related(settings)
     return settings
 
@@ -304,91 +547,49 @@ def _check_related(settings: dict[str, Any]) -> None:
             )
 
 
-# --- Clients behind proxies, and limits shared between processes -------------------------
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def networks(name: str, value: str | Iterable[str], *, strict: bool = True) -> tuple[Network, ...]:
-    """A setting of addresses or CIDR ranges, comma-separated, checked; a bad one stops the
-    process, naming the setting. ``strict`` refuses a range with host bits set."""
-    items = value.split(",") if isinstance(value, str) else value
-    found = []
-    for item in filter(None, (part.strip() for part in items)):
-        try:
-            found.append(ipaddress.ip_network(item, strict=strict))
-        except ValueError as error:
-            raise ConfigError(
-                f"{name}: {item!r} is not an address or CIDR range ({error})"
-            ) from None
-    return tuple(found)
-
-
-def trusted_proxies(value: str | Iterable[str]) -> tuple[Network, ...]:
-    """``TRUSTED_PROXIES`` checked.
-
-    A range with host bits set (``10.0.0.5/8``) is refused rather than guessed at, as
-    gunicorn refuses it for ``forwarded_allow_ips``: trust is not the place to round.
-    """
-    return networks("TRUSTED_PROXIES", value)
-
-
-def _seconds(name: str, value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not seconds > 0:
-        raise ConfigError(f"{name}: a number of seconds above 0, not {value!r}")
-    return seconds
-
-
-def _clients_and_limits(env: dict[str, str]) -> dict[str, Any]:
-    settings: dict[str, Any] = {}
-    if (value := env.get("TRUSTED_PROXIES")) is not None:
-        settings["TRUSTED_PROXIES"] = [str(network) for network in trusted_proxies(value)]
-    for key in ("RATELIMIT_STORAGE_TIMEOUT", "RATELIMIT_STORAGE_RETRY"):
-        if value := env.get(key):
-            settings[key] = _seconds(key, value)
-    if (value := env.get("RATELIMIT_KEY_PREFIX")) is not None:
-        settings["RATELIMIT_KEY_PREFIX"] = value.strip()
-    if (value := env.get("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED")) is not None:
-        settings["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] = _bool(value)
-    return settings
-
-
-# --- Logs and metrics ---------------------------------------------------------------------
-
-LOG_FORMATS = ("text", "json")
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-
-
-def log_format(env: Mapping[str, str]) -> str:
-    """``LOG_FORMAT``, checked: ``text`` (the default) or ``json``; gunicorn.conf.py reads it."""
-    value = env.get("LOG_FORMAT", "").strip().lower() or Config.LOG_FORMAT
-    if value not in LOG_FORMATS:
-        raise ConfigError(f"LOG_FORMAT: must be one of {', '.join(LOG_FORMATS)}, not {value!r}")
-    return value
-
-
-def _operations(env: dict[str, str]) -> dict[str, Any]:
-    """Logs and metrics, checked."""
-    settings: dict[str, Any] = {"LOG_FORMAT": log_format(env)}
-    level = env.get("LOG_LEVEL", "").strip().upper() or Config.LOG_LEVEL
-    if level not in LOG_LEVELS:
-        raise ConfigError(f"LOG_LEVEL: must be one of {', '.join(LOG_LEVELS)}, not {level!r}")
-    settings["LOG_LEVEL"] = level
-    settings["REQUEST_LOG"] = _bool(env.get("REQUEST_LOG"), Config.REQUEST_LOG)
-    settings["METRICS_ENABLED"] = _bool(env.get("METRICS_ENABLED"), Config.METRICS_ENABLED)
-    if (value := env.get("METRICS_ALLOWED")) is not None:
-        allowed = networks("METRICS_ALLOWED", value, strict=False)
-        settings["METRICS_ALLOWED"] = [str(network) for network in allowed]
-    return settings
-
-
 def normalise_database_url(url: str) -> str:
     """Use the psycopg 3 driver for plain ``postgres://`` and ``postgresql://`` URLs."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def networks(name: str, value: str | Iterable[str], *, strict: bool = True) -> tuple[Network, ...]:
+    """A setting of addresses or CIDR ranges as networks, for the code that tests
+    addresses against them; a bad one raises ConfigError, naming the setting."""
+    try:
+        return _networks(value, strict)
+    except Bad as bad:
+        raise ConfigError(f"{name} must be {bad.expected}, not {value!r} ({bad.detail})") from None
+
+
+def trusted_proxies(value: str | Iterable[str]) -> tuple[Network, ...]:
+    """``TRUSTED_PROXIES`` as networks. A range with host bits set (``10.0.0.5/8``) is
+    refused rather than guessed at, as gunicorn refuses it for ``forwarded_allow_ips``:
+    trust is not the place to round."""
+    return networks("TRUSTED_PROXIES", value)
+
+
+def reference() -> str:
+    """The Markdown table of every variable, as docs/deploy.md shows it."""
+    rows = ["| variable | default | |", "| --- | --- | --- |"]
+    for setting in SETTINGS:
+        if setting.variable is not None:
+            rows.append(f"| `{setting.variable}` | {_shown(setting)} | {setting.doc} |")
+    return "\n".join(rows)
+
+
+def _shown(setting: Setting) -> str:
+    if setting.shown is not None:
+        return setting.shown
+    value = setting.default
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+    elif isinstance(value, list):
+        value = ",".join(value)
+    elif isinstance(value, dict):
+        value = ",".join(f"{code}:{'>'.join(chain)}" for code, chain in value.items())
+    elif isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return f"`{value}`" if value != "" else "none"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import Flask, Response, has_request_context, json, request
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy.exc import OperationalError
@@ -100,50 +100,35 @@ class Unprocessable(DomainError):
     title = _l("The request could not be processed")
 
 
-_HTTP_TITLES: dict[int, Any] = {
-    400: _l("Bad request"),
-    401: _l("Authentication required"),
-    403: _l("Not allowed"),
-    404: _l("Not found"),
-    405: _l("Method not allowed"),
-    406: _l("Not acceptable"),
-    409: _l("Conflict"),
-    410: _l("Gone"),
-    411: _l("Length required"),
-    412: _l("Precondition failed"),
-    413: _l("Request too large"),
-    414: _l("URI too long"),
-    415: _l("Unsupported media type"),
-    422: _l("The request could not be processed"),
-    428: _l("Precondition required"),
-    429: _l("Too many requests"),
-    431: _l("Request headers too large"),
-    500: _l("Internal server error"),
-    503: _l("Service unavailable"),
+class _Status(NamedTuple):
+    slug: str
+    title: Any
+
+
+# The problem type (its slug) and title of each status an error without a domain class of
+# its own may have.
+_HTTP: dict[int, _Status] = {
+    400: _Status("bad-request", _l("Bad request")),
+    401: _Status("unauthorized", _l("Authentication required")),
+    403: _Status("forbidden", _l("Not allowed")),
+    404: _Status("not-found", _l("Not found")),
+    405: _Status("method-not-allowed", _l("Method not allowed")),
+    406: _Status("not-acceptable", _l("Not acceptable")),
+    409: _Status("conflict", _l("Conflict")),
+    410: _Status("gone", _l("Gone")),
+    411: _Status("length-required", _l("Length required")),
+    412: _Status("precondition-failed", _l("Precondition failed")),
+    413: _Status("request-too-large", _l("Request too large")),
+    414: _Status("uri-too-long", _l("URI too long")),
+    415: _Status("unsupported-media-type", _l("Unsupported media type")),
+    422: _Status("unprocessable", _l("The request could not be processed")),
+    428: _Status("precondition-required", _l("Precondition required")),
+    429: _Status("too-many-requests", _l("Too many requests")),
+    431: _Status("request-headers-too-large", _l("Request headers too large")),
+    500: _Status("internal-error", _l("Internal server error")),
+    503: _Status("service-unavailable", _l("Service unavailable")),
 }
 
-# The problem type of each status an error without a domain class of its own may have.
-_HTTP_SLUGS: dict[int, str] = {
-    400: "bad-request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not-found",
-    405: "method-not-allowed",
-    406: "not-acceptable",
-    409: "conflict",
-    410: "gone",
-    411: "length-required",
-    412: "precondition-failed",
-    413: "request-too-large",
-    414: "uri-too-long",
-    415: "unsupported-media-type",
-    422: "unprocessable",
-    428: "precondition-required",
-    429: "too-many-requests",
-    431: "request-headers-too-large",
-    500: "internal-error",
-    503: "service-unavailable",
-}
 # A request the schema refuses (webargs' 400 for parameters, 422 for bodies), field by field.
 VALIDATION_FAILED = "validation-failed"
 
@@ -173,7 +158,7 @@ def problem(
 ) -> Response:
     """Build a problem+json response in the negotiated message locale."""
     body: dict[str, Any] = {
-        "type": problem_type(slug or _HTTP_SLUGS.get(status, f"http-{status}")),
+        "type": problem_type(slug or _slug_of(status)),
         "title": str(title),
         "status": status,
         "detail": str(detail if detail is not None else title),
@@ -189,6 +174,11 @@ def problem(
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
+
+
+def _slug_of(status: int) -> str:
+    known = _HTTP.get(status)
+    return known.slug if known is not None else f"http-{status}"
 
 
 def problem_type(slug: str) -> str:
@@ -247,7 +237,7 @@ def handle_domain_error(error: DomainError) -> Response:
 
 def handle_http_exception(error: HTTPException) -> Response:
     status = error.code or 500
-    title = _HTTP_TITLES.get(status, error.name)
+    title = _HTTP[status].title if status in _HTTP else error.name
     detail = _HTTP_DETAILS.get(status, title)
     extensions: dict[str, Any] = {}
     headers: dict[str, str] = {}
@@ -260,8 +250,6 @@ def handle_http_exception(error: HTTPException) -> Response:
             detail = _HTTP_DETAILS["query"]
     if valid := getattr(error, "valid_methods", None):
         headers["Allow"] = ", ".join(sorted(valid))
-    if status == 429:
-        detail = gettext("Too many requests: slow down and try again later.")
     return problem(status, title, detail, slug=slug, headers=headers, **extensions)
 
 
@@ -277,7 +265,7 @@ def handle_database_unavailable(error: OperationalError) -> Response:
     ):
         return handle_unexpected(error)
     log.warning("database unavailable on %s %s: %s", request.method, request.path, error.orig)
-    return problem(503, _HTTP_TITLES[503], _DATABASE_UNAVAILABLE, headers={"Retry-After": "1"})
+    return problem(503, _HTTP[503].title, _DATABASE_UNAVAILABLE, headers={"Retry-After": "1"})
 
 
 _SQLITE_BUSY = re.compile(r"locked|busy|unable to open")
@@ -285,7 +273,7 @@ _SQLITE_BUSY = re.compile(r"locked|busy|unable to open")
 
 def handle_unexpected(error: Exception) -> Response:
     log.exception("Unhandled error on %s %s", request.method, request.path)
-    return problem(500, _HTTP_TITLES[500], _HTTP_DETAILS[500])
+    return problem(500, _HTTP[500].title, _HTTP_DETAILS[500])
 
 
 def init_app(app: Flask) -> None:

@@ -18,7 +18,7 @@ from api.errors import Unprocessable
 from api.extensions import db
 from api.models import TranslationVersion
 from api.services.accounts import identity
-from api.services.translation import catalogs, workflow
+from api.services.translation import catalog_export, catalog_import, catalogs, workflow
 from tests.conftest import SLUG, Person, require_command
 
 CATALOG = f"/api/v1/essays/{SLUG}/catalogs/fr.po"
@@ -136,12 +136,12 @@ def test_published_text_survives_gettext_and_import(
             published = submit_and_approve("conclusion", text).body
         except Unprocessable:
             reject()  # blank, or markup: refused for reasons of its own
-        exported = catalogs.export(SLUG, "fr").body
+        exported = catalog_export.export(SLUG, "fr").body
         rewritten = through_gettext(exported)
         po = catalogs.parse_catalog(rewritten.decode("utf-8"))
         assert next(e for e in po if e.msgctxt == "conclusion.body").msgstr == published
         before = _versions()
-        report = catalogs.import_catalog(SLUG, "fr", rewritten, identity.get_user("fanny"))
+        report = catalog_import.import_catalog(SLUG, "fr", rewritten, identity.get_user("fanny"))
         assert (report.created, report.skipped, report.translations) == (0, 0, [])
         assert _versions() == before
         db.session.remove()

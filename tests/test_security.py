@@ -263,11 +263,11 @@ class TestTrustedOrigins:
 
 
 def test_cors_origins_from_the_environment() -> None:
-    from api.config import Config
+    from api.config import read
 
-    settings = Config.from_env({"CORS_ORIGINS": f"{APP_ORIGIN}, {OTHER_ORIGIN}"})
+    settings = read({"CORS_ORIGINS": f"{APP_ORIGIN}, {OTHER_ORIGIN}"})
     assert settings["CORS_ORIGINS"] == [APP_ORIGIN, OTHER_ORIGIN]
-    assert Config.from_env({})["CORS_ORIGINS"] == []
+    assert read({})["CORS_ORIGINS"] == []
 
 
 # --- nosniff ----------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from flask import Flask
 from prometheus_client import REGISTRY
 
 from api import create_app
-from api.config import Config, ConfigError
+from api.config import ConfigError, read
 from api.extensions import db
 from tests.conftest import _config, make_person, require_command
 from tests.servers import Instance, free_port
@@ -100,8 +100,8 @@ def fallbacks() -> float:
 @pytest.mark.parametrize("value", ["soon", "0", "-1"])
 def test_a_bad_storage_delay_stops_the_process_naming_it(name: str, value: str) -> None:
     with pytest.raises(ConfigError, match=name):
-        Config.from_env({name: value})
-    assert Config.from_env({name: "2.5"})[name] == 2.5
+        read({name: value})
+    assert read({name: "2.5"})[name] == 2.5
 
 
 # --- in one process: the throttle rides out an outage --------------------------------------

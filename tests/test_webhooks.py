@@ -754,16 +754,16 @@ def test_a_success_within_disable_after_keeps_the_webhook(
     ("value", "seconds"), [("432000", 432000), ("36h", 129600), ("90m", 5400), ("5d", 432000)]
 )
 def test_disable_after_takes_seconds_or_a_duration(value: str, seconds: float) -> None:
-    from api.config import Config
+    from api.config import read
 
-    assert Config.from_env({"WEBHOOK_DISABLE_AFTER": value})["WEBHOOK_DISABLE_AFTER"] == seconds
+    assert read({"WEBHOOK_DISABLE_AFTER": value})["WEBHOOK_DISABLE_AFTER"] == seconds
 
 
 def test_a_bad_disable_after_stops_the_process_naming_it() -> None:
-    from api.config import Config, ConfigError
+    from api.config import ConfigError, read
 
     with pytest.raises(ConfigError, match="WEBHOOK_DISABLE_AFTER"):
-        Config.from_env({"WEBHOOK_DISABLE_AFTER": "five days"})
+        read({"WEBHOOK_DISABLE_AFTER": "five days"})
 
 
 def test_the_migration_gives_existing_webhooks_a_clean_health(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import Blueprint, Flask, Response, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.wrappers import Request
@@ -46,13 +44,8 @@ class ConsoleSessionInterface(SecureCookieSessionInterface):
 
 
 def init_app(app: Flask) -> None:
-    """Register the console, with CSRF protection for its forms only."""
-    # The JSON API authenticates with bearer tokens, never cookies, so it needs no CSRF
-    # tokens; the console checks every POST itself (see ``views.guard``).
-    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
-    # A token lives as long as the session, so a long translation is never lost to it.
-    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
-    app.config.setdefault("CONSOLE_SESSION_LIFETIME", timedelta(hours=12))
+    """Register the console, with CSRF protection for its forms only (its settings,
+    ``WTF_CSRF_*`` and ``CONSOLE_SESSION_LIFETIME``, are in api/config.py)."""
     app.session_interface = ConsoleSessionInterface()
     csrf.init_app(app)
     import api.console.views  # noqa: F401 - registers the routes

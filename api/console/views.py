@@ -40,12 +40,11 @@ from api.console.forms import (
 from api.errors import DomainError, Unauthorized
 from api.extensions import limiter
 from api.services.aids import glossary
-from api.services.delivery import preview as drafts
-from api.services.delivery import releases
+from api.services.delivery import preview, releases
 from api.services.translation import workflow
 
 if TYPE_CHECKING:
-    from api.models import Unit, User
+    from api.models import GlossaryTerm, TranslationVersion, Unit, User
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +54,8 @@ SEE_OTHER = 303
 Page = Response | tuple[str, int] | tuple[str, int, dict[str, str]] | str
 
 
-def me() -> User:
+def current_user() -> User:
+    """The signed-in user (every console page but sign-in has one)."""
     user: User = g.console_user
     return user
 
@@ -251,13 +251,13 @@ def set_locale() -> Response:
 @console.get("/")
 def dashboard() -> str:
     """The user's locales with their progress, and what waits for them."""
-    return render_template("console/dashboard.html", **pages.dashboard(me()))
+    return render_template("console/dashboard.html", **pages.dashboard(current_user()))
 
 
 @console.get("/translate/<key:slug>/<locale>")
 def units(slug: str, locale: str) -> str:
     """The units of an essay in one locale, with their state."""
-    return render_template("console/units.html", **pages.unit_list(me(), slug, locale))
+    return render_template("console/units.html", **pages.unit_list(current_user(), slug, locale))
 
 
 def render_editor(
@@ -270,7 +270,7 @@ def render_editor(
     submitted: int | None = None,
     unpublish_forms: dict[int, UnpublishForm] | None = None,
 ) -> tuple[str, int]:
-    page = pages.editor(me(), slug, locale, key, submitted, unpublish_forms)
+    page = pages.editor(current_user(), slug, locale, key, submitted, unpublish_forms)
     if form is None:
         # The translator's own pending text, else the published one: what they revise.
         start = page.pending or page.published
@@ -298,30 +298,43 @@ def editor(slug: str, locale: str, key: str) -> Page:
     """One unit: the source beside the translation, its history and the published text."""
     if request.method == "GET":
         return render_editor(slug, locale, key, submitted=request.args.get("submitted", type=int))
-    page = pages.editor(me(), slug, locale, key)
+    page = pages.editor(current_user(), slug, locale, key)
     form = TranslationForm()
-    if (suggestion := request.form.get("use")) is not None:
-        # A memory suggestion copied into the field: the page comes back with the text
-        # the translator had, plus the suggestion, and nothing is submitted.
-        body = (form.body.data or "").rstrip()
-        form.body.data = f"{body} {suggestion.strip()}" if body else suggestion.strip()
-        return render_editor(slug, locale, key, form=form)
-    if (code := request.form.get("copy_from")) is not None:
-        # A related locale's approved text copied in: it replaces the heading and the body.
-        related = next((r for r in page.related or [] if r.locale == code), None)
-        if related is not None:
-            if page.unit.heading is not None:
-                form.heading.data = related.version.heading
-            form.body.data = related.version.body
+    if _copied_in(form, page):
         return render_editor(slug, locale, key, form=form)
     if not form.validate():
         return render_editor(slug, locale, key, form=form, status=422)
     try:
         version = workflow.submit(
-            slug, key, form.submission(page.locale, page.unit.heading is not None), me()
+            slug, key, form.submission(page.locale, page.unit.heading is not None), current_user()
         )
     except DomainError as error:
         return render_editor(slug, locale, key, form=form, error=error, status=error.status)
+    return _back_after_submitting(slug, page.locale, key, version)
+
+
+def _copied_in(form: TranslationForm, page: pages.EditorPage) -> bool:
+    """Copy into ``form`` what the translator asked for instead of submitting: a memory
+    suggestion added to their text (``use``), or a related locale's approved text in place
+    of the heading and the body (``copy_from``). False when they asked for neither."""
+    if (suggestion := request.form.get("use")) is not None:
+        body = (form.body.data or "").rstrip()
+        form.body.data = f"{body} {suggestion.strip()}" if body else suggestion.strip()
+        return True
+    if (code := request.form.get("copy_from")) is not None:
+        related = next((r for r in page.related or [] if r.locale == code), None)
+        if related is not None:
+            if page.unit.heading is not None:
+                form.heading.data = related.version.heading
+            form.body.data = related.version.body
+        return True
+    return False
+
+
+def _back_after_submitting(
+    slug: str, locale: str, key: str, version: workflow.Submitted
+) -> Response:
+    """The editor again, saying what the submission made: a version, or none."""
     if version.unchanged:
         flash(
             gettext(
@@ -330,9 +343,7 @@ def editor(slug: str, locale: str, key: str) -> Page:
             ),
             "success",
         )
-        return redirect(
-            url_for("console.editor", slug=slug, locale=page.locale, key=key), SEE_OTHER
-        )
+        return redirect(url_for("console.editor", slug=slug, locale=locale, key=key), SEE_OTHER)
     flash(
         gettext("Version %(version)s is submitted for review.", version=version.version),
         "success",
@@ -341,7 +352,7 @@ def editor(slug: str, locale: str, key: str) -> Page:
         url_for(
             "console.editor",
             slug=slug,
-            locale=page.locale,
+            locale=locale,
             key=key,
             submitted=version.id,
             _anchor="submitted",
@@ -360,7 +371,7 @@ def withdraw(version_id: int) -> Page:
     """The author takes back a version nobody has reviewed yet."""
     slug, locale, key = _editor_of(version_id)
     try:
-        version = workflow.withdraw(version_id, me())
+        version = workflow.withdraw(version_id, current_user())
     except DomainError as error:
         return render_editor(slug, locale, key, error=error, status=error.status)
     flash(gettext("Version %(version)s is withdrawn.", version=version.version), "success")
@@ -375,7 +386,7 @@ def unpublish(version_id: int) -> Page:
     if not form.validate():
         return render_editor(slug, locale, key, status=422, unpublish_forms={version_id: form})
     try:
-        version = workflow.unpublish(version_id, me(), form.reason.data or "")
+        version = workflow.unpublish(version_id, current_user(), form.reason.data or "")
     except DomainError as error:
         form.add_errors(error)
         return render_editor(
@@ -400,7 +411,7 @@ def send_preview(slug: str, locale: str) -> Page:
     form = PreviewLinkForm()
     if not form.validate():
         return error_page(gettext("Invalid input"), gettext("Choose how long the link works."), 422)
-    issued = drafts.create_link(slug, locale, form.expires_in.data or 0, me())
+    issued = preview.create_link(slug, locale, form.expires_in.data or 0, current_user())
     url = url_for("shared.preview_link", token=issued.token, _external=True)
     return render_template(
         "console/preview_sent.html",
@@ -418,7 +429,7 @@ def release(slug: str, locale: str) -> Page:
     if not form.validate():
         return error_page(gettext("Invalid input"), gettext("Enter a valid date and time."), 422)
     at = form.at.data.replace(tzinfo=UTC) if form.at.data else None
-    change = releases.set_state(slug, locale, form.state.data or "", at, me())
+    change = releases.set_state(slug, locale, form.state.data or "", at, current_user())
     state = change.locale
     language = locale_name(state["code"])
     if change.outcome == "unscheduled":
@@ -458,7 +469,7 @@ def render_review(
     bulk: BulkForm | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    data = pages.review(me(), _review_filter(), _review_page(), forms)
+    data = pages.review(current_user(), _review_filter(), _review_page(), forms)
     bulk = bulk or BulkForm(formdata=None)
     messages = bulk.add_errors(error) if error is not None and not forms else []
     html = render_template("console/review.html", **data, bulk=bulk, error=error, messages=messages)
@@ -485,20 +496,13 @@ def approve(version_id: int) -> Page:
     if not approve_form.validate():
         return render_review({version_id: (approve_form, reject_form)}, status=422)
     try:
-        version = workflow.approve(version_id, me(), approve_form.comment.data or None)
+        version = workflow.approve(version_id, current_user(), approve_form.comment.data or None)
     except DomainError as error:
         if from_history:
             return render_editor(*_editor_of(version_id), error=error, status=error.status)
         approve_form.add_errors(error)
         return render_review({version_id: (approve_form, reject_form)}, error, status=error.status)
-    flash(
-        sentence(
-            gettext("Version %(version)s of %(unit)s is published."),
-            version=escape(version.version),
-            unit=macro("unit_name", version.unit),
-        ),
-        "success",
-    )
+    _flash_reviewed(gettext("Version %(version)s of %(unit)s is published."), version)
     if from_history:
         slug, locale, key = _editor_of(version_id)
         return redirect(url_for("console.editor", slug=slug, locale=locale, key=key), SEE_OTHER)
@@ -512,19 +516,20 @@ def reject(version_id: int) -> Page:
     if not reject_form.validate():
         return render_review({version_id: (approve_form, reject_form)}, status=422)
     try:
-        version = workflow.reject(version_id, me(), reject_form.reason.data or "")
+        version = workflow.reject(version_id, current_user(), reject_form.reason.data or "")
     except DomainError as error:
         reject_form.add_errors(error)
         return render_review({version_id: (approve_form, reject_form)}, error, status=error.status)
+    _flash_reviewed(gettext("Version %(version)s of %(unit)s is rejected."), version)
+    return _back_to_review()
+
+
+def _flash_reviewed(message: str, version: TranslationVersion) -> None:
+    """Say what a review did, naming the version and its unit."""
     flash(
-        sentence(
-            gettext("Version %(version)s of %(unit)s is rejected."),
-            version=escape(version.version),
-            unit=macro("unit_name", version.unit),
-        ),
+        sentence(message, version=escape(version.version), unit=macro("unit_name", version.unit)),
         "success",
     )
-    return _back_to_review()
 
 
 @console.post("/review/bulk")
@@ -536,7 +541,7 @@ def bulk() -> Page:
             form.ids.errors = [gettext("Choose at least one version.")]
         return render_review(bulk=form, status=422)
     try:
-        outcomes = workflow.bulk(form.ids.data, me(), form.action.data, form.text.data)
+        outcomes = workflow.bulk(form.ids.data, current_user(), form.action.data, form.text.data)
     except DomainError as error:
         return render_review(error=error, bulk=form, status=error.status)
     done = [o for o in outcomes if o.problem is None]
@@ -563,8 +568,8 @@ def bulk() -> Page:
 # --- reader's preview -------------------------------------------------------------------
 
 
-@console.get("/preview/<key:slug>/<locale>")
-def preview(slug: str, locale: str) -> str:
+@console.get("/preview/<key:slug>/<locale>", endpoint="preview")
+def reader_preview(slug: str, locale: str) -> str:
     """The essay as a reader in this locale sees it, fallbacks and outdated text marked."""
     return render_template("console/preview.html", slug=slug, **pages.preview(slug, locale))
 
@@ -575,7 +580,7 @@ def render_glossary(
     error: DomainError | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
-    page = pages.glossary_page(me(), locale)
+    page = pages.glossary_page(current_user(), locale)
     form = form or GlossaryForm(formdata=None)
     messages = form.add_errors(error) if error is not None else []
     html = render_template(
@@ -593,9 +598,9 @@ def glossary_terms() -> Page:
     form = GlossaryForm()
     if not form.validate():
         return render_glossary(locale, form=form, status=422)
-    page = pages.glossary_page(me(), locale)
+    page = pages.glossary_page(current_user(), locale)
     try:
-        entry = glossary.create(form.term_data(page.locale or ""), me())
+        entry = glossary.create(form.term_data(page.locale or ""), current_user())
     except DomainError as error:
         return render_glossary(locale, form=form, error=error, status=error.status)
     term = macro("text", entry.term, i18n.registry().source)
@@ -615,28 +620,37 @@ def glossary_term(term_id: int) -> Page:
             forbidden="\n".join(entry.forbidden),
             note=entry.note,
         )
-        return render_template(
-            "console/glossary_term.html", entry=entry, form=form, error=None, messages=[]
-        )
+        return render_term(entry, form)
     if request.form.get("delete"):
-        glossary.delete(term_id, me())
-        term = macro("text", entry.term, i18n.registry().source)
-        flash(sentence(gettext("%(term)s is no longer in the glossary."), term=term), "success")
-        return redirect(url_for("console.glossary_terms", locale=entry.locale), SEE_OTHER)
-    form = GlossaryForm()
-    error: DomainError | None = None
-    if form.validate():
-        try:
-            glossary.update(term_id, form.term_data(entry.locale), me())
-        except DomainError as caught:
-            error = caught
-        else:
-            term = macro("text", form.term.data, i18n.registry().source)
-            flash(sentence(gettext("%(term)s is saved."), term=term), "success")
-            return redirect(url_for("console.glossary_terms", locale=entry.locale), SEE_OTHER)
+        return _delete_term(entry)
+    return _save_term(entry)
+
+
+def render_term(
+    entry: GlossaryTerm, form: GlossaryForm, error: DomainError | None = None, status: int = 200
+) -> tuple[str, int]:
     messages = form.add_errors(error) if error is not None else []
-    status = error.status if error is not None else 422
     html = render_template(
         "console/glossary_term.html", entry=entry, form=form, error=error, messages=messages
     )
     return html, status
+
+
+def _delete_term(entry: GlossaryTerm) -> Response:
+    glossary.delete(entry.id, current_user())
+    term = macro("text", entry.term, i18n.registry().source)
+    flash(sentence(gettext("%(term)s is no longer in the glossary."), term=term), "success")
+    return redirect(url_for("console.glossary_terms", locale=entry.locale), SEE_OTHER)
+
+
+def _save_term(entry: GlossaryTerm) -> Page:
+    form = GlossaryForm()
+    if not form.validate():
+        return render_term(entry, form, status=422)
+    try:
+        glossary.update(entry.id, form.term_data(entry.locale), current_user())
+    except DomainError as error:
+        return render_term(entry, form, error, error.status)
+    term = macro("text", form.term.data, i18n.registry().source)
+    flash(sentence(gettext("%(term)s is saved."), term=term), "success")
+    return redirect(url_for("console.glossary_terms", locale=entry.locale), SEE_OTHER)

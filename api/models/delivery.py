@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from api.extensions import db
-from api.models.types import UTCDateTime, utcnow
+from api.models.types import UTCDateTime, one_of, utcnow
 
 DELIVERY_STATES = ("pending", "succeeded", "failed")
 
@@ -155,10 +155,7 @@ class Delivery(db.Model):  # type: ignore[name-defined]
     )
 
     __table_args__ = (
-        sa.CheckConstraint(
-            "state IN ('pending', 'succeeded', 'failed')",
-            name="state",
-        ),
+        sa.CheckConstraint(one_of("state", DELIVERY_STATES), name="state"),
         sa.CheckConstraint("attempts >= 0", name="attempts_not_negative"),
         sa.Index("ix_webhook_deliveries_webhook_id_id", "webhook_id", "id"),
     )

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from api.extensions import db
-from api.models.types import UTCDateTime, utcnow
+from api.models.types import UTCDateTime, one_of, utcnow
 
 ROLES = ("translator", "reviewer", "admin")
 
@@ -36,9 +36,7 @@ class User(db.Model):  # type: ignore[name-defined]
         back_populates="user", cascade="all, delete-orphan"
     )
 
-    __table_args__ = (
-        sa.CheckConstraint("role IN ('translator', 'reviewer', 'admin')", name="role"),
-    )
+    __table_args__ = (sa.CheckConstraint(one_of("role", ROLES), name="role"),)
 
     @property
     def locales(self) -> list[str]:

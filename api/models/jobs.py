@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from api.extensions import db
-from api.models.types import UTCDateTime, utcnow
+from api.models.types import UTCDateTime, one_of, utcnow
 
 JOB_STATES = ("pending", "running", "done", "failed")
 
@@ -46,7 +46,7 @@ class Job(db.Model):  # type: ignore[name-defined]
     finished_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
 
     __table_args__ = (
-        sa.CheckConstraint("state IN ('pending', 'running', 'done', 'failed')", name="state_known"),
+        sa.CheckConstraint(one_of("state", JOB_STATES), name="state_known"),
         sa.CheckConstraint("attempts >= 0", name="attempts_not_negative"),
         # The worker's claim: due jobs in order of their time.
         sa.Index("ix_jobs_state_run_at", "state", "run_at"),

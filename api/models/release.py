@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from api.extensions import db
-from api.models.types import UTCDateTime, utcnow
+from api.models.types import UTCDateTime, one_of, utcnow
 
 if TYPE_CHECKING:
     from api.models.content import Essay
@@ -43,9 +43,9 @@ class EssayLocale(db.Model):  # type: ignore[name-defined]
     essay: so.Mapped[Essay] = so.relationship()
 
     __table_args__ = (
-        sa.CheckConstraint("state IN ('live', 'staged')", name="state"),
+        sa.CheckConstraint(one_of("state", RELEASE_STATES), name="state"),
         sa.CheckConstraint(
-            "scheduled_state IS NULL OR scheduled_state IN ('live', 'staged')",
+            f"scheduled_state IS NULL OR {one_of('scheduled_state', RELEASE_STATES)}",
             name="scheduled_state",
         ),
         sa.CheckConstraint(

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from api.extensions import db
-from api.models.types import UTCDateTime, utcnow
+from api.models.types import UTCDateTime, one_of, utcnow
 
 if TYPE_CHECKING:
     from api.models.content import Unit
@@ -72,11 +72,7 @@ class TranslationVersion(db.Model):  # type: ignore[name-defined]
             ["source_revisions.unit_id", "source_revisions.revision"],
             name="fk_translation_versions_source_revision",
         ),
-        sa.CheckConstraint(
-            "status IN ('submitted', 'approved', 'rejected', 'withdrawn', 'superseded',"
-            " 'unpublished')",
-            name="status",
-        ),
+        sa.CheckConstraint(one_of("status", STATUSES), name="status"),
         sa.CheckConstraint("version >= 1", name="version_positive"),
         sa.CheckConstraint(
             "status != 'approved' OR approved_at IS NOT NULL", name="approved_has_time"

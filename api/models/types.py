@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+
+
+def one_of(column: str, values: Iterable[str]) -> str:
+    """A check constraint's SQL: ``column`` holds one of ``values`` (the model's tuple of
+    them, so that the two cannot drift apart)."""
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({quoted})"
 
 
 def utcnow() -> datetime:

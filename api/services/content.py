@@ -28,7 +28,13 @@ from api.models import Essay, SourceRevision, Unit, User, content_hash
 from api.models.types import utcnow
 from api.services import audit, publication
 from api.services.delivery.reading import ESSAY_SCOPE, etag_for, read_stamps
-from api.services.markdown_essay import EssayFormatError, ParsedEssay, parse_essay, slugify
+from api.services.markdown_essay import (
+    EssayFormatError,
+    ParsedEssay,
+    ParsedUnit,
+    parse_essay,
+    slugify,
+)
 from api.services.text import REFUSED_ON_INPUT, normalise_text
 from api.services.translation.checks import CheckInput, refuse_blocking, run_checks
 
@@ -140,7 +146,6 @@ def _import_units(
     units the Markdown no longer has are archived (their translations are kept, not
     served) and come back if a later import has them again.
     """
-    session = db.session
     report = ImportReport(slug=essay.slug)
     existing = {unit.key: unit for unit in essay.units}
     positions = {"title": 0, "section": 0}
@@ -148,66 +153,86 @@ def _import_units(
         position = positions[parsed_unit.kind]
         positions[parsed_unit.kind] += 1
         unit = existing.pop(parsed_unit.key, None)
-        new_hash = content_hash(parsed_unit.heading, parsed_unit.body)
-        restored = unit is not None and unit.archived_at is not None
-        before: dict[str, Any] | None = None
-        if unit is None:
-            unit = Unit(
-                key=parsed_unit.key,
-                kind=parsed_unit.kind,
-                position=position,
-                source_revision=1,
-            )
-            essay.units.append(unit)
-            _new_revision(unit, parsed_unit.heading, parsed_unit.body, actor)
-            session.flush()
-            report.created.append(unit.key)
-            action = "source.created"
-        elif unit.source_hash != new_hash:
-            before = {
-                "revision": unit.source_revision,
-                "heading": unit.heading,
-                "body": unit.body,
-            }
-            unit.source_revision += 1
-            _new_revision(unit, parsed_unit.heading, parsed_unit.body, actor)
-            report.changed.append(unit.key)
-            action = "source.edited"
-        elif restored:
-            report.changed.append(unit.key)
-            action = "source.restored"
-        else:
-            report.unchanged.append(unit.key)
-            unit.position = position
-            continue
-        unit.position = position
-        unit.archived_at = None
-        session.flush()
-        publication.bump(essay.id, essay.source_locale, unit.key)
-        audit.record(
-            action,
-            actor=actor,
-            essay=essay,
-            unit=unit,
-            locale=essay.source_locale,
-            before=before if before is not None else ({"archived": True} if restored else None),
-            after={
-                "revision": unit.source_revision,
-                "heading": unit.heading,
-                "body": unit.body,
-                "origin": origin,
-            },
-        )
+        _import_unit(essay, parsed_unit, unit, position, report, actor=actor, origin=origin)
     gone = sorted(key for key, unit in existing.items() if unit.archived_at is None)
-    if not archive_missing:
+    if archive_missing:
+        _archive_units(essay, [existing[key] for key in gone], report, actor=actor, origin=origin)
+    else:
         report.missing = gone
-        return report
+    return report
+
+
+def _import_unit(
+    essay: Essay,
+    parsed_unit: ParsedUnit,
+    unit: Unit | None,
+    position: int,
+    report: ImportReport,
+    *,
+    actor: User | None,
+    origin: str,
+) -> None:
+    """One unit of an import: created, edited, restored from the archive, or left as it is."""
+    before: dict[str, Any] | None = None
+    if unit is None:
+        unit = Unit(
+            key=parsed_unit.key,
+            kind=parsed_unit.kind,
+            position=position,
+            source_revision=1,
+        )
+        essay.units.append(unit)
+        _new_revision(unit, parsed_unit.heading, parsed_unit.body, actor)
+        db.session.flush()
+        report.created.append(unit.key)
+        action = "source.created"
+    elif unit.source_hash != content_hash(parsed_unit.heading, parsed_unit.body):
+        before = {
+            "revision": unit.source_revision,
+            "heading": unit.heading,
+            "body": unit.body,
+        }
+        unit.source_revision += 1
+        _new_revision(unit, parsed_unit.heading, parsed_unit.body, actor)
+        report.changed.append(unit.key)
+        action = "source.edited"
+    elif unit.archived_at is not None:
+        before = {"archived": True}
+        report.changed.append(unit.key)
+        action = "source.restored"
+    else:
+        report.unchanged.append(unit.key)
+        unit.position = position
+        return
+    unit.position = position
+    unit.archived_at = None
+    db.session.flush()
+    publication.bump(essay.id, essay.source_locale, unit.key)
+    audit.record(
+        action,
+        actor=actor,
+        essay=essay,
+        unit=unit,
+        locale=essay.source_locale,
+        before=before,
+        after={
+            "revision": unit.source_revision,
+            "heading": unit.heading,
+            "body": unit.body,
+            "origin": origin,
+        },
+    )
+
+
+def _archive_units(
+    essay: Essay, units: list[Unit], report: ImportReport, *, actor: User | None, origin: str
+) -> None:
+    """Archive the units an import no longer has."""
     now = utcnow()
-    for key in gone:
-        unit = existing[key]
+    for unit in units:
         unit.archived_at = now
-        session.flush()
-        publication.bump(essay.id, essay.source_locale, key)
+        db.session.flush()
+        publication.bump(essay.id, essay.source_locale, unit.key)
         audit.record(
             "source.archived",
             actor=actor,
@@ -217,8 +242,7 @@ def _import_units(
             before={"revision": unit.source_revision},
             after={"archived": True, "origin": origin},
         )
-        report.archived.append(key)
-    return report
+        report.archived.append(unit.key)
 
 
 # --- authoring over HTTP --------------------------------------------------------------------

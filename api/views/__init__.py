@@ -11,7 +11,7 @@ from marshmallow import fields
 from api import i18n
 from api.schemas import NOT_BLANK, ArgsSchema, InputSchema
 from api.services.text import REFUSED_ON_INPUT
-from api.services.translation.checks import blank_characters
+from api.services.translation.check_text import blank_characters
 
 # Locale schemas that hand-written parameters refer to, by kind (``i18n.LOCALE_KINDS``).
 LOCALE_COMPONENTS = {

@@ -24,7 +24,7 @@ from api.schemas.aids import (
     SuggestionListSchema,
     TmxImportSchema,
 )
-from api.services.aids import glossary, memory
+from api.services.aids import glossary, memory, tmx
 from api.services.delivery import badges
 from api.services.paging import paginate
 from api.views import caching
@@ -40,7 +40,7 @@ blp = Blueprint(
     ),
 )
 
-TMX_TYPES = (memory.TMX_MIMETYPE, "application/xml", "text/xml", "application/octet-stream")
+TMX_TYPES = (tmx.TMX_MIMETYPE, "application/xml", "text/xml", "application/octet-stream")
 SVG = "image/svg+xml; charset=utf-8"
 TMX_BODY = file_upload_body(
     "A TMX 1.4 file pairing the source language with the locale.",
@@ -94,13 +94,13 @@ class Concordance(MethodView):
 @blp.route("/memory.tmx")
 class MemoryTmx(MethodView):
     @blp.arguments(MemoryLocaleArgs, location="query")
-    @blp.response(200, {"type": "string"}, content_type=memory.TMX_MIMETYPE)
+    @blp.response(200, {"type": "string"}, content_type=tmx.TMX_MIMETYPE)
     @blp.doc(security=BEARER)
     def get(self, args: dict[str, Any]) -> Response:
         """One locale's memory as TMX 1.4."""
         current_user()
-        body = memory.export_tmx(args["locale"])
-        response = Response(body, content_type=f"{memory.TMX_MIMETYPE}; charset=utf-8")
+        body = tmx.export_tmx(args["locale"])
+        response = Response(body, content_type=f"{tmx.TMX_MIMETYPE}; charset=utf-8")
         response.headers["Content-Disposition"] = 'attachment; filename="memory.tmx"'
         response.headers["Cache-Control"] = "private, no-store"
         return response
@@ -108,10 +108,10 @@ class MemoryTmx(MethodView):
     @blp.arguments(MemoryLocaleArgs, location="query")
     @blp.response(200, TmxImportSchema)
     @blp.doc(security=BEARER, requestBody=TMX_BODY)
-    def post(self, args: dict[str, Any]) -> memory.ImportReport:
+    def post(self, args: dict[str, Any]) -> tmx.ImportReport:
         """Import a TMX file into one locale's memory (admins); it ranks below own units."""
         actor = current_user()
-        return memory.import_tmx(_tmx_upload(), args["locale"], actor)
+        return tmx.import_tmx(_tmx_upload(), args["locale"], actor)
 
 
 @blp.route("/glossary")

@@ -47,27 +47,29 @@ def not_modified(etag: str) -> bool:
     return wanted.star_tag or wanted.contains_weak(etag.strip('"'))
 
 
-def headers(response: Response, tags: str, *, negotiated: bool) -> Response:
-    """The headers every public representation carries, on a 200 or a 304."""
+def _public_headers(response: Response, read: PublicRead) -> Response:
+    """The headers every public representation carries: Cache-Control, Vary and, on the
+    representation itself (not a 304), the edge's tags."""
     headers = response.headers
     headers.setdefault("Cache-Control", CACHE_CONTROL)
-    if negotiated:
+    if read.negotiated:
         # The header itself, not ``response.vary``: that parses and writes back a set.
         vary = headers.get("Vary")
         headers["Vary"] = f"{vary}, {LANGUAGE}" if vary else LANGUAGE
-    if response.status_code == 200 and WANT_TAGS_HEADER in request.headers:
-        headers[TAGS_HEADER] = tags
+    if response.status_code != 304 and WANT_TAGS_HEADER in request.headers:
+        headers[TAGS_HEADER] = read.tags
     return response
 
 
 def _after_request(response: Response) -> Response:
     read: PublicRead | None = g.pop("public_read", None)
-    if read is None or response.status_code not in (200, 304):
+    # 201: a created essay answers with its representation, as a read of it would.
+    if read is None or response.status_code not in (200, 201, 304):
         return response
     if response.status_code == 200 and "ETag" not in response.headers:
         response.add_etag()  # strong: a hash of the bytes sent
         response.make_conditional(request)
-    return headers(response, read.tags, negotiated=read.negotiated)
+    return _public_headers(response, read)
 
 
 def init_app(app: Flask) -> None:

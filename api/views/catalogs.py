@@ -16,7 +16,7 @@ from api.schemas.catalogs import (
     CatalogProblemSchema,
     CatalogUploadArgs,
 )
-from api.services.translation import catalogs
+from api.services.translation import catalog_export, catalog_import, catalogs
 from api.views import caching
 from api.views.common import BEARER, Blueprint, current_user, file_upload_body, uploaded_file
 
@@ -61,24 +61,24 @@ class UnsupportedCatalogType(DomainError):
     title = _l("Unsupported media type")
 
 
-def _download(document: catalogs.CatalogDocument) -> Response:
+def _download(document: catalog_export.CatalogDocument) -> Response:
     response = Response(document.body, content_type=f"{document.mimetype}; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="{document.filename}"'
     return response
 
 
-def _serve(prepared: catalogs.PreparedCatalog) -> Response:
+def _serve(prepared: catalog_export.PreparedCatalog) -> Response:
     """The catalog, or 304 when the client's copy is current."""
     caching.public_read(prepared.tags)
     if caching.not_modified(prepared.etag):
         response = Response(status=304)
     else:
-        response = _download(catalogs.render(prepared))
+        response = _download(catalog_export.render(prepared))
     response.headers["ETag"] = prepared.etag
     return response
 
 
-def _serve_private(document: catalogs.CatalogDocument) -> Response:
+def _serve_private(document: catalog_export.CatalogDocument) -> Response:
     """A catalog with one translator's pending work: for them alone, never stored."""
     response = _download(document)
     response.headers["Cache-Control"] = "private, no-store"
@@ -114,7 +114,7 @@ class CatalogTemplate(MethodView):
     )
     def get(self, slug: str) -> Response:
         """The essay's catalog template (``.pot``), to start a new language from."""
-        return _serve(catalogs.prepare(slug, None))
+        return _serve(catalog_export.prepare(slug, None))
 
 
 @blp.route(
@@ -155,8 +155,8 @@ class Catalog(MethodView):
     def get(self, args: dict[str, Any], slug: str, locale: str) -> Response:
         """An essay's catalog in one locale, with the published translations (public)."""
         if args["pending"]:
-            return _serve_private(catalogs.export(slug, locale, current_user()))
-        return _serve(catalogs.prepare(slug, locale))
+            return _serve_private(catalog_export.export(slug, locale, current_user()))
+        return _serve(catalog_export.prepare(slug, locale))
 
     @blp.arguments(CatalogUploadArgs, location="query")
     @blp.response(200, CatalogImportSchema, description="Nothing new: no version was created.")
@@ -193,5 +193,7 @@ class Catalog(MethodView):
     def post(self, args: dict[str, Any], slug: str, locale: str) -> Any:
         """Submit a translator's catalog: one submission per changed section, all or nothing."""
         actor = current_user()
-        report = catalogs.import_catalog(slug, locale, _uploaded(), actor, approve=args["approve"])
+        report = catalog_import.import_catalog(
+            slug, locale, _uploaded(), actor, approve=args["approve"]
+        )
         return report, 201 if report.created else 200

@@ -1,8 +1,4 @@
-"""What the views share: the caller, the blueprint flavour, negotiation and paging.
-
-Negotiation and paging live in ``api.i18n`` and ``api.services.paging``, where the
-console finds them too; they are named here for the views' convenience.
-"""
+"""What the views share: the caller, the blueprint flavour and uploads."""
 
 from __future__ import annotations
 
@@ -13,12 +9,8 @@ import flask_smorest
 from flask import g, request
 
 from api.errors import DomainError, Unprocessable
-from api.i18n import negotiate
 from api.models import User
 from api.security import authenticate
-from api.services.paging import paginate
-
-__all__ = ["BEARER", "Blueprint", "current_user", "negotiate", "paginate"]
 
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 

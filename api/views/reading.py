@@ -22,8 +22,7 @@ from api.schemas import (
 from api.schemas.releases import AuthoringArgs, PreviewArgs
 from api.security import PREVIEW_ON
 from api.services import content
-from api.services.delivery import preview as drafts
-from api.services.delivery import progress, reading
+from api.services.delivery import preview, progress, reading
 from api.views import caching
 from api.views.common import BEARER, Blueprint, current_user
 
@@ -64,14 +63,16 @@ def serve(slug: str, key: str | None, args: dict[str, Any]) -> Response:
     by_header = negotiated.requested is None
     stamps, etag, ready = reading.representation(slug, negotiated, key)
     if caching.not_modified(etag):
+        caching.public_read("", negotiated=by_header)
         response = Response(status=304)
         response.headers["ETag"] = etag
-        return caching.headers(response, "", negotiated=by_header)
+        return response
     item = ready or reading.build(stamps, etag, negotiated, key)
+    caching.public_read(item.tags, negotiated=by_header)
     response = Response(item.body, status=200, content_type=JSON)
     response.headers["ETag"] = item.etag
     response.headers["Content-Language"] = item.content_language
-    return caching.headers(response, item.tags, negotiated=by_header)
+    return response
 
 
 @blp.route("/locales")
@@ -127,18 +128,19 @@ def markdown_body() -> bytes:
     return request.get_data(cache=False)
 
 
-def essay_created(slug: str, source_locale: str, status: int) -> Response:
+def essay_as_written(slug: str, source_locale: str, status: int) -> Response:
+    """The answer to a create (201) or a re-import (200): the essay in its source locale."""
     response = serve(slug, None, {"locale": source_locale})
     response.status_code = status
     response.headers["Location"] = url_for("reading.EssayResource", slug=slug)
     return response
 
 
-def preview(slug: str) -> Response:
+def serve_preview(slug: str) -> Response:
     """The preview of an essay: built for the caller, cached nowhere."""
     actor = current_user()
     negotiated = i18n.negotiate(locale_args().get("locale"), allow_all=False)
-    document = drafts.preview_for(slug, negotiated.locale, actor)
+    document = preview.preview_for(slug, negotiated.locale, actor)
     response = Response(json.dumps(document, ensure_ascii=False), status=200, content_type=JSON)
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Vary"] = "Authorization, Accept-Language"
@@ -163,7 +165,7 @@ class Essays(MethodView):
         """Create an essay from Markdown (admins), parsed as the shipped essays are."""
         actor = current_user()
         essay = content.create_essay(markdown_body(), args.get("slug"), actor)
-        return essay_created(essay.slug, essay.source_locale, 201)
+        return essay_as_written(essay.slug, essay.source_locale, 201)
 
 
 @blp.route("/essays/<key:slug>")
@@ -175,7 +177,7 @@ class EssayResource(MethodView):
     def get(self, slug: str) -> Response:
         """An essay in one locale, each section in the first locale of the chain that has it."""
         if request.args.get("preview") in PREVIEW_ON:
-            return preview(slug)
+            return serve_preview(slug)
         return serve(slug, None, locale_args())
 
     @blp.response(200, EssaySchema, headers={"ETag": {"schema": {"type": "string"}}})
@@ -192,7 +194,7 @@ class EssayResource(MethodView):
         content.reimport_essay(
             slug, markdown_body(), actor=actor, if_match=request.headers.get("If-Match")
         )
-        return essay_created(slug, content.get_essay(slug).source_locale, 200)
+        return essay_as_written(slug, content.get_essay(slug).source_locale, 200)
 
     @blp.response(204)
     @blp.doc(security=BEARER)

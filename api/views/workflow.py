@@ -9,7 +9,6 @@ from flask.views import MethodView
 from flask_babel import gettext
 
 from api.errors import Forbidden, problem_body
-from api.extensions import db
 from api.models import TranslationVersion
 from api.schemas import MeSchema
 from api.schemas.workflow import (
@@ -112,9 +111,7 @@ class TranslationResource(MethodView):
     def get(self, version_id: int) -> TranslationVersion:
         """One version with its comments and review events."""
         current_user()
-        version = workflow.get_version(version_id)
-        version.events = list(db.session.scalars(audit.query(translation_id=version.id)))
-        return version
+        return workflow.version_with_events(version_id)
 
 
 @blp.route("/translations/<int(max=2147483647):version_id>/withdraw")

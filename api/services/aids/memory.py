@@ -30,8 +30,7 @@ from rapidfuzz import fuzz
 from sentencex import segment
 
 from api import i18n
-from api.database import transaction
-from api.errors import Forbidden, Unprocessable
+from api.errors import Unprocessable
 from api.extensions import db
 from api.models import (
     Essay,
@@ -42,9 +41,8 @@ from api.models import (
     SourceRevision,
     TranslationVersion,
     Unit,
-    User,
 )
-from api.services import audit, effects
+from api.services import effects
 from api.services.content import get_essay, get_unit
 from api.services.text import collapse_spaces, contains_pattern
 
@@ -73,7 +71,8 @@ def _words(folded: str) -> list[str]:
     return list(dict.fromkeys(w[:64] for w in _WORD.findall(folded) if len(w) >= 2))
 
 
-def _digest(folded: str) -> str:
+def digest(folded: str) -> str:
+    """What a stored text is told apart by."""
     return hashlib.sha256(folded.encode()).hexdigest()
 
 
@@ -127,14 +126,14 @@ def _insert(table: sa.Table) -> Any:
     return sqlite_insert(table)
 
 
-def _source_id(text: str, locale: str) -> int:
+def stored_source(text: str, locale: str) -> int:
     """The stored source sentence, added with its words when new (safe under races)."""
     folded = fold(text)
-    digest = _digest(folded)
+    hashed = digest(folded)
     table = MemorySource.__table__
     created = db.session.execute(
         _insert(table)
-        .values(locale=locale, text=text, folded=folded, digest=digest, length=len(folded))
+        .values(locale=locale, text=text, folded=folded, digest=hashed, length=len(folded))
         .on_conflict_do_nothing(index_elements=["locale", "digest"])
         .returning(table.c.id)
     ).scalar()
@@ -146,7 +145,7 @@ def _source_id(text: str, locale: str) -> int:
         return int(created)
     return db.session.execute(
         sa.select(MemorySource.id).where(
-            MemorySource.locale == locale, MemorySource.digest == digest
+            MemorySource.locale == locale, MemorySource.digest == hashed
         )
     ).scalar_one()
 
@@ -170,11 +169,11 @@ def remember(version: TranslationVersion) -> int:
     )
     rows = [
         {
-            "source_id": _source_id(src, essay.source_locale),
+            "source_id": stored_source(src, essay.source_locale),
             "locale": version.locale,
             "target": tgt,
             "target_folded": fold(tgt),
-            "target_digest": _digest(tgt),
+            "target_digest": digest(tgt),
             "translation_id": version.id,
             "position": position,
             "imported": False,
@@ -270,7 +269,7 @@ def _retrieve(folded: Sequence[str], source_locale: str) -> list[list[int]]:
         db.session.execute(
             sa.select(MemorySource.digest, MemorySource.id).where(
                 MemorySource.locale == source_locale,
-                MemorySource.digest.in_({_digest(f) for f in folded}),
+                MemorySource.digest.in_({digest(f) for f in folded}),
             )
         ).all()
     )
@@ -278,7 +277,7 @@ def _retrieve(folded: Sequence[str], source_locale: str) -> list[list[int]]:
     for f, ws in zip(folded, rare, strict=True):
         hits = Counter(source_id for w in ws for source_id in postings[w])
         ids = [source_id for source_id, _ in sorted(hits.items(), key=lambda h: (-h[1], h[0]))]
-        if (same := exact.get(_digest(f))) is not None:
+        if (same := exact.get(digest(f))) is not None:
             ids.insert(0, same)
         chosen.append(list(dict.fromkeys(ids))[:CANDIDATES])
     return chosen
@@ -563,134 +562,6 @@ def concordance_items(units: list[MemoryUnit]) -> list[dict[str, Any]]:
             }
         )
     return items
-
-
-TMX_MIMETYPE = "application/x-tmx+xml"
-
-
-def export_tmx(raw_locale: str | None) -> bytes:
-    """Every pair of one locale as TMX 1.4 (each distinct pair once)."""
-    from translate.storage.tmx import tmxfile
-
-    locale = memory_locale(raw_locale)
-    source_locale = i18n.registry().source
-    store = tmxfile(sourcelanguage=source_locale, targetlanguage=locale)
-    seen: set[tuple[str, str]] = set()
-    for source, target in db.session.execute(
-        sa.select(MemorySource.text, MemoryUnit.target)
-        .join(MemoryUnit, MemoryUnit.source_id == MemorySource.id)
-        .where(MemoryUnit.locale == locale, MemorySource.locale == source_locale)
-        .order_by(MemoryUnit.imported, MemoryUnit.id)
-    ):
-        if (source, target) not in seen:
-            seen.add((source, target))
-            store.addtranslation(source, source_locale, target, locale)
-    return bytes(store)
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    created: int
-    unchanged: int
-
-
-def _language_of(tag: str | None) -> str | None:
-    if not tag:
-        return None
-    try:
-        return i18n.normalise_tag(tag).split("-")[0].lower()
-    except i18n.MalformedLocale:
-        return tag.lower()
-
-
-def _tmx_pairs(data: bytes, source_locale: str, locale: str) -> list[tuple[str, str]]:
-    from translate.misc.xml_helpers import getXMLlang
-    from translate.storage.tmx import tmxfile
-
-    def refuse(message: str) -> Unprocessable:
-        return Unprocessable(message, errors={"file": [message]})
-
-    try:
-        store = tmxfile.parsestring(data)
-    except Exception:
-        raise refuse(gettext("The file is not a TMX document.")) from None
-    header = store.document.getroot().find("header")
-    srclang = header.get("srclang") if header is not None else None
-    wanted = {_language_of(source_locale), _language_of(locale)}
-    if _language_of(srclang) not in (_language_of(source_locale), "*all*"):
-        raise refuse(
-            gettext(
-                "The file's source language is %(found)s, not %(expected)s.",
-                found=srclang or "-",
-                expected=source_locale,
-            )
-        )
-    pairs: list[tuple[str, str]] = []
-    for unit in store.units:
-        texts: dict[str | None, str] = {}
-        for node in unit.getlanguageNodes():
-            language = _language_of(getXMLlang(node) or node.get("lang"))
-            if language not in wanted:
-                raise refuse(
-                    gettext(
-                        "The file has text in %(found)s; this memory pairs %(source)s"
-                        " with %(target)s.",
-                        found=language or "-",
-                        source=source_locale,
-                        target=locale,
-                    )
-                )
-            seg = node.find("seg")
-            texts[language] = collapse_spaces("".join(seg.itertext())) if seg is not None else ""
-        source, target = texts.get(_language_of(source_locale)), texts.get(_language_of(locale))
-        if source and target and max(len(source), len(target)) <= MAX_SEGMENT:
-            pairs.append((source, target))
-    if not pairs:
-        raise refuse(gettext("The file has no translation units for this language pair."))
-    return pairs
-
-
-def import_tmx(data: bytes, raw_locale: str | None, actor: User) -> ImportReport:
-    """Add a TMX file's units to one locale's memory (admins); all or nothing."""
-    if actor.role != "admin":
-        raise Forbidden(gettext("Only admins may import into the translation memory."))
-    locale = memory_locale(raw_locale)
-    source_locale = i18n.registry().source
-    pairs = list(dict.fromkeys(_tmx_pairs(data, source_locale, locale)))
-    created = unchanged = 0
-    with transaction():
-        for source, target in pairs:
-            source_id = _source_id(source, source_locale)
-            exists = db.session.scalar(
-                sa.select(MemoryUnit.id).where(
-                    MemoryUnit.locale == locale,
-                    MemoryUnit.source_id == source_id,
-                    MemoryUnit.target_digest == _digest(target),
-                )
-            )
-            if exists is not None:
-                unchanged += 1
-                continue
-            db.session.add(
-                MemoryUnit(
-                    source_id=source_id,
-                    locale=locale,
-                    target=target,
-                    target_folded=fold(target),
-                    target_digest=_digest(target),
-                    translation_id=None,
-                    position=0,
-                    imported=True,
-                )
-            )
-            created += 1
-        audit.record(
-            "memory.imported",
-            actor=actor,
-            locale=locale,
-            after={"created": created, "unchanged": unchanged},
-        )
-    return ImportReport(created, unchanged)
 
 
 def texts(items: Iterable[Suggestion]) -> list[dict[str, Any]]:

@@ -378,6 +378,10 @@ def _locale_fields(negotiated: i18n.Negotiated) -> dict[str, Any]:
     }
 
 
+def _revision(stamps: Stamps, chain: tuple[str, ...]) -> int:
+    return max((stamps.by_locale.get(code, 0) for code in chain), default=0)
+
+
 def essay_document(
     stamps: Stamps,
     negotiated: i18n.Negotiated,
@@ -387,57 +391,84 @@ def essay_document(
     chain = _chain_for(negotiated.locale)
     units = _units(stamps.essay_id)
     published = _published([u.id for u in units], chain) | (overlay or {})
-    present: set[str] = set()
     title_unit = next((u for u in units if u.kind == "title"), None)
     sections = [u for u in units if u.kind == "section"]
-    revision = max((stamps.by_locale.get(code, 0) for code in chain), default=0)
-    document: dict[str, Any] = {"slug": stamps.slug, **_locale_fields(negotiated)}
     if negotiated.locale == ALL_LOCALES:
-        items = []
-        for unit in sections:
-            item, codes = _all_locales_json(unit, stamps.source_locale, published)
-            items.append(item)
-            present.update(codes)
-        titles = (
-            _all_locales_json(title_unit, stamps.source_locale, published)[0]["translations"]
-            if title_unit
-            else {}
+        fields, items, languages = _in_every_locale(
+            title_unit, sections, stamps.source_locale, published
         )
-        present.update(titles)
-        document.update(
-            locale=ALL_LOCALES,
-            direction=None,
-            source_locale=stamps.source_locale,
-            title=title_unit.body if title_unit else None,
-            titles={code: text["body"] for code, text in titles.items()},
-            revision=revision,
-            sections=items,
+    else:
+        fields, items, languages = _in_chain(
+            title_unit, sections, negotiated, chain, stamps.source_locale, published
         )
-        return document, i18n.ordered(present)
+    document = {
+        "slug": stamps.slug,
+        **_locale_fields(negotiated),
+        **fields,
+        "revision": _revision(stamps, chain),
+        "sections": items,
+    }
+    return document, languages
 
-    title_code, title_text = (
-        _served(title_unit, chain, stamps.source_locale, published)
-        if title_unit
-        else (stamps.source_locale, {"body": None, "outdated": False})
-    )
-    present.add(title_code)
+
+def _in_every_locale(
+    title_unit: Unit | None,
+    sections: list[Unit],
+    source: str,
+    published: dict[tuple[int, str], Any],
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[str]]:
+    """An essay's title fields, sections and languages with every offered locale's text."""
+    present: set[str] = set()
     items = []
     for unit in sections:
-        item, code = _section_json(unit, negotiated, chain, stamps.source_locale, published)
+        item, codes = _all_locales_json(unit, source, published)
+        items.append(item)
+        present.update(codes)
+    titles = (
+        _all_locales_json(title_unit, source, published)[0]["translations"] if title_unit else {}
+    )
+    present.update(titles)
+    fields = {
+        "locale": ALL_LOCALES,
+        "direction": None,
+        "source_locale": source,
+        "title": title_unit.body if title_unit else None,
+        "titles": {code: text["body"] for code, text in titles.items()},
+    }
+    return fields, items, i18n.ordered(present)
+
+
+def _in_chain(
+    title_unit: Unit | None,
+    sections: list[Unit],
+    negotiated: i18n.Negotiated,
+    chain: tuple[str, ...],
+    source: str,
+    published: dict[tuple[int, str], Any],
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[str]]:
+    """An essay's title fields, sections and languages in the first locale of ``chain``
+    that has each."""
+    title_code, title_text = (
+        _served(title_unit, chain, source, published)
+        if title_unit
+        else (source, {"body": None, "outdated": False})
+    )
+    present = {title_code}
+    items = []
+    for unit in sections:
+        item, code = _section_json(unit, negotiated, chain, source, published)
         items.append(item)
         present.add(code)
-    document.update(
-        locale=negotiated.locale,
-        direction=i18n.direction_of(negotiated.locale),
-        source_locale=stamps.source_locale,
-        title=title_text["body"],
-        title_locale=title_code,
-        title_direction=i18n.direction_of(title_code),
-        title_outdated=title_text["outdated"],
-        revision=revision,
-        sections=items,
-    )
-    return document, [code for code in chain if code in present]
+    fields = {
+        "locale": negotiated.locale,
+        "direction": i18n.direction_of(negotiated.locale),
+        "source_locale": source,
+        "title": title_text["body"],
+        "title_locale": title_code,
+        "title_direction": i18n.direction_of(title_code),
+        "title_outdated": title_text["outdated"],
+    }
+    return fields, items, [code for code in chain if code in present]
 
 
 def section_document(
@@ -449,8 +480,11 @@ def section_document(
         raise NotFound(_section_not_found(key))
     unit = units[0]
     published = _published([unit.id], chain)
-    revision = max((stamps.by_locale.get(code, 0) for code in chain), default=0)
-    head = {"essay": stamps.slug, **_locale_fields(negotiated), "revision": revision}
+    head = {
+        "essay": stamps.slug,
+        **_locale_fields(negotiated),
+        "revision": _revision(stamps, chain),
+    }
     if negotiated.locale == ALL_LOCALES:
         item, codes = _all_locales_json(unit, stamps.source_locale, published)
         return {**head, "locale": ALL_LOCALES, **item}, i18n.ordered(codes)

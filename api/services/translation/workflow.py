@@ -346,6 +346,13 @@ def get_version(version_id: int) -> TranslationVersion:
     return version
 
 
+def version_with_events(version_id: int) -> TranslationVersion:
+    """One version with its review events, newest first, as ``events``."""
+    version = get_version(version_id)
+    version.events = list(db.session.scalars(audit.query(translation_id=version.id)))
+    return version
+
+
 def _publish(version: TranslationVersion, actor: User | None, comment: str | None) -> None:
     """Make ``version`` the published one (inside the caller's transaction, unit locked)."""
     _ensure_transition(version, "approved")
