@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from api import create_app
-from api.config import Config, ConfigError
+from api.config import ConfigError, read
 from api.database import after_commit, before_commit, transaction
 from api.extensions import db
 from api.models import Event, Job
@@ -366,9 +366,9 @@ def test_a_worker_that_cannot_reach_its_database_waits_twice_as_long_each_time(
 def test_a_bad_stop_timeout_stops_the_process_naming_it() -> None:
     for bad in ("soon", "0", "-5"):
         with pytest.raises(ConfigError, match="WORKER_STOP_TIMEOUT"):
-            Config.from_env({"WORKER_STOP_TIMEOUT": bad})
-    assert Config.from_env({})["WORKER_STOP_TIMEOUT"] == 30
-    assert Config.from_env({"WORKER_STOP_TIMEOUT": "2.5"})["WORKER_STOP_TIMEOUT"] == 2.5
+            read({"WORKER_STOP_TIMEOUT": bad})
+    assert read({})["WORKER_STOP_TIMEOUT"] == 30
+    assert read({"WORKER_STOP_TIMEOUT": "2.5"})["WORKER_STOP_TIMEOUT"] == 2.5
 
 
 def test_an_outcome_the_database_missed_is_recorded_once_it_is_back(
