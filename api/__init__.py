@@ -39,6 +39,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from api.config import load, normalise_database_url
     from api.extensions import api, babel, db, limiter, migrate
     from api.services import changes, edge, memory, webhooks  # noqa: F401 - derivers register
+    from api.services.search import index  # noqa: F401 - its deriver registers
 
     app = App(__name__, instance_relative_config=True)
     app.config.from_mapping(load(overrides))
