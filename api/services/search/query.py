@@ -71,7 +71,7 @@ def looked_in(locale: str) -> list[str]:
 
 def tags(locale: str) -> str:
     """The edge tags of a search in ``locale``: a change in any locale it reads purges it."""
-    return " ".join([edge.ALL, *(search_tag(code) for code in looked_in(locale))])
+    return " ".join([edge.ALL, search_tag(None), *(search_tag(code) for code in looked_in(locale))])
 
 
 def search(text: str, locale: str, page: int, per_page: int) -> dict[str, Any]:

@@ -20,7 +20,7 @@ def cut(
     The stretch chosen holds the most different query terms, then the most matching
     words, then comes first. An ellipsis marks a cut; line breaks read as spaces.
     """
-    hits = [token for token in tokens if wanted.intersection(token.terms)]
+    hits = [token for token in tokens if not wanted.isdisjoint(token.terms)]
     if len(text) <= length:
         begin, end = 0, len(text)
     elif not hits:
@@ -34,9 +34,8 @@ def cut(
     suffix = ELLIPSIS if end < len(text) else ""
     snippet = prefix + text[begin:end].replace("\n", " ") + suffix
     shift = len(prefix) - begin
-    highlights = [
-        [hit.start + shift, hit.end + shift] for hit in hits if begin <= hit.start and hit.end <= end
-    ]
+    inside = [hit for hit in hits if begin <= hit.start and hit.end <= end]
+    highlights = [[hit.start + shift, hit.end + shift] for hit in inside]
     return snippet, highlights
 
 
