@@ -92,6 +92,7 @@ def _range(start: int, end: int | None) -> str:
 _CHAR = rf"(?:[^\W_]|[{_mark_class()}{ZWNJ}{ZWJ}])"
 _JOINER = f"[{re.escape(_APOSTROPHES + _HYPHENS)}]"
 _WORD = re.compile(rf"{_CHAR}+(?:{_JOINER}{_CHAR}+)*")
+_JOINED = re.compile(_JOINER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +172,11 @@ class Analyzer:
     def words(self, text: str) -> Iterator[_Word]:
         """The text's words, each with its offsets in ``text``."""
         for match in _WORD.finditer(text):
-            yield from self._split(match.group(), match.start())
+            raw = match.group()
+            if _JOINED.search(raw) is None:
+                yield _Word(raw, match.start(), match.end())
+            else:
+                yield from self._split(raw, match.start())
 
     def _split(self, raw: str, start: int) -> Iterator[_Word]:
         """A run of word characters joined by apostrophes or hyphens, as words."""
@@ -213,6 +218,9 @@ class Analyzer:
 
     def tokens(self, text: str) -> list[Token]:
         """The words of a text with the terms the index holds for each."""
+        return _tokens_cached(self, text)
+
+    def _tokens(self, text: str) -> list[Token]:
         tokens: list[Token] = []
         for word in self.words(text):
             terms = self._index_terms(word.text)
@@ -233,6 +241,12 @@ class Analyzer:
 @functools.lru_cache(maxsize=65_536)
 def _terms_cached(analyzer: Analyzer, word: str) -> tuple[str, ...]:
     return analyzer._terms(word)
+
+
+# The texts of the sections searches find most, analysed once (for their snippets).
+@functools.lru_cache(maxsize=1024)
+def _tokens_cached(analyzer: Analyzer, text: str) -> list[Token]:
+    return analyzer._tokens(text)
 
 
 def _parts(raw: str, separators: str) -> Iterator[tuple[str, int]]:

@@ -29,13 +29,12 @@ from api.services.search.store import Branch, Hit, store
 
 MAX_QUERY = 200
 SNIPPET_LENGTH = 200
+_SOURCE_LOCALES = sa.text("SELECT DISTINCT source_locale FROM essays WHERE archived_at IS NULL")
 
 
 def _source_locales() -> list[str]:
     """The locales essays are written in (a reader's chain ends with the essay's own)."""
-    found = db.session.scalars(
-        sa.select(Essay.source_locale).where(Essay.archived_at.is_(None)).distinct()
-    )
+    found = db.session.execute(_SOURCE_LOCALES).scalars()
     return i18n.ordered(found)
 
 
