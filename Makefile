@@ -11,7 +11,7 @@ export FLASK_APP := wsgi
 
 
 EDGE_PORT ?= 5080
-.PHONY: cluster edge run worker test test-postgres lint format venv extract update compile db seed clean serve-prod bench
+.PHONY: cluster edge run worker test test-postgres lint format venv extract update compile db seed clean serve-prod bench bench-search
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -120,3 +120,9 @@ serve-prod: compile
 bench: compile
 	@command -v wrk >/dev/null 2>&1 || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
 	$(BIN)/python scripts/bench.py $(if $(filter 1 yes true,$(SCALE)),--scaled,) $(BENCH_ARGS)
+
+# Search relevance per language (recall@5, MRR) on the query sets in tests/search_queries/,
+# on SQLite and on a scratch database of the PostgreSQL server (TEST_POSTGRES_URL).
+TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+bench-search: compile
+	$(BIN)/python -m tests.search_relevance $(TEST_POSTGRES_URL)

@@ -13,7 +13,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from api import edge_runner
-from api.database import deploy_lock
+from api.database import deploy_lock, transaction
 from api.errors import DomainError
 from api.extensions import db
 from api.models import ApiToken, Essay, Webhook
@@ -22,12 +22,14 @@ from api.services import content, jobs
 from api.services.accounts import identity
 from api.services.aids import glossary
 from api.services.outbound import webhooks
+from api.services.search import index as search_index
 from api.services.translation import catalog_export, catalog_import, catalogs
 
 essays_cli = AppGroup("essays", help="Import and list essays.")
 users_cli = AppGroup("users", help="Create and list users.")
 tokens_cli = AppGroup("tokens", help="Issue, list and revoke API tokens.")
 webhooks_cli = AppGroup("webhooks", help="Create, list and remove webhooks.")
+search_cli = AppGroup("search", help="The search index.")
 
 
 def _fail(error: DomainError) -> NoReturn:
@@ -103,6 +105,18 @@ def _seed() -> None:
                 f"  {locale}: {len(loaded.published)} published, {len(loaded.unchanged)}"
                 f" unchanged, {len(loaded.skipped)} without translation"
             )
+    with transaction():
+        # A database migrated to the search index with its content already there.
+        if search_index.is_empty():
+            click.echo(f"search: {search_index.reindex()} documents indexed")
+
+
+@search_cli.command("reindex")
+def reindex_search() -> None:
+    """Write the whole search index again from what is published (one transaction)."""
+    with transaction():
+        count = search_index.reindex()
+    click.echo(f"search: {count} documents indexed")
 
 
 @users_cli.command("create")
@@ -403,5 +417,6 @@ def register(app: Flask) -> None:
         worker,
         webhooks_cli,
         edge_cli,
+        search_cli,
     ):
         app.cli.add_command(command)

@@ -5,6 +5,7 @@ from alembic import context
 from flask import current_app
 
 from api.database import deploy_lock
+from api.models.search import outside_models
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -104,6 +105,8 @@ def run_migrations_online():
             connection=connection,
             target_metadata=get_metadata(),
             render_item=render_item,
+            # The full-text objects one database has and the other has not.
+            include_name=outside_models,
             **conf_args,
         )
 

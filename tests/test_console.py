@@ -91,6 +91,7 @@ def served_locale(client: FlaskClient, key: str = "introduction", locale: str = 
         EDIT_MS_INTRO,
         "/console/review?locale=ms",
         f"{PREVIEW}/ms",
+        "/console/search?q=ummah",
     ],
 )
 def test_pages_require_sign_in(client: FlaskClient, path: str) -> None:
@@ -203,6 +204,7 @@ def test_the_json_api_needs_no_csrf_token(client: FlaskClient, people: dict[str,
             ["/console/", "/console/review", "/console/review?locale=ar", f"{TRANSLATE}/ms"],
         ),
         ("admin", ["/console/", "/console/review", f"{TRANSLATE}/fr/title", f"{PREVIEW}/en"]),
+        ("translator", ["/console/search", "/console/search?q=الأمة&locale=ar"]),
     ],
 )
 def test_every_screen_renders(

@@ -26,6 +26,7 @@ from api import create_app
 from api.database import DEPLOY_LOCK_KEY
 from api.extensions import db
 from api.models import Essay, Event, TranslationVersion, Unit
+from api.models.search import outside_models
 from tests.conftest import (
     POSTGRES_URL,
     ROOT,
@@ -60,7 +61,9 @@ def _schema_differences(url: str) -> list[Any]:
     engine = sa.create_engine(url)
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "include_name": outside_models}
+            )
             return list(compare_metadata(context, db.metadata))
     finally:
         engine.dispose()

@@ -279,6 +279,7 @@ LISTS = [
     f"{ESSAY}/locales",
     f"{ESSAY}/catalogs/ar.po",
     f"{ESSAY}/badge.svg?locale=ar",
+    "/api/v1/search?q=ummah&page=1",
 ]
 
 

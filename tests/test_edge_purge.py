@@ -46,7 +46,8 @@ def test_one_purge_job_per_change_from_its_events(app: Flask) -> None:
     assert outcome.startswith("failed; fresh-by=") and outcome.endswith("Z")
     (job,) = _jobs(app)
     assert job.state == "pending" and job.payload["fresh_by"] == outcome.split("=", 1)[1]
-    assert set(job.payload["tags"]) == {"essays", "e1//en", "e1/introduction/en"}
+    # ...and every search that reads English text (English readers', and the fallbacks').
+    assert set(job.payload["tags"]) == {"essays", "e1//en", "e1/introduction/en", "search/en"}
     assert job.payload["essays"] == [SLUG]
     # A refused edit changes nothing, and purges nothing.
     assert client.put(url, json={"body": "x"}, headers=admin.headers).status_code == 428
@@ -93,5 +94,5 @@ def test_a_release_purges_what_depends_on_its_locale(app: Flask) -> None:
     assert staged.headers["Edge-Purge"].startswith("failed; fresh-by=")
     (job,) = _jobs(app)
     # Indonesian, and Malay which falls back to it: every representation tagged e1/id.
-    assert set(job.payload["tags"]) == {"essays", "e1/id"}
+    assert set(job.payload["tags"]) == {"essays", "e1/id", "search/id"}
     assert job.payload["essays"] == [SLUG]

@@ -72,7 +72,7 @@ def derived(app: Flask) -> Iterator[list[str]]:
         yield notes
 
 
-def test_each_event_meets_the_feed_then_webhooks_then_the_edge_then_the_memory(
+def test_each_event_meets_the_feed_then_webhooks_then_the_edge_the_memory_and_search(
     app: Flask,
 ) -> None:
     assert effects.derivers(app).names() == [
@@ -80,6 +80,7 @@ def test_each_event_meets_the_feed_then_webhooks_then_the_edge_then_the_memory(
         "api.services.outbound.webhooks._derive",
         "api.services.outbound.edge._derive",
         "api.services.aids.memory.follow",
+        "api.services.search.index._derive",
     ]
     assert jobs.handlers(app).kinds() == ["edge.purge", "release", "webhook.deliver"]
 

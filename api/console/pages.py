@@ -14,9 +14,11 @@ from api.console.forms import (
     UnpublishForm,
 )
 from api.console.markup import render_markdown
+from api.errors import DomainError
 from api.services import content, paging
 from api.services.aids import glossary, memory
 from api.services.delivery import progress, reading, releases
+from api.services.search import query as search_query
 from api.services.translation import workflow
 from api.services.translation.checks import CheckResult
 from api.services.translation.diff import word_diff
@@ -354,3 +356,70 @@ def glossary_page(user: User, raw_locale: str | None) -> GlossaryPage:
     terms = glossary.terms(locale) if locale else []
     editable = {code for code in targets if glossary.may_edit(user, code)}
     return GlossaryPage(locale, locales or targets, terms, editable)
+
+
+# --- search -----------------------------------------------------------------------------
+
+SEARCH_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Found:
+    """One section a search found, its snippet cut into plain and highlighted pieces."""
+
+    essay: str
+    unit: str
+    locale: str
+    heading: str | None
+    pieces: list[tuple[str, bool]]
+    editable: bool
+
+
+@dataclass
+class SearchPage:
+    locale: str
+    locales: list[str]
+    q: str
+    found: list[Found]
+    total: int
+    error: str | None
+
+
+def _pieces(snippet: str, highlights: list[list[int]]) -> list[tuple[str, bool]]:
+    pieces, at = [], 0
+    for start, end in highlights:
+        if start > at:
+            pieces.append((snippet[at:start], False))
+        pieces.append((snippet[start:end], True))
+        at = end
+    if at < len(snippet):
+        pieces.append((snippet[at:], False))
+    return pieces
+
+
+def search_page(user: User, raw_locale: str | None, q: str) -> SearchPage:
+    """A search as readers of one of the user's locales (or of the source) would run it."""
+    source = i18n.registry().source
+    locales = [*target_locales(user), source]
+    locale = raw_locale if raw_locale in locales else locales[0]
+    page = SearchPage(locale, locales, q, [], 0, None)
+    if not q:
+        return page
+    try:
+        result = search_query.search(q, locale, 1, SEARCH_PAGE_SIZE)
+    except DomainError as error:
+        page.error = str(error.detail or error.title)
+        return page
+    page.total = result["total"]
+    page.found = [
+        Found(
+            essay=item["essay"],
+            unit=item["unit"],
+            locale=item["locale"],
+            heading=item["heading"],
+            pieces=_pieces(item["snippet"], item["highlights"]),
+            editable=locale != source and user.may_work_in(locale),
+        )
+        for item in result["items"]
+    ]
+    return page

@@ -574,6 +574,15 @@ def reader_preview(slug: str, locale: str) -> str:
     return render_template("console/preview.html", slug=slug, **pages.preview(slug, locale))
 
 
+@console.get("/search")
+def search() -> str:
+    """Published sections matching words, as readers of one of the user's locales get them."""
+    page = pages.search_page(
+        current_user(), request.args.get("locale"), request.args.get("q", "").strip()
+    )
+    return render_template("console/search.html", page=page)
+
+
 def render_glossary(
     locale: str | None,
     form: GlossaryForm | None = None,

@@ -14,6 +14,7 @@ from api.models.delivery import (
 from api.models.identity import ROLES, ApiToken, User, UserLocale
 from api.models.jobs import JOB_STATES, Job
 from api.models.release import RELEASE_STATES, EssayLocale, PreviewLink
+from api.models.search import SearchDocument
 from api.models.translation import STATUSES, Comment, TranslationVersion
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "Job",
     "PreviewLink",
     "PublicationStamp",
+    "SearchDocument",
     "SourceRevision",
     "TranslationVersion",
     "Unit",

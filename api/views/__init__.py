@@ -37,6 +37,7 @@ def register(app: Flask, api: Api) -> None:
         operations,
         reading,
         releases,
+        search,
         workflow,
     )
     from api.views.converters import KeyConverter
@@ -57,6 +58,7 @@ def register(app: Flask, api: Api) -> None:
         catalogs.blp,
         delivery.blp,
         aids.blp,
+        search.blp,
     ):
         api.register_blueprint(blueprint)
     caching.init_app(app)

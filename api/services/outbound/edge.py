@@ -179,18 +179,34 @@ def iso(moment: datetime) -> str:
 _STATE_KEY = "edge.purge"
 
 
-def _derive(event: Event) -> None:
-    """Gather what each event of the change affects; one purge job sums them up."""
+def _purge() -> Purge | None:
+    """The current change's purge (None when no edge is configured)."""
     if not current_app.config["EDGE_PURGE_URLS"]:
-        return
+        return None
     purge = transaction_state().get(_STATE_KEY)
     if purge is None:
         purge = transaction_state()[_STATE_KEY] = Purge()
         before_commit(_STATE_KEY, _enqueue)
+    return purge
+
+
+def _derive(event: Event) -> None:
+    """Gather what each event of the change affects; one purge job sums them up."""
+    purge = _purge()
+    if purge is None:
+        return
     essay, unit = event.essay, event.unit
     purge.add_event(
         event.essay_id, essay.slug if essay else None, unit.key if unit else None, event.locale
     )
+
+
+def purge_also(tags: Iterable[str]) -> None:
+    """Add tags to the current change's purge: for a deriver that knows of representations
+    the event's own fields do not name (searches)."""
+    purge = _purge()
+    if purge is not None:
+        purge.tags.update(tags)
 
 
 def _enqueue() -> None:

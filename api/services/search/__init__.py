@@ -1,0 +1,1 @@
+"""Search per locale: how text is read (``analysis``), indexed and queried."""
