@@ -18,9 +18,7 @@ from api.models import User
 from api.security import authenticate
 from api.services.paging import paginate
 
-__all__ = ["BEARER", "Blueprint", "current_user", "negotiate", "paginate"]
-
-BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+__all__ = ["Blueprint", "current_user", "negotiate", "paginate"]
 
 
 class Blueprint(flask_smorest.Blueprint):
@@ -37,7 +35,8 @@ class Blueprint(flask_smorest.Blueprint):
 
 
 def current_user() -> User:
-    """The authenticated caller; 401 problem when there is none."""
+    """The authenticated caller; 401 problem when there is none, 403 when their token
+    lacks the scope this endpoint needs (``api.scopes``)."""
     user = g.get("user")
     if user is None:
         user = authenticate(request.headers.get("Authorization"))
