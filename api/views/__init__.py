@@ -36,6 +36,7 @@ def register(app: Flask, api: Api) -> None:
         operations,
         reading,
         releases,
+        tokens,
         workflow,
     )
     from api.views.converters import KeyConverter
@@ -56,6 +57,7 @@ def register(app: Flask, api: Api) -> None:
         catalogs.blp,
         delivery.blp,
         aids.blp,
+        tokens.blp,
     ):
         api.register_blueprint(blueprint)
     caching.init_app(app)
