@@ -47,11 +47,7 @@ def _checked_scopes(user: User, scopes: Sequence[str]) -> list[str]:
     if beyond:
         raise _refuse(
             "scopes",
-            gettext(
-                "A %(role)s's token cannot carry the %(scope)s scope.",
-                role=user.role,
-                scope=beyond[0],
-            ),
+            gettext("The %(scope)s scope is beyond what your role may do.", scope=beyond[0]),
         )
     return [scope for scope in SCOPES if scope in chosen]
 
