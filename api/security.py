@@ -198,6 +198,7 @@ def authenticate(header: str | None) -> User:
     """The user behind an ``Authorization`` header, if their token may make this request."""
     token = credential(header)
     permit(token.granted)
+    identity.note_use(token)
     return token.user
 
 

@@ -313,6 +313,11 @@ def test_last_use_is_written_at_most_once_a_minute(
 ) -> None:
     made = make_token(client, people["translator"], ["read"])
     token_writes.clear()  # the command line's token, used to make this one
+    outside = client.post(
+        TOKENS, json={"name": "x", "scopes": ["read"]}, headers=bearer(made["token"])
+    )
+    assert outside.status_code == 403
+    assert token_writes == [] and stored(app, made["id"]).last_used_at is None, "refused: no use"
     for _ in range(5):
         assert client.get("/api/v1/me", headers=bearer(made["token"])).status_code == 200
     assert len(token_writes) == 1
@@ -624,7 +629,10 @@ def test_the_console_makes_lists_and_revokes_tokens(
     assert "Poedit on my laptop" in listing and token not in listing
 
     refused = post(client, "/console/tokens", {"name": "x", "scopes": ["admin"]})
-    assert refused.status_code == 422 and "The admin scope is beyond what your role may do." in html(refused)
+    assert (
+        refused.status_code == 422
+        and "The admin scope is beyond what your role may do." in html(refused)
+    )
     empty = post(client, "/console/tokens", {"name": "x"})
     assert empty.status_code == 422 and "Choose at least one scope." in html(empty)
 

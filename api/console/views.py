@@ -40,7 +40,7 @@ from api.console.forms import (
 )
 from api.errors import DomainError, Unauthorized
 from api.extensions import limiter
-from api.services.accounts import tokens
+from api.services.accounts import identity, tokens
 from api.services.aids import glossary
 from api.services.delivery import preview as drafts
 from api.services.delivery import releases
@@ -91,6 +91,7 @@ def guard() -> Response | None:
     g.console_user = token.user if token is not None else None
     if token is not None:
         security.permit(token.granted)
+        identity.note_use(token)
         return None
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None

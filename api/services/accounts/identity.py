@@ -8,7 +8,7 @@ import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext
@@ -147,7 +147,8 @@ def revoke_token(name_or_id: str) -> list[ApiToken]:
 def authenticate(header: str | None) -> ApiToken:
     """The token behind an ``Authorization: Bearer`` header; 401 for anything else.
 
-    The caller is its ``user``; what it may do, its ``granted`` scopes (``api.security``).
+    The caller is its ``user``; what it may do, its ``granted`` scopes (``api.security``,
+    which then notes the use).
     """
     if not header:
         raise Unauthorized(gettext("Send a token: Authorization: Bearer <token>."))
@@ -164,19 +165,18 @@ def authenticate(header: str | None) -> ApiToken:
         or not record.user.is_active
     ):
         raise Unauthorized(gettext("The token is not valid, or has been revoked."))
-    now = utcnow()
-    if record.expires_at is not None and record.expires_at <= now:
+    if record.expired:
         raise Unauthorized(gettext("The token has expired."))
-    _note_use(record, now)
     return record
 
 
-def _note_use(record: ApiToken, now: datetime) -> None:
-    """Record that the token was used, at most once a ``LAST_USED_STEP`` per token.
+def note_use(record: ApiToken) -> None:
+    """Record that a request the token may make was made, at most once a ``LAST_USED_STEP``.
 
     The row was just read, so a recent ``last_used_at`` costs nothing more; a stale one,
     one conditional update, which other processes seeing the same stale value then skip.
     """
+    now = utcnow()
     if record.last_used_at is not None and now - record.last_used_at < LAST_USED_STEP:
         return
     with transaction() as session:
@@ -197,16 +197,14 @@ def _note_use(record: ApiToken, now: datetime) -> None:
 def live_token(token_id: int, user_id: int) -> ApiToken | None:
     """A token that is still live, unexpired and still theirs, of an active user; else None."""
     record = db.session.get(ApiToken, token_id)
-    now = utcnow()
     if (
         record is None
         or record.user_id != user_id
         or record.revoked_at is not None
-        or (record.expires_at is not None and record.expires_at <= now)
+        or record.expired
         or not record.user.is_active
     ):
         return None
-    _note_use(record, now)
     return record
 
 
