@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from babel import Locale, UnknownLocaleError
+from babel.lists import format_list
 from flask import (
     flash,
     g,
@@ -659,6 +660,14 @@ SCOPE_NAMES = {
     "review": lazy_gettext("review"),
     "admin": lazy_gettext("administer"),
 }
+
+
+def scope_names(scopes: list[str]) -> str:
+    """Scopes by their names in the interface language, listed as that language lists."""
+    names = [str(SCOPE_NAMES.get(scope, scope)) for scope in scopes]
+    return format_list(names, locale=Locale.parse(i18n.message_locale(), sep="-"))
+
+
 SCOPE_LABELS = {
     "read": lazy_gettext("Read: drafts, histories, the review queue and previews"),
     "translate": lazy_gettext("Translate: submit, withdraw, comment and upload catalogs"),
@@ -688,7 +697,7 @@ def render_tokens(
         error=error,
         messages=messages,
         issued=issued,
-        scope_names=SCOPE_NAMES,
+        scope_names=scope_names,
     )
     return html, status
 
