@@ -141,13 +141,21 @@ def list_users() -> None:
 
 @tokens_cli.command("create")
 @click.argument("name")
-def create_token(name: str) -> None:
-    """Issue a token for a user. It is shown once, on the last line."""
+@click.option(
+    "--expires-in-days",
+    type=click.IntRange(1, None),
+    default=None,
+    help="Days until the token stops working (default: it never expires).",
+)
+def create_token(name: str, expires_in_days: int | None) -> None:
+    """Issue a token for a user, with all their role may do. It is shown once, on the last line."""
     try:
-        issued = identity.issue_token(name)
+        issued = identity.issue_token(name, expires_in_days)
     except DomainError as error:
         _fail(error)
-    click.echo(f"Token {issued.record.id} for {name}. Keep it safe: it is not shown again.")
+    expires = issued.record.expires_at
+    until = f", until {expires:%Y-%m-%dT%H:%M:%SZ}" if expires else ""
+    click.echo(f"Token {issued.record.id} for {name}{until}. Keep it safe: it is not shown again.")
     click.echo(issued.token)
 
 
@@ -164,12 +172,21 @@ def revoke_token(name_or_id: str) -> None:
 
 @tokens_cli.command("list")
 def list_tokens() -> None:
-    """List tokens (never the tokens themselves)."""
+    """List tokens (never the tokens themselves): id, user, prefix, state, created, expires,
+    scopes (``role`` for a token with all its user's role may do) and name."""
+    now = utcnow()
     for token in db.session.scalars(sa.select(ApiToken).order_by(ApiToken.id)):
-        state = "revoked" if token.revoked_at else "live"
+        if token.revoked_at:
+            state = "revoked"
+        elif token.expires_at and token.expires_at <= now:
+            state = "expired"
+        else:
+            state = "live"
+        expires = f"{token.expires_at:%Y-%m-%dT%H:%M:%SZ}" if token.expires_at else "never"
         click.echo(
             f"{token.id}\t{token.user.name}\t{token.prefix}…\t{state}\t"
-            f"{token.created_at:%Y-%m-%dT%H:%M:%SZ}"
+            f"{token.created_at:%Y-%m-%dT%H:%M:%SZ}\t{expires}\t"
+            f"{token.scopes or 'role'}\t{token.name or ''}"
         )
 
 

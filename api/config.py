@@ -264,7 +264,19 @@ _SPEC_OPTIONS: dict[str, Any] = {
         )
     },
     "components": {
-        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "securitySchemes": {
+            "bearer": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": (
+                    "An API token. One made on the command line may do all its user's"
+                    " role may; a personal token (``POST /api/v1/me/tokens``) only what"
+                    " its scopes allow: each operation names the scope it needs. A"
+                    " request outside them is refused with 403 and ``required_scope``,"
+                    " an expired token with 401."
+                ),
+            }
+        },
     },
 }
 

@@ -52,6 +52,9 @@ class ProblemSchema(ma.Schema):
         metadata={"description": "Messages per field"},
     )
     available_locales = ma.fields.List(ma.fields.String())
+    required_scope = ma.fields.String(
+        metadata={"description": "The scope the token lacks (``insufficient-scope``)."}
+    )
 
 
 class ClientErrorPlugin(BasePlugin):
@@ -77,7 +80,10 @@ class ProblemApi(Api):
     CLIENT_ERROR_RESPONSE_NAME = "CLIENT_ERROR"
 
     def _init_spec(self, *, extra_plugins: Any = None, **options: Any) -> None:
-        super()._init_spec(extra_plugins=[*(extra_plugins or ()), ClientErrorPlugin()], **options)
+        from api.scopes import ScopePlugin  # its table's vocabulary is the models'
+
+        plugins = [*(extra_plugins or ()), ClientErrorPlugin(), ScopePlugin()]
+        super()._init_spec(extra_plugins=plugins, **options)
 
     def _register_responses(self) -> None:
         for status in http.HTTPStatus:

@@ -1,4 +1,5 @@
-"""Protections every response and every caller gets: CORS, nosniff, throttled failed logins.
+"""Protections every response and every caller gets: CORS, nosniff, throttled failed logins,
+and the one check of what a token may do (``permit``, against the table in ``api.scopes``).
 
 CORS is decided per request by Flask-CORS, with one of two policies:
 
@@ -30,9 +31,10 @@ from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse
 from werkzeug.datastructures import Headers
 
+from api import scopes
 from api.errors import DomainError, Unauthorized
 from api.extensions import limiter
-from api.models import User
+from api.models import ApiToken, User
 from api.services.accounts import identity
 
 # Public reads, by path. Patterns rather than a list of routes, so that public reads
@@ -159,10 +161,51 @@ def _throttle() -> tuple[RateLimitItem, tuple[str, ...]] | None:
     return _limit(config["AUTH_FAILURE_LIMIT"]), key
 
 
-def authenticate(header: str | None) -> User:
-    """The user behind an ``Authorization`` header, with failed attempts throttled.
+class InsufficientScope(DomainError):
+    status = 403
+    slug = "insufficient-scope"
+    title = _l("Not allowed")
 
-    Every invalid or revoked token counts against the client's address (behind trusted
+    def __init__(self, scope: str) -> None:
+        super().__init__(
+            gettext(
+                "This token does not carry the %(scope)s scope, which this request needs.",
+                scope=scope,
+            ),
+            required_scope=scope,
+        )
+        # RFC 6750's answer to a token that lacks a scope.
+        self.headers = {
+            "WWW-Authenticate": (
+                f'Bearer realm="tarjuma", error="insufficient_scope", scope="{scope}"'
+            )
+        }
+
+
+def permit(granted: frozenset[str] | None) -> None:
+    """The one check of what a token may do: the scopes the request's endpoint needs
+    (``api.scopes``), against those the token carries. A token that carries its user's
+    whole role (``granted`` None) is left to the services' role rules."""
+    if granted is None:
+        return
+    req = request._get_current_object()  # type: ignore[attr-defined]
+    missing = scopes.need(req.endpoint, req.method).missing(granted, req.args)
+    if missing is not None:
+        raise InsufficientScope(missing)
+
+
+def authenticate(header: str | None) -> User:
+    """The user behind an ``Authorization`` header, if their token may make this request."""
+    token = credential(header)
+    permit(token.granted)
+    identity.note_use(token)
+    return token.user
+
+
+def credential(header: str | None) -> ApiToken:
+    """The token behind an ``Authorization`` header, with failed attempts throttled.
+
+    Every invalid, revoked or expired token counts against the client's address (behind trusted
     proxies, the address they name: api/proxies.py). Past the limit, every token it sends
     is refused with 429 until the window ends, before any lookup, so guessing gains
     nothing. A request without credentials, and a valid token from a client under the

@@ -8,9 +8,12 @@ from memory, and loads both with ``wrk`` from the other core, on loopback only. 
 scenario runs on Tarjuma and then on the baseline, one after the other, so that both
 meet the same machine. ``--scaled`` (``make bench SCALE=1``) measures the shipped data
 set and then ``tarjuma_bench_scaled``: 50 locales, 100 essays, 3 versions per unit and
-locale (``scripts/scale_data.py``). ``--observability`` serves the app with JSON logs and
-metrics on, beside a second server of the same build with both off, and measures the reads
-on each, so that what the request hook costs is one ratio of the same run.
+locale (``scripts/scale_data.py``). The submission is measured twice, with the command
+line's token and with a personal token scoped to ``translate``, so that what checking a
+token's scopes costs is one ratio of the same run (``--only submission`` measures just
+those). ``--observability`` serves the app with JSON logs and metrics on, beside a second
+server of the same build with both off, and measures the reads on each, so that what the
+request hook costs is one ratio of the same run.
 
 Results go to ``bench-results/bench-<dataset>-<time>.json`` and a table on stdout.
 """
@@ -52,7 +55,16 @@ MALAY = (
 )
 SERVER_CORE, CLIENT_CORE = "0", "1"
 DROPPED_HEADERS = {"server", "date", "connection", "content-length", "transfer-encoding"}
-TARGETS = {"throughput": 0.85, "throughput_304": 0.9, "p99": 1.5, "scaled": 0.10, "on_off": 0.9}
+TARGETS = {
+    "throughput": 0.85,
+    "throughput_304": 0.9,
+    "p99": 1.5,
+    "scaled": 0.10,
+    "on_off": 0.9,
+    "scoped_token": 0.95,
+}
+SUBMISSION_FULL = "submission (POST, token)"
+SUBMISSION_SCOPED = "submission (POST, scoped token)"
 OBSERVABILITY_ON = {"LOG_FORMAT": "json", "REQUEST_LOG": "true", "METRICS_ENABLED": "true"}
 OBSERVABILITY_OFF = {"LOG_FORMAT": "text", "REQUEST_LOG": "false", "METRICS_ENABLED": "false"}
 
@@ -285,10 +297,25 @@ def _request(
         return error.code, list(error.headers.items()), error.read()
 
 
+def scoped_token(env: dict[str, str], base: str) -> str:
+    """A personal token of the translator's, made through the API, that may only translate."""
+    body = json.dumps({"name": "bench", "scopes": ["translate"], "expires_in_days": 1})
+    headers = {
+        "Authorization": f"Bearer {env['BENCH_TRANSLATOR']}",
+        "Content-Type": "application/json",
+    }
+    status, _, text = _request(base, Scenario("token", "/api/v1/me/tokens", headers, "POST", body))
+    if status != 201:
+        raise SystemExit(f"Could not make a scoped token: {status} {text[:300]!r}")
+    return str(json.loads(text)["token"])
+
+
 def scenarios(env: dict[str, str], base: str) -> list[Scenario]:
-    """What is measured: three locales, the 304 path, the review queue and a submission."""
+    """What is measured: three locales, the 304 path, the review queue and a submission,
+    with the command line's token and with a personal token scoped to ``translate``."""
     etag = dict(_request(base, Scenario("ar", f"{ESSAY}?locale=ar"))[1])["ETag"]
     submission = json.dumps({"locale": "ms", "body": MALAY, "source_revision": 1})
+    scoped = scoped_token(env, base)
     return [
         Scenario("essay ar (direct)", f"{ESSAY}?locale=ar"),
         Scenario("essay ms (fallback to id)", f"{ESSAY}?locale=ms"),
@@ -303,12 +330,20 @@ def scenarios(env: dict[str, str], base: str) -> list[Scenario]:
             kind="workflow",
         ),
         Scenario(
-            "submission (POST, token)",
+            SUBMISSION_FULL,
             SUBMISSION,
             {
                 "Authorization": f"Bearer {env['BENCH_TRANSLATOR']}",
                 "Content-Type": "application/json",
             },
+            "POST",
+            submission,
+            kind="workflow",
+        ),
+        Scenario(
+            SUBMISSION_SCOPED,
+            SUBMISSION,
+            {"Authorization": f"Bearer {scoped}", "Content-Type": "application/json"},
             "POST",
             submission,
             kind="workflow",
@@ -443,7 +478,12 @@ def bench_dataset(name: str, scaled: bool, options: argparse.Namespace, out: Pat
                 "scripts.bench_baseline:app", baseline_env, work / "baseline.log", ESSAY
             ) as baseline:
                 results = []
-                chosen = [i for i in items if i.kind != "workflow" or not options.reads_only]
+                chosen = [
+                    i
+                    for i in items
+                    if (i.kind != "workflow" or not options.reads_only)
+                    and (not options.only or any(word in i.name for word in options.only))
+                ]
                 for scenario in [] if options.edge_only else chosen:
                     result = measure(scenario, app, baseline, options, work, off)
                     results.append(result)
@@ -533,6 +573,17 @@ def verdict(report: dict, shipped: dict | None = None) -> list[str]:
                 f"{report['dataset']} {item['scenario']}: logs and metrics on"
                 f" {item['on_off']:.2f}× of off (≥ {TARGETS['on_off']}: {kept})"
             )
+    runs = {item["scenario"]: item for item in report["results"]}
+    if SUBMISSION_FULL in runs and SUBMISSION_SCOPED in runs:
+        full, scoped = runs[SUBMISSION_FULL]["app"], runs[SUBMISSION_SCOPED]["app"]
+        ratio = scoped["rps"] / full["rps"] if full["rps"] else 0.0
+        kept = "met" if ratio >= TARGETS["scoped_token"] else "MISSED"
+        lines.append(
+            f"{report['dataset']} submission with a token scoped to translate:"
+            f" {ratio:.2f}× the req/s of the command line's token"
+            f" ({scoped['rps']:.0f} against {full['rps']:.0f};"
+            f" ≥ {TARGETS['scoped_token']}: {kept})"
+        )
     if shipped:
         before = {item["scenario"]: item for item in shipped["results"]}
         for item in report["results"]:
@@ -580,6 +631,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--reads-only", action="store_true", help="skip the review queue and the submission"
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="TEXT",
+        help="only the scenarios whose name holds TEXT (repeatable), e.g. --only submission",
     )
     parser.add_argument("--edge-rounds", type=int, default=3, help="rounds of the edge targets")
     parser.add_argument("--edge-duration", type=int, default=5, help="seconds per edge run")

@@ -14,7 +14,9 @@ request rejected":
   the pair is not, and OpenAPI cannot say so;
 - a glossary term refused by the glossary's own rules on its term and renderings: a term
   or rendering must hold a word of its language, and no rendering may be both allowed and
-  forbidden; a schema can say neither.
+  forbidden; a schema can say neither;
+- a personal token asked with a scope beyond the caller's role (which the schema cannot
+  know).
 
 Every other refusal of schema-valid data is still a failure.
 """
@@ -32,6 +34,7 @@ HEADING_CODES = {"heading_missing", "heading_extra", "empty"}
 CURSOR = re.compile(r"c_[0-9a-f]{16}")
 GLOSSARY = {"/api/v1/glossary", "/api/v1/glossary/{term_id}"}
 GLOSSARY_RULES = {"term", "translations", "forbidden"}
+TOKENS = "/api/v1/me/tokens"
 # What a service's refusal is typed as; a schema's own refusal is ``validation-failed``.
 UNPROCESSABLE = "urn:tarjuma:problem:unprocessable"
 
@@ -78,6 +81,10 @@ def refused_for_data(case: Any, response: Any) -> bool:
         problem = _problem(response)
         errors = set(problem.get("errors") or {})
         return problem.get("type") == UNPROCESSABLE and bool(errors) and errors <= GLOSSARY_RULES
+    if method == "POST" and path == TOKENS:
+        problem = _problem(response)
+        errors = set(problem.get("errors") or {})
+        return problem.get("type") == UNPROCESSABLE and errors == {"scopes"}
     if method == "POST" and path.endswith("/sections/{key}/translations"):
         problem = _problem(response)
         errors = problem.get("errors") or {}

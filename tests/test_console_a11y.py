@@ -213,6 +213,15 @@ def test_every_screen_passes_axe_wcag_a_and_aa(
     audit.visit("preview", f"/console/preview/{SLUG}/{code}")
     audit.visit("not found", f"/console/translate/no-such-essay/{code}", status=404)
     audit.visit("forbidden", f"{TRANSLATE}/fr", status=403)
+    audit.visit("tokens", "/console/tokens")
+    page.locator("#token-form .actions button").click()
+    expect(page.locator(".error-summary")).to_be_visible()
+    audit.check("tokens with an error")
+    page.locator("#name").fill("Poedit")
+    page.locator("#scope-read").check()
+    page.locator("#token-form .actions button").click()
+    expect(page.locator("#new-token")).to_be_visible()
+    audit.check("token made")
     sign_out(page)
 
     sign_in(page, team.reviewer)
@@ -243,7 +252,7 @@ def test_every_screen_passes_axe_wcag_a_and_aa(
     audit.check("releases after staging")
     audit.visit("dashboard of an admin", "/console/")
 
-    assert len(audit.seen) == 25
+    assert len(audit.seen) == 28
     assert not audit.failures, audit.report()
 
 

@@ -2,7 +2,8 @@
 
 Against a live server (werkzeug, on a free port, over a real database):
 
-- ``schemathesis run --checks all`` with a reviewer's token, positive and negative data,
+- ``schemathesis run --checks all`` with a reviewer's personal token scoped to what a
+  reviewer does (``read``, ``translate``, ``review``), positive and negative data,
   finds nothing: no schema-valid request refused except for what depends on data (401,
   403, 404, 409 and the refusals ``tests/schemathesis_hooks.py`` lists), no invalid
   request accepted, every response as documented;
@@ -31,6 +32,7 @@ from flask.testing import FlaskClient
 from api import i18n
 from api.extensions import db
 from api.models import Event
+from api.services.accounts import identity, tokens
 from tests.conftest import ROOT, SLUG, Person, make_person
 from tests.schemathesis_hooks import refused_for_data
 
@@ -237,6 +239,11 @@ def test_locale_patterns_take_exactly_what_negotiation_takes() -> None:
 
 def test_schemathesis_finds_nothing(app: Flask, live_server: str, tmp_path: Path) -> None:
     reviewer = make_person(app, "schemathesis", "reviewer", "ms", "ar")
+    # A scoped token, as a reviewer's tool would have: without ``admin`` it cannot revoke
+    # itself (``DELETE /me/tokens/{id}``) halfway through the run.
+    with app.app_context():
+        user = identity.get_user(reviewer.name)
+        token = tokens.create(user, "schemathesis", ["read", "translate", "review"], 1).token
     command = [
         str(BIN / "schemathesis"),
         "run",
@@ -257,7 +264,7 @@ def test_schemathesis_finds_nothing(app: Flask, live_server: str, tmp_path: Path
         "1",
         "--continue-on-failure",
         "--header",
-        f"Authorization: Bearer {reviewer.token}",
+        f"Authorization: Bearer {token}",
     ]
     env = {
         **_tool_env(),
@@ -331,6 +338,18 @@ SUBMIT = "/api/v1/essays/{slug}/sections/{key}/translations"
             _Case("POST", "/api/v1/glossary"),
             422,
             {"type": "urn:tarjuma:problem:unprocessable", "errors": {"locale": ["…"]}},
+            False,
+        ),
+        (
+            _Case("POST", "/api/v1/me/tokens"),
+            422,
+            {"type": "urn:tarjuma:problem:unprocessable", "errors": {"scopes": ["…"]}},
+            True,
+        ),
+        (
+            _Case("POST", "/api/v1/me/tokens"),
+            422,
+            {"type": "urn:tarjuma:problem:validation-failed", "errors": {"scopes": ["…"]}},
             False,
         ),
         (

@@ -45,6 +45,25 @@ class SignInForm(ConsoleForm):
     next = HiddenField()
 
 
+class TokenForm(ConsoleForm):
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=80)])
+    # The choices are the scopes of the user's role, set by the view; the service refuses
+    # any other.
+    scopes = SelectMultipleField(_l("What it may do"), validate_choice=False)
+    expires_in_days = SelectField(
+        _l("It works for"),
+        coerce=int,
+        choices=[
+            SelectChoice(str(7), _l("7 days")),
+            SelectChoice(str(30), _l("30 days")),
+            SelectChoice(str(90), _l("90 days")),
+            SelectChoice(str(180), _l("180 days")),
+            SelectChoice(str(365), _l("one year")),
+        ],
+        default=90,
+    )
+
+
 class TranslationForm(ConsoleForm):
     heading = StringField(_l("Heading"), validators=[Optional(), Length(max=2000)])
     body = TextAreaField(_l("Translation"), validators=[Length(max=200_000)])

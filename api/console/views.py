@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from babel import Locale, UnknownLocaleError
+from babel.lists import format_list
 from flask import (
     flash,
     g,
@@ -26,7 +27,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 from wtforms import Field
 
-from api import i18n
+from api import i18n, security
 from api.console import auth, console, csrf, pages
 from api.console.forms import (
     BulkForm,
@@ -34,17 +35,20 @@ from api.console.forms import (
     PreviewLinkForm,
     ReleaseForm,
     SignInForm,
+    TokenForm,
     TranslationForm,
     UnpublishForm,
 )
 from api.errors import DomainError, Unauthorized
 from api.extensions import limiter
+from api.services.accounts import identity, tokens
 from api.services.aids import glossary
 from api.services.delivery import preview, releases
 from api.services.translation import workflow
 
 if TYPE_CHECKING:
     from api.models import GlossaryTerm, TranslationVersion, Unit, User
+    from api.services.accounts.identity import IssuedToken
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +83,18 @@ def _current_path() -> str:
 
 @console.before_request
 def guard() -> Response | None:
-    """CSRF on every POST, then the signed-in user (checked again on every request)."""
+    """CSRF on every POST, then the signed-in user (checked again on every request) and
+    the scopes their token carries."""
     if request.endpoint == "console.static":
         return None
     csrf.protect()
-    g.console_user = auth.signed_in_user()
-    if g.console_user is not None or request.endpoint in PUBLIC_ENDPOINTS:
+    token = auth.signed_in()
+    g.console_user = token.user if token is not None else None
+    if token is not None:
+        security.permit(token.granted)
+        identity.note_use(token)
+        return None
+    if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if request.method == "GET":
         return redirect(url_for("console.sign_in", next=_current_path()))
@@ -663,3 +673,87 @@ def _save_term(entry: GlossaryTerm) -> Page:
     term = macro("text", form.term.data, i18n.registry().source)
     flash(sentence(gettext("%(term)s is saved."), term=term), "success")
     return redirect(url_for("console.glossary_terms", locale=entry.locale), SEE_OTHER)
+
+
+# --- personal tokens --------------------------------------------------------------------
+
+SCOPE_NAMES = {
+    "read": lazy_gettext("read"),
+    "translate": lazy_gettext("translate"),
+    "review": lazy_gettext("review"),
+    "admin": lazy_gettext("administer"),
+}
+
+
+def scope_names(scopes: list[str]) -> str:
+    """Scopes by their names in the interface language, listed as that language lists."""
+    names = [str(SCOPE_NAMES.get(scope, scope)) for scope in scopes]
+    return format_list(names, locale=Locale.parse(i18n.message_locale(), sep="-"))
+
+
+SCOPE_LABELS = {
+    "read": lazy_gettext("Read: drafts, histories, the review queue and previews"),
+    "translate": lazy_gettext("Translate: submit, withdraw, comment and upload catalogs"),
+    "review": lazy_gettext(
+        "Review: approve, reject, unpublish, release, preview links and the glossary"
+    ),
+    "admin": lazy_gettext("Administer: everything else, making and revoking tokens included"),
+}
+
+
+def render_tokens(
+    form: TokenForm | None = None,
+    error: DomainError | None = None,
+    issued: IssuedToken | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    user = current_user()
+    if form is None:
+        form = TokenForm(formdata=None)
+    form.scopes.choices = [(scope, SCOPE_LABELS[scope]) for scope in tokens.allowed_scopes(user)]
+    messages = form.add_errors(error) if error is not None else []
+    html = render_template(
+        "console/tokens.html",
+        tokens=tokens.owned(user),
+        current_token=auth.session_token_id(),
+        form=form,
+        error=error,
+        messages=messages,
+        issued=issued,
+        scope_names=scope_names,
+    )
+    return html, status
+
+
+@console.route("/tokens", methods=["GET", "POST"], endpoint="tokens")
+def token_list() -> Page:
+    """The user's own API tokens: make one (shown once), see when each was used, revoke."""
+    if request.method == "GET":
+        return render_tokens()
+    form = TokenForm()
+    if not form.validate():
+        return render_tokens(form, status=422)
+    try:
+        issued = tokens.create(
+            current_user(),
+            form.name.data or "",
+            form.scopes.data or [],
+            form.expires_in_days.data or 0,
+        )
+    except DomainError as error:
+        return render_tokens(form, error=error, status=error.status)
+    return render_tokens(issued=issued, status=201)
+
+
+@console.post("/tokens/<int(max=2147483647):token_id>/revoke")
+def revoke_token(token_id: int) -> Response:
+    """Revoke one of the user's tokens; it is refused from now on."""
+    revoked = tokens.revoke(current_user(), token_id)
+    flash(
+        sentence(
+            gettext("The token %(name)s is revoked."),
+            name=macro("text", revoked.name or revoked.prefix),
+        ),
+        "success",
+    )
+    return redirect(url_for("console.tokens"), SEE_OTHER)

@@ -11,7 +11,7 @@ from api.models.delivery import (
     FeedCounter,
     Webhook,
 )
-from api.models.identity import ROLES, ApiToken, User, UserLocale
+from api.models.identity import ROLE_SCOPES, ROLES, SCOPES, ApiToken, User, UserLocale
 from api.models.jobs import JOB_STATES, Job
 from api.models.release import RELEASE_STATES, EssayLocale, PreviewLink
 from api.models.search import SearchDocument
@@ -27,6 +27,8 @@ __all__ = [
     "JOB_STATES",
     "RELEASE_STATES",
     "ROLES",
+    "ROLE_SCOPES",
+    "SCOPES",
     "STATUSES",
     "ApiToken",
     "Comment",

@@ -11,6 +11,14 @@ from api.extensions import db
 from api.models.types import UTCDateTime, one_of, utcnow
 
 ROLES = ("translator", "reviewer", "admin")
+# What a personal token may do, each scope a kind of work (``api/scopes.py`` says which
+# endpoint needs which); a token never carries a scope its user's role lacks.
+SCOPES = ("read", "translate", "review", "admin")
+ROLE_SCOPES: dict[str, tuple[str, ...]] = {
+    "translator": ("read", "translate"),
+    "reviewer": ("read", "translate", "review"),
+    "admin": SCOPES,
+}
 
 
 class User(db.Model):  # type: ignore[name-defined]
@@ -65,6 +73,11 @@ class ApiToken(db.Model):  # type: ignore[name-defined]
     """An API token. Only its SHA-256 hash is stored; the token is shown once, at creation.
 
     prefix: the first characters of the token, to tell tokens apart in listings.
+    name: what its owner calls it (personal tokens); None for tokens made on the command line.
+    scopes: the scopes it carries, space-separated in ``SCOPES`` order; None for a token
+        that may do all its user's role may (made on the command line).
+    expires_at: after it the token is refused; None for a token that never expires.
+    last_used_at: when it last authenticated, to the minute (not written on every request).
     revoked_at: set when revoked; a revoked token never authenticates again.
     """
 
@@ -76,8 +89,27 @@ class ApiToken(db.Model):  # type: ignore[name-defined]
     )
     token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     prefix: so.Mapped[str] = so.mapped_column(sa.String(16))
+    name: so.Mapped[str | None] = so.mapped_column(sa.String(80))
+    scopes: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     last_used_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
     revoked_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
 
     user: so.Mapped[User] = so.relationship(back_populates="tokens")
+
+    @property
+    def granted(self) -> frozenset[str] | None:
+        """The scopes this token carries; None when it carries its user's whole role."""
+        return None if self.scopes is None else frozenset(self.scopes.split())
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= utcnow()
+
+    @property
+    def scope_list(self) -> list[str]:
+        """Its scopes as listed to its owner: a role-wide token's are its role's."""
+        if self.scopes is None:
+            return list(ROLE_SCOPES.get(self.user.role, ()))
+        return self.scopes.split()

@@ -38,6 +38,7 @@ def register(app: Flask, api: Api) -> None:
         reading,
         releases,
         search,
+        tokens,
         workflow,
     )
     from api.views.converters import KeyConverter
@@ -59,6 +60,7 @@ def register(app: Flask, api: Api) -> None:
         delivery.blp,
         aids.blp,
         search.blp,
+        tokens.blp,
     ):
         api.register_blueprint(blueprint)
     caching.init_app(app)

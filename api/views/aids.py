@@ -28,7 +28,7 @@ from api.services.aids import glossary, memory, tmx
 from api.services.delivery import badges
 from api.services.paging import paginate
 from api.views import caching
-from api.views.common import BEARER, Blueprint, current_user, file_upload_body, uploaded_file
+from api.views.common import Blueprint, current_user, file_upload_body, uploaded_file
 
 blp = Blueprint(
     "aids",
@@ -71,7 +71,6 @@ def _tmx_upload() -> bytes:
 class Suggestions(MethodView):
     @blp.arguments(MemoryLocaleArgs, location="query")
     @blp.response(200, SuggestionListSchema)
-    @blp.doc(security=BEARER)
     def get(self, args: dict[str, Any], slug: str, key: str) -> dict[str, Any]:
         """Memory matches for each sentence of a section, best first (scores 0–100)."""
         current_user()
@@ -83,7 +82,6 @@ class Suggestions(MethodView):
 class Concordance(MethodView):
     @blp.arguments(ConcordanceArgs, location="query")
     @blp.response(200, ConcordancePageSchema)
-    @blp.doc(security=BEARER)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Stored sentence pairs whose source or translation contains the text."""
         current_user()
@@ -95,7 +93,6 @@ class Concordance(MethodView):
 class MemoryTmx(MethodView):
     @blp.arguments(MemoryLocaleArgs, location="query")
     @blp.response(200, {"type": "string"}, content_type=tmx.TMX_MIMETYPE)
-    @blp.doc(security=BEARER)
     def get(self, args: dict[str, Any]) -> Response:
         """One locale's memory as TMX 1.4."""
         current_user()
@@ -107,7 +104,7 @@ class MemoryTmx(MethodView):
 
     @blp.arguments(MemoryLocaleArgs, location="query")
     @blp.response(200, TmxImportSchema)
-    @blp.doc(security=BEARER, requestBody=TMX_BODY)
+    @blp.doc(requestBody=TMX_BODY)
     def post(self, args: dict[str, Any]) -> tmx.ImportReport:
         """Import a TMX file into one locale's memory (admins); it ranks below own units."""
         actor = current_user()
@@ -118,7 +115,6 @@ class MemoryTmx(MethodView):
 class Glossary(MethodView):
     @blp.arguments(GlossaryArgs, location="query")
     @blp.response(200, GlossaryPageSchema)
-    @blp.doc(security=BEARER)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Glossary terms, optionally of one locale or containing some text."""
         current_user()
@@ -127,7 +123,6 @@ class Glossary(MethodView):
 
     @blp.arguments(GlossaryInSchema)
     @blp.response(201, GlossaryTermSchema)
-    @blp.doc(security=BEARER)
     def post(self, data: dict[str, Any]) -> GlossaryTerm:
         """Add a term with its renderings in one locale (reviewers, admins)."""
         return glossary.create(_term(data, data["locale"]), current_user())
@@ -146,7 +141,6 @@ def _term(data: dict[str, Any], locale: str) -> glossary.TermData:
 @blp.route("/glossary/<int(max=2147483647):term_id>")
 class GlossaryTermResource(MethodView):
     @blp.response(200, GlossaryTermSchema)
-    @blp.doc(security=BEARER)
     def get(self, term_id: int) -> GlossaryTerm:
         """One glossary term."""
         current_user()
@@ -154,13 +148,11 @@ class GlossaryTermResource(MethodView):
 
     @blp.arguments(GlossaryUpdateSchema)
     @blp.response(200, GlossaryTermSchema)
-    @blp.doc(security=BEARER)
     def put(self, data: dict[str, Any], term_id: int) -> GlossaryTerm:
         """Replace a term's text, renderings and note (reviewers, admins)."""
         return glossary.update(term_id, _term(data, ""), current_user())
 
     @blp.response(204)
-    @blp.doc(security=BEARER)
     def delete(self, term_id: int) -> None:
         """Remove a term (reviewers, admins)."""
         glossary.delete(term_id, current_user())

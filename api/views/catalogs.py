@@ -18,7 +18,7 @@ from api.schemas.catalogs import (
 )
 from api.services.translation import catalog_export, catalog_import, catalogs
 from api.views import caching
-from api.views.common import BEARER, Blueprint, current_user, file_upload_body, uploaded_file
+from api.views.common import Blueprint, current_user, file_upload_body, uploaded_file
 
 blp = Blueprint(
     "catalogs",
@@ -189,7 +189,7 @@ class Catalog(MethodView):
             " ``errors`` and ``line`` point at the problem."
         ),
     )
-    @blp.doc(security=BEARER, requestBody=UPLOAD_BODY)
+    @blp.doc(requestBody=UPLOAD_BODY)
     def post(self, args: dict[str, Any], slug: str, locale: str) -> Any:
         """Submit a translator's catalog: one submission per changed section, all or nothing."""
         actor = current_user()

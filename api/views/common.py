@@ -12,8 +12,6 @@ from api.errors import DomainError, Unprocessable
 from api.models import User
 from api.security import authenticate
 
-BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
-
 
 class Blueprint(flask_smorest.Blueprint):
     """flask-smorest's Blueprint; a query string that fails validation is a 400.
@@ -29,7 +27,8 @@ class Blueprint(flask_smorest.Blueprint):
 
 
 def current_user() -> User:
-    """The authenticated caller; 401 problem when there is none."""
+    """The authenticated caller; 401 problem when there is none, 403 when their token
+    lacks the scope this endpoint needs (``api.scopes``)."""
     user = g.get("user")
     if user is None:
         user = authenticate(request.headers.get("Authorization"))

@@ -29,7 +29,7 @@ from api.schemas.delivery import (
 from api.services.outbound import changes, webhooks
 from api.services.paging import paginate
 from api.views import caching
-from api.views.common import BEARER, Blueprint, current_user
+from api.views.common import Blueprint, current_user
 
 blp = Blueprint(
     "delivery",
@@ -89,14 +89,12 @@ class Changes(MethodView):
 class Webhooks(MethodView):
     @blp.arguments(PageArgs, location="query")
     @blp.response(200, WebhookPageSchema)
-    @blp.doc(security=BEARER)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Every webhook (admins); secrets are never shown again."""
         return paginate(webhooks.listing(current_user()), args["page"], args["per_page"])
 
     @blp.arguments(WebhookInSchema)
     @blp.response(201, WebhookCreatedSchema)
-    @blp.doc(security=BEARER)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Subscribe a URL to event types (admins); the response holds the secret, once."""
         created = webhooks.create(
@@ -117,20 +115,17 @@ def _with_secret(created: webhooks.Created) -> dict[str, Any]:
 @blp.route("/webhooks/<int(max=2147483647):webhook_id>")
 class WebhookResource(MethodView):
     @blp.response(200, WebhookSchema)
-    @blp.doc(security=BEARER)
     def get(self, webhook_id: int) -> Webhook:
         """One webhook (admins)."""
         return webhooks.get(webhook_id, current_user())
 
     @blp.arguments(WebhookPatchSchema)
     @blp.response(200, WebhookSchema)
-    @blp.doc(security=BEARER)
     def patch(self, data: dict[str, Any], webhook_id: int) -> Webhook:
         """Enable or disable a webhook, or change its URL, events or locales (admins)."""
         return webhooks.update(webhook_id, data, current_user())
 
     @blp.response(204)
-    @blp.doc(security=BEARER)
     def delete(self, webhook_id: int) -> None:
         """Remove a webhook and its delivery log (admins)."""
         webhooks.delete(webhook_id, current_user())
@@ -140,7 +135,6 @@ class WebhookResource(MethodView):
 class RotateSecret(MethodView):
     @blp.arguments(SecretRotationSchema)
     @blp.response(200, WebhookCreatedSchema)
-    @blp.doc(security=BEARER)
     def post(self, data: dict[str, Any], webhook_id: int) -> dict[str, Any]:
         """A new signing secret, shown once; the old one signs beside it for a while (admins)."""
         created = webhooks.rotate_secret(
@@ -153,7 +147,6 @@ class RotateSecret(MethodView):
 class Deliveries(MethodView):
     @blp.arguments(DeliveryArgs, location="query")
     @blp.response(200, DeliveryPageSchema)
-    @blp.doc(security=BEARER)
     def get(self, args: dict[str, Any], webhook_id: int) -> dict[str, Any]:
         """A webhook's deliveries, newest first, each with every attempt (admins)."""
         statement = webhooks.deliveries(webhook_id, current_user(), args.get("state"))
@@ -166,7 +159,6 @@ class Deliveries(MethodView):
 )
 class Redeliver(MethodView):
     @blp.response(202, DeliverySchema)
-    @blp.doc(security=BEARER)
     def post(self, webhook_id: int, delivery_id: int) -> Delivery:
         """Send a finished delivery again, same ``webhook-id`` (admins)."""
         return webhooks.redeliver(webhook_id, delivery_id, current_user())

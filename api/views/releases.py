@@ -16,7 +16,7 @@ from api.schemas.releases import (
 )
 from api.services.delivery import preview, releases
 from api.views import caching
-from api.views.common import BEARER, Blueprint, current_user
+from api.views.common import Blueprint, current_user
 
 blp = Blueprint(
     "releases",
@@ -30,7 +30,6 @@ blp = Blueprint(
 class PreviewLinks(MethodView):
     @blp.arguments(PreviewLinkInSchema)
     @blp.response(201, PreviewLinkSchema)
-    @blp.doc(security=BEARER)
     def post(self, data: dict[str, Any], slug: str) -> dict[str, Any]:
         """A link that shows the preview in one locale to anyone, until it expires."""
         issued = preview.create_link(slug, data["locale"], data["expires_in"], current_user())
@@ -44,7 +43,6 @@ class PreviewLinks(MethodView):
 @blp.route("/preview-links/<int(max=2147483647):link_id>")
 class PreviewLinkResource(MethodView):
     @blp.response(204)
-    @blp.doc(security=BEARER)
     def delete(self, link_id: int) -> None:
         """Revoke a preview link: it answers 404 from now on."""
         preview.revoke_link(link_id, current_user())
@@ -75,7 +73,6 @@ class EssayLocales(MethodView):
 class EssayLocaleResource(MethodView):
     @blp.arguments(LocaleStateInSchema)
     @blp.response(200, LocaleStateSchema)
-    @blp.doc(security=BEARER)
     def put(self, data: dict[str, Any], slug: str, locale: str) -> dict[str, Any]:
         """Release or stage a locale now, or at ``at`` (admins)."""
         return releases.set_state(

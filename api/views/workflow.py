@@ -34,7 +34,7 @@ from api.schemas.workflow import (
 from api.services import audit
 from api.services.paging import paginate
 from api.services.translation import workflow
-from api.views.common import BEARER, Blueprint, current_user
+from api.views.common import Blueprint, current_user
 
 blp = Blueprint(
     "workflow",
@@ -50,7 +50,6 @@ blp = Blueprint(
 @blp.route("/me")
 class Me(MethodView):
     @blp.response(200, MeSchema)
-    @blp.doc(security=BEARER)
     def get(self) -> dict[str, Any]:
         """Who the token belongs to: name, roles and locales."""
         user = current_user()
@@ -61,7 +60,6 @@ class Me(MethodView):
 class Translations(MethodView):
     @blp.arguments(HistoryArgs, location="query")
     @blp.response(200, TranslationPageSchema)
-    @blp.doc(security=BEARER)
     def get(self, args: dict[str, Any], slug: str, key: str) -> dict[str, Any]:
         """Every version of a section (``title`` for the title), newest first."""
         current_user()
@@ -83,7 +81,6 @@ class Translations(MethodView):
             " which comes back with ``unchanged`` true."
         ),
     )
-    @blp.doc(security=BEARER)
     def post(self, data: dict[str, Any], slug: str, key: str) -> Any:
         """Submit a translation of a section (``title`` for the title) for review."""
         submitted = workflow.submit(
@@ -107,7 +104,6 @@ class Translations(MethodView):
 @blp.route("/translations/<int(max=2147483647):version_id>")
 class TranslationResource(MethodView):
     @blp.response(200, TranslationDetailSchema)
-    @blp.doc(security=BEARER)
     def get(self, version_id: int) -> TranslationVersion:
         """One version with its comments and review events."""
         current_user()
@@ -117,7 +113,6 @@ class TranslationResource(MethodView):
 @blp.route("/translations/<int(max=2147483647):version_id>/withdraw")
 class Withdraw(MethodView):
     @blp.response(200, TranslationSchema)
-    @blp.doc(security=BEARER)
     def post(self, version_id: int) -> TranslationVersion:
         """The author takes back a submitted version."""
         return workflow.withdraw(version_id, current_user())
@@ -127,7 +122,6 @@ class Withdraw(MethodView):
 class Approve(MethodView):
     @blp.arguments(ApproveSchema)
     @blp.response(200, TranslationSchema)
-    @blp.doc(security=BEARER)
     def post(self, data: dict[str, Any], version_id: int) -> TranslationVersion:
         """Publish a submitted version, or restore a superseded one (rollback)."""
         return workflow.approve(version_id, current_user(), data.get("comment"))
@@ -137,7 +131,6 @@ class Approve(MethodView):
 class Reject(MethodView):
     @blp.arguments(RejectSchema)
     @blp.response(200, TranslationSchema)
-    @blp.doc(security=BEARER)
     def post(self, data: dict[str, Any], version_id: int) -> TranslationVersion:
         """Refuse a submitted version, with a required reason."""
         return workflow.reject(version_id, current_user(), data["reason"])
@@ -147,7 +140,6 @@ class Reject(MethodView):
 class Unpublish(MethodView):
     @blp.arguments(UnpublishSchema)
     @blp.response(200, TranslationSchema)
-    @blp.doc(security=BEARER)
     def post(self, data: dict[str, Any], version_id: int) -> TranslationVersion:
         """Take a published version down (reviewers of its locale, admins); a reason is needed."""
         return workflow.unpublish(version_id, current_user(), data["reason"])
@@ -157,7 +149,6 @@ class Unpublish(MethodView):
 class Comments(MethodView):
     @blp.arguments(CommentInSchema)
     @blp.response(201, CommentSchema)
-    @blp.doc(security=BEARER)
     def post(self, data: dict[str, Any], version_id: int) -> Any:
         """Comment on a version (its author, or a reviewer of its locale)."""
         return workflow.add_comment(version_id, current_user(), data["body"])
@@ -167,7 +158,6 @@ class Comments(MethodView):
 class Reviews(MethodView):
     @blp.arguments(ReviewArgs, location="query")
     @blp.response(200, ReviewPageSchema)
-    @blp.doc(security=BEARER)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """The review queue for the caller's locales, with source, published text and diff."""
         statement = workflow.review_queue(current_user(), args.get("locale"), args["status"])
@@ -178,7 +168,7 @@ class Reviews(MethodView):
 class BulkReview(MethodView):
     @blp.arguments(BulkSchema)
     @blp.response(200, BulkOutSchema)
-    @blp.doc(security=BEARER, requestBody=BULK_BODY)
+    @blp.doc(requestBody=BULK_BODY)
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Approve or reject several versions; each follows the usual rules, reported per id."""
         text = data.get("comment") if data["action"] == "approve" else data.get("reason")
@@ -200,7 +190,6 @@ class BulkReview(MethodView):
 class Events(MethodView):
     @blp.arguments(EventArgs, location="query")
     @blp.response(200, EventPageSchema)
-    @blp.doc(security=BEARER)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """The event log, newest first (reviewers and admins); it is read-only."""
         user = current_user()
