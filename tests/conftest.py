@@ -30,6 +30,24 @@ from api.extensions import db
 
 SLUG = "championing-islamic-nations-security"
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def schema_differences(connection: sa.Connection) -> list[Any]:
+    """What a database's schema lacks or has beyond the models (empty: the same).
+
+    The full-text objects the search index keeps outside the models are left out.
+    """
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from api.models.search import outside_models
+
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "include_name": outside_models}
+    )
+    return list(compare_metadata(context, db.metadata))
+
+
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

@@ -43,7 +43,9 @@ WORKFLOW_READS = [
     ("reviewer", "/api/v1/reviews?locale=ms&status=approved"),
     ("admin", "/api/v1/reviews"),
     ("admin", "/api/v1/reviews?status=rejected"),
-    ("reviewer", "/api/v1/events"),
+    # The whole log asks for every row (a reviewer's leaves out the few about people, which
+    # no index narrows); every filter must be served by an index, for reviewers too.
+    ("admin", "/api/v1/events"),
     ("reviewer", "/api/v1/events?locale=ms"),
     ("reviewer", "/api/v1/events?unit=introduction"),
     ("reviewer", "/api/v1/events?user=tariq"),
@@ -402,4 +404,5 @@ def test_review_queue_costs_the_same_queries_for_any_page_size(app: Flask) -> No
         assert response.status_code == 200 and len(response.get_json()["items"]) == per_page
         return len(statements)
 
+    count(1)  # a token's first request also records when it was used; count the ones after
     assert count(12) == count(2)

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from flask import Flask
 
 from api.extensions import db
 from api.models import TranslationVersion
-from api.models.search import outside_models
+from tests.conftest import schema_differences
 
 
 def test_migrated_database_matches_the_models(app: Flask) -> None:
     with app.app_context(), db.engine.connect() as connection:
-        context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "include_name": outside_models}
-        )
-        assert compare_metadata(context, db.metadata) == []
+        assert schema_differences(connection) == []
 
 
 def test_the_database_refuses_an_unknown_status(app: Flask) -> None:
