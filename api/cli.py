@@ -9,7 +9,7 @@ from typing import NoReturn
 
 import click
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask, current_app, url_for
 from flask.cli import AppGroup, with_appcontext
 
 from api import edge_runner
@@ -19,7 +19,7 @@ from api.extensions import db
 from api.models import ApiToken, Essay, Webhook
 from api.models.types import utcnow
 from api.services import content, jobs
-from api.services.accounts import identity
+from api.services.accounts import identity, invitations
 from api.services.aids import glossary
 from api.services.outbound import webhooks
 from api.services.search import index as search_index
@@ -123,20 +123,45 @@ def reindex_search() -> None:
 @click.argument("name")
 @click.option("--role", type=click.Choice(["translator", "reviewer", "admin"]), required=True)
 @click.option("--locale", "locales", multiple=True, help="A locale the user works in.")
-def create_user(name: str, role: str, locales: tuple[str, ...]) -> None:
-    """Create a user with a role and locales."""
+@click.option("--email", default=None, help="The user's email address.")
+def create_user(name: str, role: str, locales: tuple[str, ...], email: str | None) -> None:
+    """Create a user with a role, locales and an email address."""
     try:
-        user = identity.create_user(name, role, locales)
+        user = identity.create_user(name, role, locales, email=email)
     except DomainError as error:
         _fail(error)
-    click.echo(f"Created {user.name} ({user.role}; locales: {', '.join(user.locales) or '-'})")
+    click.echo(
+        f"Created {user.name} ({user.role}; locales: {', '.join(user.locales) or '-'};"
+        f" email: {user.email or '-'})"
+    )
+
+
+@users_cli.command("password-link")
+@click.argument("name")
+@click.option(
+    "--base-url",
+    default="http://127.0.0.1:5000",
+    show_default=True,
+    help="Where the console is served, as people reach it.",
+)
+def password_link(name: str, base_url: str) -> None:
+    """Make a link with which NAME chooses a password (once, for a day); shown once."""
+    try:
+        issued = invitations.password_reset(name, None)
+    except DomainError as error:
+        _fail(error)
+    with current_app.test_request_context(base_url=base_url):
+        url = url_for("console.new_password", token=issued.token, _external=True)
+    click.echo(f"Password link for {name}, until {issued.link.expires_at:%Y-%m-%dT%H:%M:%SZ}:")
+    click.echo(url)
 
 
 @users_cli.command("list")
 def list_users() -> None:
     """List users, their roles and locales."""
     for user in identity.list_users():
-        click.echo(f"{user.name}\t{user.role}\t{','.join(user.locales)}")
+        state = "" if user.is_active else "\tdeactivated"
+        click.echo(f"{user.name}\t{user.role}\t{','.join(user.locales)}\t{user.email or ''}{state}")
 
 
 @tokens_cli.command("create")

@@ -388,8 +388,20 @@ SETTINGS: tuple[Setting, ...] = (
         "AUTH_FAILURE_LIMIT",
         rate_limit,
         "20 per minute",
-        "invalid or revoked tokens one client may send before it is refused for a while",
+        "invalid or revoked tokens and wrong passwords one client may send before it is"
+        " refused for a while",
     ),
+    Setting(
+        "ACCOUNT_SIGN_IN_FAILURE_LIMIT",
+        rate_limit,
+        "10 per 15 minutes",
+        "wrong passwords for one account name, from anywhere, before it is refused a while",
+    ),
+    # Password hashing (argon2id): see api/services/accounts/passwords.py; a hash made with
+    # other values is redone at its owner's next sign-in.
+    Setting("ARGON2_TIME_COST", count, 2, "argon2id passes"),
+    Setting("ARGON2_MEMORY_COST", count, 19_456, "argon2id memory, in KiB"),
+    Setting("ARGON2_PARALLELISM", count, 1, "argon2id lanes"),
     Setting(
         "RATELIMIT_STORAGE_URI",
         text,

@@ -80,6 +80,11 @@ ENDPOINTS: dict[str, dict[str, Need]] = {
     "reading.EssayResource": {"GET": READ_IF_TOKEN, "PUT": ADMIN, "DELETE": ADMIN},
     "reading.SectionResource": {"GET": OPEN, "PUT": ADMIN},
     "search.Search": {"GET": OPEN},
+    "accounts.Invitations": {"GET": ADMIN, "POST": ADMIN},
+    "accounts.InvitationResource": {"DELETE": ADMIN},
+    "accounts.Users": {"GET": ADMIN},
+    "accounts.UserResource": {"PATCH": ADMIN},
+    "accounts.PasswordReset": {"POST": ADMIN},
     # The workflow.
     "workflow.Me": {"GET": READ},
     "workflow.Translations": {"GET": READ, "POST": TRANSLATE},
@@ -144,6 +149,17 @@ ENDPOINTS: dict[str, dict[str, Need]] = {
     "console.glossary_term": {"GET": READ, "POST": REVIEW},
     "console.search": {"GET": READ},
     "console.tokens": {"GET": READ, "POST": ADMIN},
+    # People and accounts: links open without a session (the link is the credential);
+    # managing people is admins' work; ending one's own sessions is always allowed.
+    "console.join": {"GET": OPEN, "POST": OPEN},
+    "console.new_password": {"GET": OPEN, "POST": OPEN},
+    "console.account": {"GET": READ},
+    "console.sign_out_everywhere": {"POST": READ},
+    "console.people": {"GET": ADMIN},
+    "console.invite": {"POST": ADMIN},
+    "console.revoke_invitation": {"POST": ADMIN},
+    "console.person": {"GET": ADMIN, "POST": ADMIN},
+    "console.password_reset": {"POST": ADMIN},
     "console.revoke_token": {"POST": ADMIN},
 }
 

@@ -1,5 +1,6 @@
-"""Protections every response and every caller gets: CORS, nosniff, throttled failed logins,
-and the one check of what a token may do (``permit``, against the table in ``api.scopes``).
+"""Protections every response and every caller gets: CORS, nosniff, throttled failed
+sign-ins, and the one check of what a token may do (``permit``, against the table in
+``api.scopes``).
 
 CORS is decided per request by Flask-CORS, with one of two policies:
 
@@ -49,6 +50,7 @@ PUBLIC_READ_PATHS = (
     r"/api/v1/essays/[^/]+/badge\.svg",
     r"/api/v1/essays/[^/]+/locales",
     r"/api/v1/changes",
+    r"/api/v1/search",
 )
 # ``?preview=`` values that ask for a preview: built for its caller, never a public read.
 PREVIEW_ON = frozenset({"true", "1"})
@@ -129,6 +131,7 @@ def cors(response: Response) -> Response:
 # --- failed authentication --------------------------------------------------------------
 
 FAILED_AUTHENTICATION = "failed-authentication"
+FAILED_SIGN_IN = "failed-sign-in"
 
 
 class TooManyFailedAttempts(DomainError):
@@ -136,14 +139,19 @@ class TooManyFailedAttempts(DomainError):
     slug = "too-many-failed-authentications"
     title = _l("Too many requests")
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(
+    def __init__(self, retry_after: int, account: bool = False) -> None:
+        detail = (
             gettext(
+                "Too many failed sign-ins to this account. Try again in %(seconds)s seconds.",
+                seconds=retry_after,
+            )
+            if account
+            else gettext(
                 "Too many failed sign-ins from your address. Try again in %(seconds)s seconds.",
                 seconds=retry_after,
-            ),
-            retry_after=retry_after,
+            )
         )
+        super().__init__(detail, retry_after=retry_after)
         self.headers = {"Retry-After": str(retry_after)}
 
 
@@ -152,10 +160,14 @@ def _limit(text: str) -> RateLimitItem:
     return parse(text)
 
 
+def _limits_on() -> bool:
+    return bool(current_app.config.get("RATELIMIT_ENABLED") and limiter.enabled)
+
+
 def _throttle() -> tuple[RateLimitItem, tuple[str, ...]] | None:
     """The failed-authentication limit and this client's key, when limits are on."""
     config = current_app.config
-    if not (config.get("RATELIMIT_ENABLED") and limiter.enabled):
+    if not _limits_on():
         return None
     key = (config["RATELIMIT_KEY_PREFIX"], FAILED_AUTHENTICATION, get_remote_address())
     return _limit(config["AUTH_FAILURE_LIMIT"]), key
@@ -194,6 +206,49 @@ def permit(granted: frozenset[str] | None) -> None:
         raise InsufficientScope(missing)
 
 
+def _account_throttle(name: str) -> tuple[RateLimitItem, tuple[str, ...]] | None:
+    """The failed sign-in limit of one account name (whether or not it exists)."""
+    config = current_app.config
+    if not _limits_on():
+        return None
+    key = (config["RATELIMIT_KEY_PREFIX"], FAILED_SIGN_IN, name.casefold()[:80])
+    return _limit(config["ACCOUNT_SIGN_IN_FAILURE_LIMIT"]), key
+
+
+def _refuse_when_over(throttle: tuple[RateLimitItem, tuple[str, ...]], account: bool) -> None:
+    item, key = throttle
+    if not limiter.shared(lambda strategy: strategy.test(item, *key)):
+        window = limiter.shared(lambda strategy: strategy.get_window_stats(item, *key))
+        retry_after = max(1, math.ceil(window.reset_time - time.time()))
+        raise TooManyFailedAttempts(retry_after, account=account)
+
+
+def _count_failure(throttle: tuple[RateLimitItem, tuple[str, ...]] | None) -> None:
+    if throttle is not None:
+        item, key = throttle
+        limiter.shared(lambda strategy: strategy.hit(item, *key))
+
+
+def sign_in_with_password(name: str, password: str) -> User:
+    """The user a name and password belong to, with failed attempts throttled twice over.
+
+    Failures count against the client's address (the same count as bad tokens) and
+    against the account name, so neither one address trying many names nor many addresses
+    trying one name get far; past either limit every attempt is refused with 429 before
+    the password is checked. Each failure is in the event log.
+    """
+    by_address, by_account = _throttle(), _account_throttle(name)
+    for throttle, account in ((by_address, False), (by_account, True)):
+        if throttle is not None:
+            _refuse_when_over(throttle, account)
+    try:
+        return identity.password_user(name, password, request.remote_addr)
+    except Unauthorized:
+        _count_failure(by_address)
+        _count_failure(by_account)
+        raise
+
+
 def authenticate(header: str | None) -> User:
     """The user behind an ``Authorization`` header, if their token may make this request."""
     token = credential(header)
@@ -216,15 +271,11 @@ def credential(header: str | None) -> ApiToken:
         return identity.authenticate(header)
     throttle = _throttle()
     if throttle is not None:
-        item, key = throttle
-        if not limiter.shared(lambda strategy: strategy.test(item, *key)):
-            window = limiter.shared(lambda strategy: strategy.get_window_stats(item, *key))
-            raise TooManyFailedAttempts(max(1, math.ceil(window.reset_time - time.time())))
+        _refuse_when_over(throttle, account=False)
     try:
         return identity.authenticate(header)
     except Unauthorized:
-        if throttle is not None:
-            limiter.shared(lambda strategy: strategy.hit(item, *key))
+        _count_failure(throttle)
         raise
 
 

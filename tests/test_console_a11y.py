@@ -251,8 +251,24 @@ def test_every_screen_passes_axe_wcag_a_and_aa(
     expect(page.locator(".flash-success")).to_be_visible()
     audit.check("releases after staging")
     audit.visit("dashboard of an admin", "/console/")
+    audit.visit("people", "/console/people")
+    page.locator("#email").fill(f"new-{code}@example.org")
+    page.locator("form[action$='/people/invite'] button").click()
+    expect(page.locator("#account-link")).to_be_visible()
+    audit.check("invitation link made")
+    join = page.locator("#account-link").input_value()
+    audit.visit("person", f"/console/people/{team.translator.name}")
+    audit.visit("account", "/console/account")
+    sign_out(page)
 
-    assert len(audit.seen) == 28
+    audit.visit("joining", join)
+    page.locator("#name").fill("not a name")
+    page.locator("main form button[type=submit]").click()
+    expect(page.locator(".error-summary")).to_be_visible()
+    audit.check("joining with an error")
+    audit.visit("unknown link", "/console/join/no-such-link", status=404)
+
+    assert len(audit.seen) == 35
     assert not audit.failures, audit.report()
 
 

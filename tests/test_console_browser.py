@@ -255,3 +255,61 @@ def test_the_editor_keeps_pending_text_and_copies_a_related_locale_right_to_left
     expect(page.locator("textarea#body")).to_have_value(MALAY_INTRO)
     expect(page.locator("input#heading")).to_have_value(heading)
     shoot(page, "editor-pending-ar")
+
+
+def test_an_invitee_joins_and_submits_a_first_translation_right_to_left(
+    page: Page, browser: Browser, app: Any, people: dict[str, Person]
+) -> None:
+    import sqlalchemy as sa
+
+    from api.extensions import db
+    from api.models import TranslationVersion
+    from api.services.accounts import identity
+
+    sign_in_with_keyboard(page, people["admin"])
+    page.get_by_role("link", name="People").click()
+    page.get_by_label("Email address", exact=True).fill("nadia@example.org")
+    page.get_by_label("Role", exact=True).select_option("translator")
+    page.get_by_label("Locales", exact=True).select_option(["ar"])
+    page.get_by_role("button", name="Make an invitation link").click()
+    link = page.get_by_label("Link", exact=True).input_value()
+    assert "/console/join/" in link
+
+    invitee = browser.new_context(viewport={"width": 1000, "height": 860}, locale="ar")
+    try:
+        tab = invitee.new_page()
+        response = tab.goto(link)
+        assert response is not None and response.status == 200
+        expect(tab.locator("html")).to_have_attribute("dir", "rtl")
+        expect(tab.locator("html")).to_have_attribute("lang", "ar")
+        tab.locator("#name").fill("nadia")
+        tab.locator("#password").fill("ضوء القمر فوق البحر 2026")
+        tab.locator("#password_again").fill("ضوء القمر فوق البحر 2026")
+        shoot(tab, "join-ar")
+        tab.locator("main form button[type=submit]").click()
+        expect(tab).to_have_url(link.split("/console/")[0] + "/console/")
+        expect(tab.locator("html")).to_have_attribute("dir", "rtl")
+        expect(tab.locator(".flash-success")).to_contain_text("nadia")
+        expect(tab.locator("p.who")).to_contain_text("nadia")
+
+        tab.goto(link.split("/console/")[0] + f"/console/translate/{SLUG}/ar/introduction")
+        expect(tab.locator("html")).to_have_attribute("dir", "rtl")
+        tab.locator("textarea#body").fill(ARABIC_INTRO_EDIT)
+        tab.locator("#translation-form .actions button").click()
+        expect(tab.locator("#submitted")).to_be_visible()
+        shoot(tab, "first-translation-ar")
+
+        # The link worked once.
+        again = tab.goto(link)
+        assert again is not None and again.status == 410
+    finally:
+        invitee.close()
+    with app.app_context():
+        nadia = identity.get_user("nadia")
+        assert nadia.locales == ["ar"] and nadia.email == "nadia@example.org"
+        submitted = db.session.execute(
+            sa.select(TranslationVersion.locale, TranslationVersion.status).where(
+                TranslationVersion.author_id == nadia.id
+            )
+        ).all()
+        assert [tuple(row) for row in submitted] == [("ar", "submitted")]

@@ -533,8 +533,15 @@ def test_public_reads_need_no_scope(client: FlaskClient, people: dict[str, Perso
 # --- the one table, and the document -----------------------------------------------------
 
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
-# Console routes a browser reaches before or without a session; each needs no scope.
-SESSION_ROUTES = {"console.sign_in", "console.sign_out", "console.set_locale"}
+# Console routes a browser reaches before or without a session; each needs no scope. The
+# invitation and password links are their own credential.
+SESSION_ROUTES = {
+    "console.sign_in",
+    "console.sign_out",
+    "console.set_locale",
+    "console.join",
+    "console.new_password",
+}
 
 
 def test_every_route_is_in_the_table(app: Flask) -> None:

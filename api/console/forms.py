@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateTimeLocalField,
     HiddenField,
     IntegerField,
@@ -15,9 +16,11 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, InputRequired, Length, Optional
+from wtforms.validators import AnyOf, EqualTo, InputRequired, Length, Optional
 
 from api.errors import DomainError
+from api.services.accounts import invitations, passwords
+from api.services.accounts.identity import MAX_EMAIL
 from api.services.aids.glossary import MAX_TEXT, TermData
 from api.services.translation.workflow import Submission
 
@@ -62,6 +65,69 @@ class TokenForm(ConsoleForm):
         ],
         default=90,
     )
+
+
+class PasswordSignInForm(ConsoleForm):
+    name = StringField(_l("Name"), validators=[InputRequired(), Length(max=80)])
+    password = PasswordField(
+        _l("Password"), validators=[InputRequired(), Length(max=passwords.MAX_LENGTH)]
+    )
+    next = HiddenField()
+
+
+class NewPasswordForm(ConsoleForm):
+    password = PasswordField(
+        _l("New password"), validators=[InputRequired(), Length(max=passwords.MAX_LENGTH)]
+    )
+    password_again = PasswordField(
+        _l("The same password again"),
+        validators=[
+            InputRequired(),
+            EqualTo("password", message=_l("The two passwords are not the same.")),
+        ],
+    )
+
+
+class JoinForm(NewPasswordForm):
+    name = StringField(_l("Your name"), validators=[InputRequired(), Length(max=80)])
+
+
+ROLE_CHOICES = [
+    SelectChoice("translator", _l("translator")),
+    SelectChoice("reviewer", _l("reviewer")),
+    SelectChoice("admin", _l("admin")),
+]
+
+
+class InviteForm(ConsoleForm):
+    email = StringField(_l("Email address"), validators=[InputRequired(), Length(max=MAX_EMAIL)])
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES, default="translator")
+    locales = SelectMultipleField(_l("Locales"), validate_choice=False)
+    expires_in_days = SelectField(
+        _l("The link works for"),
+        coerce=int,
+        choices=[
+            SelectChoice("1", _l("one day")),
+            SelectChoice(str(invitations.DEFAULT_DAYS), _l("one week")),
+            SelectChoice(str(invitations.MAX_DAYS), _l("30 days")),
+        ],
+        default=invitations.DEFAULT_DAYS,
+    )
+
+
+class PersonForm(ConsoleForm):
+    role = SelectField(_l("Role"), choices=ROLE_CHOICES)
+    locales = SelectMultipleField(_l("Locales"), validate_choice=False)
+    email = StringField(_l("Email address"), validators=[Optional(), Length(max=MAX_EMAIL)])
+    active = BooleanField(_l("May sign in"))
+
+    def changes(self) -> dict[str, object]:
+        return {
+            "role": self.role.data,
+            "locales": list(self.locales.data or []),
+            "email": (self.email.data or "").strip() or None,
+            "active": bool(self.active.data),
+        }
 
 
 class TranslationForm(ConsoleForm):

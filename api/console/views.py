@@ -32,6 +32,7 @@ from api.console import auth, console, csrf, pages
 from api.console.forms import (
     BulkForm,
     GlossaryForm,
+    PasswordSignInForm,
     PreviewLinkForm,
     ReleaseForm,
     SignInForm,
@@ -39,7 +40,8 @@ from api.console.forms import (
     TranslationForm,
     UnpublishForm,
 )
-from api.errors import DomainError, Unauthorized
+from api.console.shared import wants_json
+from api.errors import DomainError, Unauthorized, handle_domain_error
 from api.extensions import limiter
 from api.services.accounts import identity, tokens
 from api.services.aids import glossary
@@ -52,7 +54,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PUBLIC_ENDPOINTS = frozenset({"console.sign_in", "console.set_locale"})
+# Pages of single-use links: open without an account; a program asking for JSON gets a
+# problem document when the link cannot be used.
+LINK_ENDPOINTS = frozenset({"console.join", "console.new_password"})
+PUBLIC_ENDPOINTS = frozenset({"console.sign_in", "console.set_locale", *LINK_ENDPOINTS})
 SEE_OTHER = 303
 
 Page = Response | tuple[str, int] | tuple[str, int, dict[str, str]] | str
@@ -88,11 +93,12 @@ def guard() -> Response | None:
     if request.endpoint == "console.static":
         return None
     csrf.protect()
-    token = auth.signed_in()
-    g.console_user = token.user if token is not None else None
-    if token is not None:
-        security.permit(token.granted)
-        identity.note_use(token)
+    signed = auth.signed_in()
+    g.console_user = signed.user if signed is not None else None
+    if signed is not None:
+        security.permit(signed.granted)
+        if signed.token is not None:
+            identity.note_use(signed.token)
         return None
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
@@ -115,6 +121,11 @@ def locale_name(code: str) -> str:
     """A locale's name in the interface language."""
     return _locale_name(code, i18n.message_locale())
 
+
+PASSWORD_HINT = lazy_gettext(
+    "At least 12 characters. Not a common password, and not your name. A few words you"
+    " will remember make a good one."
+)
 
 ROLE_LABELS = {
     "translator": lazy_gettext("translator"),
@@ -174,6 +185,8 @@ def interface() -> dict[str, Any]:
         # Glossary terms are written in the source language, whatever locale they are for.
         "term_locale": i18n.registry().source,
         "format_datetime": lambda value: format_datetime(value, "medium") if value else "",
+        "password_hint": PASSWORD_HINT,
+        "language_list": lambda codes: ", ".join(locale_name(code) for code in codes),
     }
 
 
@@ -185,7 +198,9 @@ def error_page(title: Any, detail: Any, status: int) -> tuple[str, int]:
 
 
 @console.errorhandler(DomainError)
-def domain_error(error: DomainError) -> tuple[str, int, dict[str, str]]:
+def domain_error(error: DomainError) -> Page:
+    if request.endpoint in LINK_ENDPOINTS and wants_json():
+        return handle_domain_error(error)
     return (*error_page(error.title, error.detail or error.title, error.status), error.headers)
 
 
@@ -220,22 +235,49 @@ def unexpected(error: Exception) -> tuple[str, int]:
 # --- session ----------------------------------------------------------------------------
 
 
+def signed_in(user: User, target: str | None) -> Response:
+    flash(sentence(gettext("Signed in as %(name)s."), name=macro("text", user.name)), "success")
+    return redirect(safe_next(target), SEE_OTHER)
+
+
 @console.route("/sign-in", methods=["GET", "POST"])
 @limiter.limit("10 per minute", methods=["POST"])
 def sign_in() -> Page:
-    """Sign in with an API token."""
-    form = SignInForm(next=request.args.get("next"))
-    if form.validate_on_submit():
+    """Sign in with a name and password, or with an API token."""
+    target = request.args.get("next")
+    with_token = request.method == "POST" and "token" in request.form
+    form = SignInForm(next=target, formdata=request.form if with_token else None)
+    password_form = PasswordSignInForm(
+        next=target, formdata=request.form if request.method == "POST" and not with_token else None
+    )
+
+    def page(status: int, headers: dict[str, str] | None = None) -> Page:
+        html = render_template("console/sign_in.html", form=form, password_form=password_form)
+        return html, status, headers or {}
+
+    if request.method == "GET":
+        if g.console_user is not None:
+            return redirect(safe_next(target))
+        return page(200)
+    if with_token:
+        if not form.validate():
+            return page(422)
         try:
             user = auth.sign_in(form.token.data or "")
         except Unauthorized as error:
             form.token.errors = [str(error.detail or error.title)]
-            return render_template("console/sign_in.html", form=form), 401, error.headers
-        flash(sentence(gettext("Signed in as %(name)s."), name=macro("text", user.name)), "success")
-        return redirect(safe_next(form.next.data), SEE_OTHER)
-    if g.console_user is not None and request.method == "GET":
-        return redirect(safe_next(form.next.data))
-    return render_template("console/sign_in.html", form=form), 422 if form.errors else 200
+            return page(401, error.headers)
+        return signed_in(user, form.next.data)
+    if not password_form.validate():
+        return page(422)
+    try:
+        user = auth.sign_in_with_password(
+            password_form.name.data or "", password_form.password.data or ""
+        )
+    except Unauthorized as error:
+        password_form.password.errors = [str(error.detail or error.title)]
+        return page(401)
+    return signed_in(user, password_form.next.data)
 
 
 @console.post("/sign-out")

@@ -11,7 +11,16 @@ from api.models.delivery import (
     FeedCounter,
     Webhook,
 )
-from api.models.identity import ROLE_SCOPES, ROLES, SCOPES, ApiToken, User, UserLocale
+from api.models.identity import (
+    LINK_PURPOSES,
+    ROLE_SCOPES,
+    ROLES,
+    SCOPES,
+    AccountLink,
+    ApiToken,
+    User,
+    UserLocale,
+)
 from api.models.jobs import JOB_STATES, Job
 from api.models.release import RELEASE_STATES, EssayLocale, PreviewLink
 from api.models.search import SearchDocument
@@ -25,11 +34,13 @@ __all__ = [
     "FeedCounter",
     "Webhook",
     "JOB_STATES",
+    "LINK_PURPOSES",
     "RELEASE_STATES",
     "ROLES",
     "ROLE_SCOPES",
     "SCOPES",
     "STATUSES",
+    "AccountLink",
     "ApiToken",
     "Comment",
     "Essay",

@@ -1,8 +1,13 @@
-"""Users, their roles and locales, and their API tokens (stored only as hashes)."""
+"""Users, their roles and locales, their credentials, and the links that let people in.
+
+Secrets are stored only as hashes: API tokens and link tokens as SHA-256 (long random
+strings), passwords as argon2id (``api.services.accounts.passwords``).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -19,6 +24,7 @@ ROLE_SCOPES: dict[str, tuple[str, ...]] = {
     "reviewer": ("read", "translate", "review"),
     "admin": SCOPES,
 }
+LINK_PURPOSES = ("invitation", "password-reset")
 
 
 class User(db.Model):  # type: ignore[name-defined]
@@ -27,6 +33,10 @@ class User(db.Model):  # type: ignore[name-defined]
     role: ``translator`` submits for their locales; ``reviewer`` also approves and
         rejects for them; ``admin`` may do everything, in every locale.
     locales: the locales this user may work in (ignored for admins).
+    email: where the user is reached; unique, stored in lower case.
+    password_hash: argon2id hash of the console password; None until one is chosen.
+    session_epoch: stamped into each console session at sign-in; raising it ends every
+        session of the user at once ("sign out everywhere", a new password, deactivation).
     """
 
     __tablename__ = "users"
@@ -36,6 +46,9 @@ class User(db.Model):  # type: ignore[name-defined]
     role: so.Mapped[str] = so.mapped_column(sa.String(16))
     is_active: so.Mapped[bool] = so.mapped_column(default=True)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    email: so.Mapped[str | None] = so.mapped_column(sa.String(254), unique=True)
+    password_hash: so.Mapped[str | None] = so.mapped_column(sa.String(255))
+    session_epoch: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
 
     locale_grants: so.Mapped[list[UserLocale]] = so.relationship(
         cascade="all, delete-orphan", order_by="UserLocale.locale", lazy="selectin"
@@ -113,3 +126,45 @@ class ApiToken(db.Model):  # type: ignore[name-defined]
         if self.scopes is None:
             return list(ROLE_SCOPES.get(self.user.role, ()))
         return self.scopes.split()
+
+
+class AccountLink(db.Model):  # type: ignore[name-defined]
+    """A single-use, expiring link that lets its holder choose a password.
+
+    purpose: ``invitation`` makes a new account with the ``email``, ``role`` and
+        ``locales`` named here; ``password-reset`` sets a new password for ``user``.
+    token_hash: SHA-256 of the random token in the link; the link is shown once.
+    user: the account reset, or the account the invitation made once accepted.
+    used_at: when the link was used; from then on it answers 410 Gone.
+    revoked_at: when an admin took it back; it answers 410 Gone too.
+    """
+
+    __tablename__ = "account_links"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    purpose: so.Mapped[str] = so.mapped_column(sa.String(16))
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    email: so.Mapped[str | None] = so.mapped_column(sa.String(254))
+    role: so.Mapped[str | None] = so.mapped_column(sa.String(16))
+    locales: so.Mapped[list[Any]] = so.mapped_column(sa.JSON, default=list)
+    user_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_by_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime())
+    used_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+    revoked_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime())
+
+    user: so.Mapped[User | None] = so.relationship(foreign_keys=[user_id])
+    created_by: so.Mapped[User | None] = so.relationship(foreign_keys=[created_by_id])
+
+    __table_args__ = (
+        sa.CheckConstraint("purpose IN ('invitation', 'password-reset')", name="purpose"),
+        sa.CheckConstraint(
+            "role IS NULL OR role IN ('translator', 'reviewer', 'admin')", name="role"
+        ),
+        sa.CheckConstraint("expires_at > created_at", name="expires_after_creation"),
+    )

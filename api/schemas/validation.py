@@ -144,3 +144,14 @@ def locale_field(kind: str, *, check: bool = True, **kwargs: Any) -> fields.Stri
         validators.append(LocaleTag(kind))
     metadata = {"locale": kind, **kwargs.pop("metadata", {})}
     return fields.String(validate=validators, metadata=metadata, **kwargs)
+
+
+class EmailAddress(validate.Validator):
+    """An email address by the accounts' rule (``identity.EMAIL_PATTERN``)."""
+
+    def __call__(self, value: Any) -> Any:
+        from api.services.accounts.identity import is_email
+
+        if isinstance(value, str) and is_email(value):
+            return value
+        raise ValidationError(gettext("This is not a valid email address."))

@@ -51,8 +51,13 @@ def record(
     return event
 
 
+# Events about people and their credentials: only admins read them.
+ACCOUNT_ACTIONS = ("user.", "invitation.", "password_reset.", "token.")
+
+
 def query(
     *,
+    accounts: bool = True,
     locale: str | None = None,
     unit: str | None = None,
     user: str | None = None,
@@ -61,7 +66,7 @@ def query(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> sa.Select[tuple[Event]]:
-    """Events matching the filters, newest first."""
+    """Events matching the filters, newest first; without ``accounts``, none about people."""
     statement = (
         sa.select(Event)
         .options(
@@ -71,6 +76,10 @@ def query(
         )
         .order_by(Event.id.desc())
     )
+    if not accounts:
+        statement = statement.where(
+            sa.not_(sa.or_(*(Event.action.startswith(prefix) for prefix in ACCOUNT_ACTIONS)))
+        )
     if locale:
         statement = statement.where(Event.locale == i18n.normalise_tag(locale))
     if unit:

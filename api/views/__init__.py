@@ -29,6 +29,7 @@ TAKEN = (InputSchema, ArgsSchema)
 def register(app: Flask, api: Api) -> None:
     from api.schemas.workflow import BulkApproveSchema, BulkRejectSchema
     from api.views import (
+        accounts,
         aids,
         caching,
         catalogs,
@@ -61,6 +62,7 @@ def register(app: Flask, api: Api) -> None:
         aids.blp,
         search.blp,
         tokens.blp,
+        accounts.blp,
     ):
         api.register_blueprint(blueprint)
     caching.init_app(app)

@@ -191,9 +191,10 @@ class Events(MethodView):
     @blp.arguments(EventArgs, location="query")
     @blp.response(200, EventPageSchema)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
-        """The event log, newest first (reviewers and admins); it is read-only."""
+        """The event log, newest first (reviewers; admins see changes to people too)."""
         user = current_user()
         if not user.may_review:
             raise Forbidden(gettext("Only reviewers and admins may read the event log."))
         filters = {k: args.get(k) for k in ("locale", "unit", "user", "action", "since", "until")}
-        return paginate(audit.query(**filters), args["page"], args["per_page"])
+        statement = audit.query(accounts=user.role == "admin", **filters)
+        return paginate(statement, args["page"], args["per_page"])

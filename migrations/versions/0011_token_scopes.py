@@ -1,7 +1,7 @@
 """Personal tokens: a name, the scopes a token carries and when it expires
 
 Revision ID: 0011_token_scopes
-Revises: 0009_job_request_id
+Revises: 0010_search_index
 Create Date: 2026-12-08 10:00:00.000000
 
 Three nullable columns, which old code ignores; a token with none of them set (every

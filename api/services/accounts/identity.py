@@ -1,4 +1,4 @@
-"""Users, roles, locales and API tokens."""
+"""Users, roles, locales and API tokens; who may sign in, and ending their sessions."""
 
 from __future__ import annotations
 
@@ -6,20 +6,22 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext
 
 from api import i18n
-from api.database import transaction
-from api.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from api.database import lock_for_update, transaction
+from api.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized, Unprocessable
 from api.extensions import db
 from api.models import ROLES, ApiToken, User, UserLocale
 from api.models.types import utcnow
 from api.services import audit
+from api.services.accounts import passwords
 
 TOKEN_PREFIX = "tj_"  # noqa: S105 - a marker, not a secret
 # A token with limits (scopes, an expiry) starts with its own marker and is hashed apart,
@@ -31,6 +33,15 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 # last_used_at is written when it is older than this, so a busy token costs one write a
 # minute, not one a request.
 LAST_USED_STEP = timedelta(minutes=1)
+MAX_EMAIL = 254
+# An address as people write them: a local part without spaces, controls or "@", then a
+# domain name with a top-level label. The OpenAPI document states the same pattern, so it
+# is written without classes such as \s that mean other things in other regex dialects.
+EMAIL_PATTERN = (
+    r"^[^@ \x00-\x1f\x7f]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+    r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})$"
+)
+_EMAIL = re.compile(EMAIL_PATTERN)
 
 
 def hash_token(token: str) -> str:
@@ -64,22 +75,82 @@ def _offered_locales(locales: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def create_user(name: str, role: str, locales: Sequence[str] = ()) -> User:
+def check_name(name: str) -> None:
     if not _NAME.match(name):
-        raise InvalidInput(
-            gettext("A user name is 1 to 80 letters, digits, dots, hyphens or underscores.")
-        )
+        message = gettext("A user name is 1 to 80 letters, digits, dots, hyphens or underscores.")
+        raise InvalidInput(message, errors={"name": [message]})
+
+
+def check_role(role: str) -> None:
     if role not in ROLES:
         raise InvalidInput(gettext("Unknown role %(role)s.", role=role))
+
+
+def offered_locales(locales: Sequence[str]) -> list[str]:
+    """The offered locales named, each once; 400 for one that is not offered."""
+    return _offered_locales(locales)
+
+
+def is_email(text: str) -> bool:
+    return len(text) <= MAX_EMAIL and _EMAIL.fullmatch(text) is not None
+
+
+def normalise_email(raw: str) -> str:
+    """An email address as stored (trimmed, lower case); 422 when it is not one."""
+    email = raw.strip()
+    if is_email(email):
+        email = email.lower()  # a few letters lengthen in lower case (İ): checked again
+    if not is_email(email):
+        message = gettext("This is not a valid email address.")
+        raise Unprocessable(message, errors={"email": [message]})
+    return email
+
+
+def email_in_use(email: str, but: User | None = None) -> bool:
+    statement = sa.select(User.id).where(User.email == email)
+    if but is not None:
+        statement = statement.where(User.id != but.id)
+    return db.session.scalar(statement) is not None
+
+
+def _email_taken(email: str) -> Conflict:
+    message = gettext("Another account already uses %(email)s.", email=email)
+    return Conflict(message, errors={"email": [message]})
+
+
+def create_user(
+    name: str,
+    role: str,
+    locales: Sequence[str] = (),
+    email: str | None = None,
+    password_hash: str | None = None,
+    actor: User | None = None,
+) -> User:
+    """A new account. ``password_hash`` is made by ``passwords.hash_password`` beforehand,
+    so that the write transaction never waits for argon2."""
+    check_name(name)
+    check_role(role)
     codes = _offered_locales(locales)
+    email = normalise_email(email) if email is not None else None
     with transaction() as session:
         if session.scalar(sa.select(User.id).where(User.name == name)) is not None:
-            raise Conflict(gettext("A user named %(name)s already exists.", name=name))
-        user = User(name=name, role=role, locale_grants=[UserLocale(locale=c) for c in codes])
+            message = gettext("A user named %(name)s already exists.", name=name)
+            raise Conflict(message, errors={"name": [message]})
+        if email is not None and email_in_use(email):
+            raise _email_taken(email)
+        user = User(
+            name=name,
+            role=role,
+            email=email,
+            password_hash=password_hash,
+            locale_grants=[UserLocale(locale=c) for c in codes],
+        )
         session.add(user)
         session.flush()
         audit.record(
-            "user.created", actor=None, after={"name": name, "role": role, "locales": codes}
+            "user.created",
+            actor=actor,
+            after={"name": name, "role": role, "locales": codes, "email": email},
         )
     return user
 
@@ -89,6 +160,10 @@ def get_user(name: str) -> User:
     if user is None:
         raise NotFound(gettext("There is no user %(name)s.", name=name))
     return user
+
+
+def user_by_id(user_id: int) -> User | None:
+    return db.session.get(User, user_id)
 
 
 def issue_token(name: str, expires_in_days: int | None = None) -> IssuedToken:
@@ -210,3 +285,175 @@ def live_token(token_id: int, user_id: int) -> ApiToken | None:
 
 def list_users() -> list[User]:
     return list(db.session.scalars(sa.select(User).order_by(User.name)))
+
+
+def users_statement() -> sa.Select[tuple[User]]:
+    return sa.select(User).order_by(User.name)
+
+
+def require_admin(actor: User) -> None:
+    if actor.role != "admin":
+        raise Forbidden(gettext("Only admins may manage people."))
+
+
+# --- changing people --------------------------------------------------------------------
+
+CHANGEABLE = ("role", "locales", "active", "email")
+
+
+def update_user(name: str, changes: Mapping[str, Any], actor: User | None) -> User:
+    """Change a user's role, locales, active state or email; each change is in the log.
+
+    Deactivating someone ends their console sessions and revokes their API tokens in the
+    same transaction, so the next request with either is refused. At least one active
+    admin always remains.
+    """
+    if actor is not None:
+        require_admin(actor)
+    if "role" in changes:
+        check_role(changes["role"])
+    codes = sorted(_offered_locales(changes["locales"])) if "locales" in changes else None
+    email = changes.get("email")
+    if email is not None:
+        email = normalise_email(email)
+    with transaction() as session:
+        user = session.scalar(lock_for_update(sa.select(User).where(User.name == name)))
+        if user is None:
+            raise NotFound(gettext("There is no user %(name)s.", name=name))
+        role = changes.get("role", user.role)
+        active = changes.get("active", user.is_active)
+        if user.role == "admin" and user.is_active and (role != "admin" or not active):
+            _keep_an_admin(user)
+        if role != user.role:
+            audit.record(
+                "user.role_changed",
+                actor=actor,
+                before={"name": user.name, "role": user.role},
+                after={"name": user.name, "role": role},
+            )
+            user.role = role
+        if codes is not None and codes != user.locales:
+            audit.record(
+                "user.locales_changed",
+                actor=actor,
+                before={"name": user.name, "locales": user.locales},
+                after={"name": user.name, "locales": codes},
+            )
+            user.locale_grants = [UserLocale(locale=c) for c in codes]
+        if "email" in changes and email != user.email:
+            if email is not None and email_in_use(email, but=user):
+                raise _email_taken(email)
+            audit.record(
+                "user.email_changed",
+                actor=actor,
+                before={"name": user.name, "email": user.email},
+                after={"name": user.name, "email": email},
+            )
+            user.email = email
+        if active != user.is_active:
+            if active:
+                audit.record("user.reactivated", actor=actor, after={"name": user.name})
+            else:
+                _deactivate(user, actor)
+            user.is_active = active
+        session.flush()
+    return user
+
+
+def _keep_an_admin(user: User) -> None:
+    others = db.session.scalar(
+        sa.select(sa.func.count(User.id)).where(
+            User.role == "admin", User.is_active.is_(True), User.id != user.id
+        )
+    )
+    if not others:
+        raise Conflict(gettext("At least one active admin must remain."))
+
+
+def _deactivate(user: User, actor: User | None) -> None:
+    """End every session and revoke every token of ``user`` (inside the caller's write)."""
+    now = utcnow()
+    revoked = []
+    for token in user.tokens:
+        if token.revoked_at is None:
+            token.revoked_at = now
+            revoked.append(token.id)
+            audit.record(
+                "token.revoked",
+                actor=actor,
+                before={"user": user.name, "token_id": token.id, "prefix": token.prefix},
+            )
+    user.session_epoch += 1
+    audit.record(
+        "user.deactivated", actor=actor, after={"name": user.name, "tokens_revoked": revoked}
+    )
+
+
+def end_sessions(user_id: int) -> None:
+    """Sign a user out everywhere: every console session they have ends at once."""
+    with transaction() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            return
+        user.session_epoch += 1
+        audit.record("user.sessions_ended", actor=user, after={"name": user.name})
+
+
+def set_password(user: User, password_hash: str) -> None:
+    """A new password, inside the caller's write; every session the user had ends."""
+    user.password_hash = password_hash
+    user.session_epoch += 1
+
+
+# --- signing in with a password ---------------------------------------------------------
+
+
+def password_user(name: str, password: str, client: str | None) -> User:
+    """The active user ``name`` whose password this is; 401, recorded, for anything else.
+
+    Every failure costs one argon2 check, whether or not the name exists. A hash made with
+    other parameters than today's is replaced by one made with them.
+    """
+    user = db.session.scalar(sa.select(User).where(User.name == name)) if name else None
+    stored = user.password_hash if user is not None else None
+    matches = passwords.verify(stored, password)
+    if user is None or not matches or not user.is_active:
+        # Whoever tried is not known: the attempt names the account, it is not its act.
+        with transaction():
+            audit.record(
+                "user.sign_in_failed",
+                actor=None,
+                after={
+                    "name": name[:80],
+                    "method": "password",
+                    "reason": _failure(user, matches),
+                    "client": client,
+                },
+            )
+        raise Unauthorized(gettext("The name or the password is not right."))
+    if stored is not None and passwords.needs_rehash(stored):
+        fresh = passwords.hash_password(password)
+        with transaction() as session:
+            session.execute(
+                sa.update(User)
+                .where(User.id == user.id, User.password_hash == stored)
+                .values(password_hash=fresh)
+            )
+    return user
+
+
+def _failure(user: User | None, matches: bool) -> str:
+    if user is None:
+        return "unknown-user"
+    if user.password_hash is None:
+        return "no-password"
+    return "wrong-password" if not matches else "inactive"
+
+
+def record_failed_token_sign_in(client: str | None) -> None:
+    with transaction():
+        audit.record(
+            "user.sign_in_failed",
+            actor=None,
+            after={"method": "token", "reason": "invalid-token", "client": client},
+        )
