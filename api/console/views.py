@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from babel import Locale, UnknownLocaleError
-from babel.lists import format_list
 from flask import (
     flash,
     g,
@@ -31,26 +30,22 @@ from api import i18n, security
 from api.console import auth, console, csrf, pages
 from api.console.forms import (
     BulkForm,
-    GlossaryForm,
     PasswordSignInForm,
     PreviewLinkForm,
     ReleaseForm,
     SignInForm,
-    TokenForm,
     TranslationForm,
     UnpublishForm,
 )
 from api.console.shared import wants_json
 from api.errors import DomainError, Unauthorized, handle_domain_error
 from api.extensions import limiter
-from api.services.accounts import identity, tokens
-from api.services.aids import glossary
+from api.services.accounts import identity
 from api.services.delivery import preview, releases
 from api.services.translation import workflow
 
 if TYPE_CHECKING:
-    from api.models import GlossaryTerm, TranslationVersion, Unit, User
-    from api.services.accounts.identity import IssuedToken
+    from api.models import TranslationVersion, Unit, User
 
 log = logging.getLogger(__name__)
 
@@ -633,169 +628,3 @@ def search() -> str:
         current_user(), request.args.get("locale"), request.args.get("q", "").strip()
     )
     return render_template("console/search.html", page=page)
-
-
-def render_glossary(
-    locale: str | None,
-    form: GlossaryForm | None = None,
-    error: DomainError | None = None,
-    status: int = 200,
-) -> tuple[str, int]:
-    page = pages.glossary_page(current_user(), locale)
-    form = form or GlossaryForm(formdata=None)
-    messages = form.add_errors(error) if error is not None else []
-    html = render_template(
-        "console/glossary.html", page=page, form=form, error=error, messages=messages
-    )
-    return html, status
-
-
-@console.route("/glossary", methods=["GET", "POST"])
-def glossary_terms() -> Page:
-    """The glossary of a locale; reviewers add terms here."""
-    locale = request.args.get("locale")
-    if request.method == "GET":
-        return render_glossary(locale)
-    form = GlossaryForm()
-    if not form.validate():
-        return render_glossary(locale, form=form, status=422)
-    page = pages.glossary_page(current_user(), locale)
-    try:
-        entry = glossary.create(form.term_data(page.locale or ""), current_user())
-    except DomainError as error:
-        return render_glossary(locale, form=form, error=error, status=error.status)
-    term = macro("text", entry.term, i18n.registry().source)
-    flash(sentence(gettext("%(term)s is in the glossary."), term=term), "success")
-    return redirect(url_for("console.glossary_terms", locale=entry.locale), SEE_OTHER)
-
-
-@console.route("/glossary/<int(max=2147483647):term_id>", methods=["GET", "POST"])
-def glossary_term(term_id: int) -> Page:
-    """One term: reviewers of its locale change or remove it."""
-    entry = glossary.get(term_id)
-    if request.method == "GET":
-        form = GlossaryForm(
-            formdata=None,
-            term=entry.term,
-            translations="\n".join(entry.translations),
-            forbidden="\n".join(entry.forbidden),
-            note=entry.note,
-        )
-        return render_term(entry, form)
-    if request.form.get("delete"):
-        return _delete_term(entry)
-    return _save_term(entry)
-
-
-def render_term(
-    entry: GlossaryTerm, form: GlossaryForm, error: DomainError | None = None, status: int = 200
-) -> tuple[str, int]:
-    messages = form.add_errors(error) if error is not None else []
-    html = render_template(
-        "console/glossary_term.html", entry=entry, form=form, error=error, messages=messages
-    )
-    return html, status
-
-
-def _delete_term(entry: GlossaryTerm) -> Response:
-    glossary.delete(entry.id, current_user())
-    term = macro("text", entry.term, i18n.registry().source)
-    flash(sentence(gettext("%(term)s is no longer in the glossary."), term=term), "success")
-    return redirect(url_for("console.glossary_terms", locale=entry.locale), SEE_OTHER)
-
-
-def _save_term(entry: GlossaryTerm) -> Page:
-    form = GlossaryForm()
-    if not form.validate():
-        return render_term(entry, form, status=422)
-    try:
-        glossary.update(entry.id, form.term_data(entry.locale), current_user())
-    except DomainError as error:
-        return render_term(entry, form, error, error.status)
-    term = macro("text", form.term.data, i18n.registry().source)
-    flash(sentence(gettext("%(term)s is saved."), term=term), "success")
-    return redirect(url_for("console.glossary_terms", locale=entry.locale), SEE_OTHER)
-
-
-# --- personal tokens --------------------------------------------------------------------
-
-SCOPE_NAMES = {
-    "read": lazy_gettext("read"),
-    "translate": lazy_gettext("translate"),
-    "review": lazy_gettext("review"),
-    "admin": lazy_gettext("administer"),
-}
-
-
-def scope_names(scopes: list[str]) -> str:
-    """Scopes by their names in the interface language, listed as that language lists."""
-    names = [str(SCOPE_NAMES.get(scope, scope)) for scope in scopes]
-    return format_list(names, locale=Locale.parse(i18n.message_locale(), sep="-"))
-
-
-SCOPE_LABELS = {
-    "read": lazy_gettext("Read: drafts, histories, the review queue and previews"),
-    "translate": lazy_gettext("Translate: submit, withdraw, comment and upload catalogs"),
-    "review": lazy_gettext(
-        "Review: approve, reject, unpublish, release, preview links and the glossary"
-    ),
-    "admin": lazy_gettext("Administer: everything else, making and revoking tokens included"),
-}
-
-
-def render_tokens(
-    form: TokenForm | None = None,
-    error: DomainError | None = None,
-    issued: IssuedToken | None = None,
-    status: int = 200,
-) -> tuple[str, int]:
-    user = current_user()
-    if form is None:
-        form = TokenForm(formdata=None)
-    form.scopes.choices = [(scope, SCOPE_LABELS[scope]) for scope in tokens.allowed_scopes(user)]
-    messages = form.add_errors(error) if error is not None else []
-    html = render_template(
-        "console/tokens.html",
-        tokens=tokens.owned(user),
-        current_token=auth.session_token_id(),
-        form=form,
-        error=error,
-        messages=messages,
-        issued=issued,
-        scope_names=scope_names,
-    )
-    return html, status
-
-
-@console.route("/tokens", methods=["GET", "POST"], endpoint="tokens")
-def token_list() -> Page:
-    """The user's own API tokens: make one (shown once), see when each was used, revoke."""
-    if request.method == "GET":
-        return render_tokens()
-    form = TokenForm()
-    if not form.validate():
-        return render_tokens(form, status=422)
-    try:
-        issued = tokens.create(
-            current_user(),
-            form.name.data or "",
-            form.scopes.data or [],
-            form.expires_in_days.data or 0,
-        )
-    except DomainError as error:
-        return render_tokens(form, error=error, status=error.status)
-    return render_tokens(issued=issued, status=201)
-
-
-@console.post("/tokens/<int(max=2147483647):token_id>/revoke")
-def revoke_token(token_id: int) -> Response:
-    """Revoke one of the user's tokens; it is refused from now on."""
-    revoked = tokens.revoke(current_user(), token_id)
-    flash(
-        sentence(
-            gettext("The token %(name)s is revoked."),
-            name=macro("text", revoked.name or revoked.prefix),
-        ),
-        "success",
-    )
-    return redirect(url_for("console.tokens"), SEE_OTHER)
