@@ -3,6 +3,7 @@ sessions. The rules live in ``api.services.accounts``; these shape forms and pag
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from flask import flash, redirect, render_template, request, url_for
@@ -18,7 +19,7 @@ from api.services.accounts import identity, invitations
 from api.services.paging import paginate
 
 if TYPE_CHECKING:
-    from api.models import User
+    from api.models import AccountLink, User
 
 
 def _locale_choices() -> list[tuple[str, str]]:
@@ -34,40 +35,47 @@ def _locale_choices() -> list[tuple[str, str]]:
 @console.route("/join/<string(maxlength=200):token>", methods=["GET", "POST"])
 def join(token: str) -> Page:
     """Accept an invitation: choose a name and a password, and be signed in."""
-    link = invitations.open_link(token, invitations.INVITATION)
     form = JoinForm()
-    error: DomainError | None = None
-    messages: list[str] = []
-    if request.method == "POST" and form.validate():
-        try:
-            user = invitations.accept_invitation(
-                token, (form.name.data or "").strip(), form.password.data or ""
-            )
-        except DomainError as caught:
-            if caught.status == 410:
-                raise
-            error = caught
-            messages = form.add_errors(caught)
-        else:
-            auth.start(user)
-            return signed_in(user, None)
-    status = 200 if request.method == "GET" else (error.status if error else 422)
-    html = render_template(
-        "console/join.html", form=form, link=link, error=error, messages=messages
+    return _link_page(
+        "console/join.html",
+        invitations.open_link(token, invitations.INVITATION),
+        form,
+        lambda: invitations.accept_invitation(
+            token, (form.name.data or "").strip(), form.password.data or ""
+        ),
     )
-    return html, status
 
 
 @console.route("/reset-password/<string(maxlength=200):token>", methods=["GET", "POST"])
 def new_password(token: str) -> Page:
     """Choose a new password with a reset link; every other session of the user ends."""
-    link = invitations.open_link(token, invitations.PASSWORD_RESET)
     form = NewPasswordForm()
+    return _link_page(
+        "console/new_password.html",
+        invitations.open_link(token, invitations.PASSWORD_RESET),
+        form,
+        lambda: invitations.reset_password(token, form.password.data or ""),
+        done=gettext("Your new password is set."),
+    )
+
+
+def _link_page(
+    template: str,
+    link: AccountLink,
+    form: JoinForm | NewPasswordForm,
+    use: Callable[[], User],
+    done: str | None = None,
+) -> Page:
+    """A single-use link's page: on a valid POST, ``use`` the link and sign its user in.
+
+    A link that is used up or revoked meanwhile (410) is the link's own error page; any
+    other refusal is shown beside the form.
+    """
     error: DomainError | None = None
     messages: list[str] = []
     if request.method == "POST" and form.validate():
         try:
-            user = invitations.reset_password(token, form.password.data or "")
+            user = use()
         except DomainError as caught:
             if caught.status == 410:
                 raise
@@ -75,12 +83,11 @@ def new_password(token: str) -> Page:
             messages = form.add_errors(caught)
         else:
             auth.start(user)
-            flash(gettext("Your new password is set."), "success")
+            if done:
+                flash(done, "success")
             return signed_in(user, None)
     status = 200 if request.method == "GET" else (error.status if error else 422)
-    html = render_template(
-        "console/new_password.html", form=form, link=link, error=error, messages=messages
-    )
+    html = render_template(template, form=form, link=link, error=error, messages=messages)
     return html, status
 
 

@@ -325,30 +325,15 @@ def update_user(name: str, changes: Mapping[str, Any], actor: User | None) -> Us
         if user.role == "admin" and user.is_active and (role != "admin" or not active):
             _keep_an_admin(user)
         if role != user.role:
-            audit.record(
-                "user.role_changed",
-                actor=actor,
-                before={"name": user.name, "role": user.role},
-                after={"name": user.name, "role": role},
-            )
+            _record_change(actor, user, "role", user.role, role)
             user.role = role
         if codes is not None and codes != user.locales:
-            audit.record(
-                "user.locales_changed",
-                actor=actor,
-                before={"name": user.name, "locales": user.locales},
-                after={"name": user.name, "locales": codes},
-            )
+            _record_change(actor, user, "locales", user.locales, codes)
             user.locale_grants = [UserLocale(locale=c) for c in codes]
         if "email" in changes and email != user.email:
             if email is not None and email_in_use(email, but=user):
                 raise _email_taken(email)
-            audit.record(
-                "user.email_changed",
-                actor=actor,
-                before={"name": user.name, "email": user.email},
-                after={"name": user.name, "email": email},
-            )
+            _record_change(actor, user, "email", user.email, email)
             user.email = email
         if active != user.is_active:
             if active:
@@ -358,6 +343,16 @@ def update_user(name: str, changes: Mapping[str, Any], actor: User | None) -> Us
             user.is_active = active
         session.flush()
     return user
+
+
+def _record_change(actor: User | None, user: User, field: str, before: Any, after: Any) -> None:
+    """``user.<field>_changed`` in the event log, naming whose it was."""
+    audit.record(
+        f"user.{field}_changed",
+        actor=actor,
+        before={"name": user.name, field: before},
+        after={"name": user.name, field: after},
+    )
 
 
 def _keep_an_admin(user: User) -> None:
