@@ -48,7 +48,8 @@ def init_app(app: Flask) -> None:
     ``WTF_CSRF_*`` and ``CONSOLE_SESSION_LIFETIME``, are in api/config.py)."""
     app.session_interface = ConsoleSessionInterface()
     csrf.init_app(app)
-    import api.console.people  # noqa: F401 - registers the routes
+    import api.console.notifications  # noqa: F401 - registers the routes
+    import api.console.people  # noqa: F401
     import api.console.views  # noqa: F401
     from api.console.shared import shared
 

@@ -46,6 +46,7 @@ from api.extensions import limiter
 from api.services.accounts import identity, tokens
 from api.services.aids import glossary
 from api.services.delivery import preview, releases
+from api.services.notify import inbox
 from api.services.translation import workflow
 
 if TYPE_CHECKING:
@@ -166,11 +167,17 @@ def sentence(message: str, **values: Markup) -> Markup:
     return escape(message) % values
 
 
+def _unread() -> int:
+    """The signed-in user's unread notifications (one count, only where a page shows it)."""
+    return inbox.badge(current_user().id)
+
+
 @console.context_processor
 def interface() -> dict[str, Any]:
     code = i18n.message_locale()
     return {
         "me": g.get("console_user"),
+        "unread_count": _unread,
         "ui_locale": code,
         "ui_dir": i18n.direction_of(code),
         "interface_locales": list(i18n.registry().infos.values()),
@@ -294,6 +301,9 @@ def set_locale() -> Response:
     code = request.form.get("locale", "")
     if code in i18n.registry().offered:
         session[i18n.INTERFACE_LOCALE_KEY] = code
+        user = g.get("console_user")
+        if user is not None:  # mail to them is written in it too
+            identity.set_interface_locale(user, code)
     return redirect(safe_next(request.form.get("next")), SEE_OTHER)
 
 
