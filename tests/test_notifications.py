@@ -434,3 +434,66 @@ def test_the_console_language_chosen_is_the_language_of_mail(
     run_jobs(app)
     [message] = mailbox.to(address("fanny"))
     assert message["Content-Language"] == "tr"
+
+
+# --- invitations and password resets by email --------------------------------------------------
+
+
+def test_an_invitation_is_mailed_with_its_link_when_the_server_sends_mail(
+    app: Flask, client: FlaskClient, people: dict[str, Person], mailbox: Mailbox
+) -> None:
+    response = client.post(
+        "/api/v1/invitations",
+        json={"email": "nadia@example.org", "role": "translator", "locales": ["ar"]},
+        headers=people["admin"].headers,
+    )
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["emailed"] is True
+    run_jobs(app)
+    [message] = mailbox.to("nadia@example.org")
+    text, rich = bodies(message)
+    path = body["url"].split("://", 1)[1].split("/", 1)[1]
+    assert f"https://tarjuma.example.org/{path}" in text
+    assert message["Content-Language"] == "ar" and 'dir="rtl"' in rich
+
+
+def test_a_password_reset_is_mailed_in_its_persons_language(
+    app: Flask, client: FlaskClient, reachable: dict[str, Person], mailbox: Mailbox
+) -> None:
+    response = client.post("/api/v1/users/fanny/password-reset", headers=reachable["admin"].headers)
+    assert response.status_code == 201 and response.get_json()["emailed"] is True
+    run_jobs(app)
+    [message] = mailbox.to(address("fanny"))
+    assert message["Content-Language"] == "fr"
+    assert "/console/reset-password/" in bodies(message)[0]
+
+
+def test_a_revoked_invitation_is_not_mailed(
+    app: Flask, client: FlaskClient, people: dict[str, Person], mailbox: Mailbox
+) -> None:
+    admin = people["admin"]
+    made = client.post(
+        "/api/v1/invitations",
+        json={"email": "nadia@example.org", "role": "translator", "locales": ["ar"]},
+        headers=admin.headers,
+    ).get_json()
+    assert client.delete(f"/api/v1/invitations/{made['id']}", headers=admin.headers).status_code
+    run_jobs(app)
+    assert mailbox.messages == []
+
+
+@pytest.mark.parametrize("email", ["nadia", "nadia@@example.org", "na dia@example.org"])
+def test_a_malformed_address_is_refused_for_invitations_and_people(
+    client: FlaskClient, people: dict[str, Person], mailbox: Mailbox, email: str
+) -> None:
+    admin = people["admin"]
+    invited = client.post(
+        "/api/v1/invitations",
+        json={"email": email, "role": "translator", "locales": ["ar"]},
+        headers=admin.headers,
+    )
+    assert invited.status_code == 422 and "email" in invited.get_json()["errors"]
+    changed = client.patch("/api/v1/users/tariq", json={"email": email}, headers=admin.headers)
+    assert changed.status_code == 422
+    assert mailbox.messages == []

@@ -81,9 +81,8 @@ def _grouped(items: list[Item]) -> list[tuple[tuple[str, str], list[Item]]]:
 
 
 @contextmanager
-def _writing_to(user: User) -> Iterator[str]:
-    """Links under ``PUBLIC_BASE_URL``, messages in the recipient's language."""
-    language = language_of(user)
+def writing_in(language: str) -> Iterator[str]:
+    """Links under ``PUBLIC_BASE_URL``, messages in ``language``."""
     base = current_app.config["PUBLIC_BASE_URL"]
     with current_app.test_request_context(base_url=base), force_locale(language):
         yield language
@@ -97,7 +96,7 @@ def compose(
     digest: bool = False,
 ) -> EmailMessage:
     """The mail that tells ``user`` of ``notes``."""
-    with _writing_to(user) as language:
+    with writing_in(language_of(user)) as language:
         items = describe(notes, language)
         subject = _subject(notes, language, digest)
         unsubscribe_url = url_for(
@@ -201,7 +200,9 @@ def deliver(message: EmailMessage) -> None:
             raise
 
 
-def _send(message: EmailMessage, done: Callable[[so.Session], None]) -> jobs.Outcome:
+def send_message(
+    message: EmailMessage, done: Callable[[so.Session], None] | None = None
+) -> jobs.Outcome:
     """Send, and say what the job's outcome is: done, to be retried, or failed for good."""
     try:
         deliver(message)
@@ -257,7 +258,7 @@ def send_instant(job: jobs.Claim) -> jobs.Outcome | None:
         Unsubscribe(user.id, first.kind, first.locale),
     )
     db.session.rollback()  # nothing is held while the mail server answers
-    return _send(message, _mailed([note.id for note in notes]))
+    return send_message(message, _mailed([note.id for note in notes]))
 
 
 def send_digest(job: jobs.Claim) -> jobs.Outcome | None:
@@ -278,4 +279,4 @@ def send_digest(job: jobs.Claim) -> jobs.Outcome | None:
         digest=True,
     )
     db.session.rollback()
-    return _send(message, _mailed([note.id for note in notes]))
+    return send_message(message, _mailed([note.id for note in notes]))
