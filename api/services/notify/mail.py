@@ -28,7 +28,7 @@ from flask_babel import force_locale, gettext
 
 from api import i18n
 from api.extensions import db
-from api.models import Notification, User
+from api.models import Event, Notification, User
 from api.models.types import utcnow
 from api.services import jobs
 from api.services.notify.derive import DIGEST_JOB, INSTANT_JOB
@@ -229,13 +229,21 @@ def _mailed(ids: list[int]) -> Callable[[so.Session], None]:
     return record
 
 
+# What a mail says of a notification comes from its event's essay and unit: loaded with it.
+_WITH_EVENT = (
+    so.joinedload(Notification.event).joinedload(Event.unit),
+    so.joinedload(Notification.event).joinedload(Event.essay),
+)
+
+
 def _unmailed(condition: sa.ColumnElement[bool]) -> list[Notification]:
     statement = (
         sa.select(Notification)
+        .options(*_WITH_EVENT)
         .where(condition, Notification.mailed_at.is_(None))
         .order_by(Notification.id)
     )
-    return list(db.session.scalars(statement))
+    return list(db.session.scalars(statement).unique())
 
 
 def _reachable(user_id: int) -> User | None:
