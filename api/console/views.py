@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from babel import Locale, UnknownLocaleError
+from babel import Locale
 from babel.lists import format_list
 from flask import (
     flash,
@@ -109,18 +108,9 @@ def guard() -> Response | None:
     return redirect(url_for("console.sign_in"), SEE_OTHER)
 
 
-@lru_cache(maxsize=256)
-def _locale_name(code: str, interface: str) -> str:
-    try:
-        name = Locale.parse(code, sep="-").get_display_name(Locale.parse(interface, sep="-"))
-    except (UnknownLocaleError, ValueError):
-        return code
-    return name or code
-
-
 def locale_name(code: str) -> str:
     """A locale's name in the interface language."""
-    return _locale_name(code, i18n.message_locale())
+    return i18n.display_name(code, i18n.message_locale())
 
 
 PASSWORD_HINT = lazy_gettext(

@@ -7,21 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from babel import Locale, UnknownLocaleError
 from flask import url_for
 from flask_babel import gettext
 
+from api import i18n
 from api.extensions import db
 from api.models import Essay, Event, Notification, Unit
 from api.services.notify.settings import REVIEWED, SOURCE_CHANGED
-
-
-def language_name(code: str, language: str) -> str:
-    try:
-        name = Locale.parse(code, sep="-").get_display_name(Locale.parse(language, sep="-"))
-    except (UnknownLocaleError, ValueError):
-        return code
-    return name or code
 
 
 @dataclass(frozen=True)
@@ -49,7 +41,11 @@ def _item(note: Notification, titles: dict[int, str], language: str) -> Item:
     essay = titles.get(event.essay_id or 0, event.essay_slug or "")
     unit = event.unit
     section = (unit.heading or unit.key) if unit is not None else ""
-    values = {"essay": essay, "section": section, "language": language_name(note.locale, language)}
+    values = {
+        "essay": essay,
+        "section": section,
+        "language": i18n.display_name(note.locale, language),
+    }
     slug, key = event.essay_slug or "", event.unit_key or ""
     if note.kind == SOURCE_CHANGED:
         text = gettext(

@@ -32,7 +32,7 @@ from api.models import Event, Notification, User
 from api.models.types import utcnow
 from api.services import jobs
 from api.services.notify.derive import DIGEST_JOB, INSTANT_JOB
-from api.services.notify.describe import Item, describe, language_name
+from api.services.notify.describe import Item, describe
 from api.services.notify.settings import (
     DAILY,
     REVIEWED,
@@ -64,7 +64,7 @@ def _subject(notes: Sequence[Notification], language: str, digest: bool) -> str:
     if digest:
         return gettext("Your daily Tarjuma digest")
     first = notes[0]
-    name = language_name(first.locale, language)
+    name = i18n.display_name(first.locale, language)
     if first.kind == SOURCE_CHANGED:
         return gettext("New text to translate into %(language)s", language=name)
     if first.kind == REVIEWED:
@@ -107,7 +107,7 @@ def compose(
             "groups": _grouped(items),
             "language": language,
             "direction": i18n.direction_of(language),
-            "language_name": lambda code: language_name(code, language),
+            "language_name": lambda code: i18n.display_name(code, language),
             "settings_url": url_for("console.notification_settings", _external=True),
             "unsubscribe_url": unsubscribe_url,
             "footer": gettext(
