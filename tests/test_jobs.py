@@ -86,6 +86,7 @@ def test_each_event_meets_the_feed_webhooks_the_edge_the_memory_notifications_se
     assert jobs.handlers(app).kinds() == [
         "edge.purge",
         "notify.digest",
+        "notify.link",
         "notify.mail",
         "release",
         "webhook.deliver",
