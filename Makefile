@@ -11,7 +11,7 @@ export FLASK_APP := wsgi
 
 
 EDGE_PORT ?= 5080
-.PHONY: cluster edge run worker test test-postgres lint format venv extract update compile db seed clean serve-prod bench bench-search
+.PHONY: cluster edge run worker test test-postgres lint format venv extract update compile db seed clean serve-prod bench bench-search bench-notify
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -126,3 +126,9 @@ bench: compile
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 bench-search: compile
 	$(BIN)/python -m tests.search_relevance $(TEST_POSTGRES_URL)
+
+# Notifications: an approval's, a submission's and a source edit's time with 1 and 200
+# people told, and the messages per second one worker sends to a local SMTP server, on a
+# scratch database of the local PostgreSQL server.
+bench-notify: compile
+	$(BIN)/python scripts/bench_notify.py $(BENCH_ARGS)

@@ -78,12 +78,14 @@ def _follow_changes(app: Flask) -> None:
     and webhooks send that very item, so they come after it (``add`` refuses the other
     order). The edge's purge and the translation memory read nothing the others write, and
     nothing reads what they write, so their place is free: they follow the two that depend
-    on each other. The search index adds its searches' tags to the change's one purge,
-    which it starts if the edge's deriver has not yet. Every process built here (app
-    servers, ``flask worker``, the workers ``flask edge run`` starts) gets the same
-    derivers and handlers; importing a service registers nothing.
+    on each other. Notifications read nothing the others write and write only rows of
+    their own (just before the commit), so their place is free too. The search index adds
+    its searches' tags to the change's one purge, which it starts if the edge's deriver
+    has not yet. Every process built here (app servers, ``flask worker``, the workers
+    ``flask edge run`` starts) gets the same derivers and handlers; importing a service
+    registers nothing.
     """
-    from api.services import effects, jobs
+    from api.services import effects, jobs, notify
     from api.services.aids import memory
     from api.services.delivery import releases
     from api.services.outbound import changes, edge, webhooks
@@ -95,5 +97,6 @@ def _follow_changes(app: Flask) -> None:
     webhooks.init_app(app)
     edge.init_app(app)
     memory.init_app(app)
+    notify.init_app(app)
     search.init_app(app)
     releases.init_app(app)

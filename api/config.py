@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 from limits import parse_many
@@ -128,6 +129,26 @@ def rate_limit(value: str) -> str:
     except ValueError:
         raise Bad("a rate limit such as 120 per minute") from None
     return value.strip()
+
+
+def hour(value: str) -> int:
+    if not value.strip().isdigit() or not 0 <= int(value) <= 23:
+        raise Bad("an hour of the day, 0 to 23")
+    return int(value)
+
+
+def smtp_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise Bad("smtp://host:port or smtps://host:port")
+    return value.strip()
+
+
+def base_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise Bad("an http:// or https:// URL")
+    return value.strip().rstrip("/")
 
 
 def chains(value: str) -> dict[str, list[str]]:
@@ -483,6 +504,31 @@ SETTINGS: tuple[Setting, ...] = (
         " `1w`) is disabled; 0: never",
         shown="`5d`",
     ),
+    # Notifications by email (api/services/notify): sent by the worker, never in a request.
+    Setting(
+        "SMTP_URL",
+        smtp_url,
+        "",
+        "the mail server, `smtp://host:port` (STARTTLS when offered) or `smtps://host:port`,"
+        " with `user:password@` when it asks; unset: notifications stay in the console",
+        shown="none",
+    ),
+    Setting("MAIL_FROM", text, "Tarjuma <tarjuma@localhost>", "the sender of every mail"),
+    Setting(
+        "PUBLIC_BASE_URL",
+        base_url,
+        "http://localhost:5000",
+        "where people reach this server: the links in mail start with it",
+    ),
+    Setting("DIGEST_HOUR", hour, 7, "the hour (UTC, 0 to 23) daily digests go out"),
+    Setting(
+        "MAIL_RETRY_SCHEDULE",
+        schedule,
+        "10,60,300,1800,7200,21600",
+        "seconds before each new try of a mail the server refused or could not take;"
+        " then it has failed",
+    ),
+    Setting("SMTP_TIMEOUT", positive, 10.0, "seconds one exchange with the mail server may take"),
     # The edge (deploy/varnish).
     Setting(
         "EDGE_PURGE_URLS",

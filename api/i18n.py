@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from babel import Locale, UnknownLocaleError
 from flask import Flask, current_app, g, has_request_context, request, session
@@ -389,6 +389,16 @@ def message_locale() -> str:
 def babel_locale() -> str:
     """flask-babel's locale selector: Babel spells locales with underscores."""
     return message_locale().replace("-", "_")
+
+
+@lru_cache(maxsize=256)
+def display_name(code: str, language: str) -> str:
+    """A locale's name written in ``language`` (its code when Babel knows no name)."""
+    try:
+        name = Locale.parse(code, sep="-").get_display_name(Locale.parse(language, sep="-"))
+    except (UnknownLocaleError, ValueError):
+        return code
+    return name or code
 
 
 def direction_of(code: str) -> str:

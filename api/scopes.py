@@ -126,8 +126,14 @@ ENDPOINTS: dict[str, dict[str, Need]] = {
     # One's own tokens.
     "tokens.Tokens": {"GET": READ, "POST": ADMIN},
     "tokens.TokenResource": {"DELETE": ADMIN},
-    # Preview links' page, for anyone holding one.
+    # One's own notifications: reading them and choosing what to hear of is a read's work.
+    "notifications.Settings": {"GET": READ, "PUT": READ},
+    "notifications.Notifications": {"GET": READ},
+    "notifications.Read": {"POST": READ},
+    # Preview links' page, for anyone holding one; a mail's unsubscribe link, whose signed
+    # token names what it turns off and nothing else.
     "shared.preview_link": {"GET": OPEN},
+    "shared.unsubscribe": {"GET": OPEN, "POST": OPEN},
     # The console: the same work as the API, the same scopes.
     "console.static": {"GET": OPEN},
     "console.sign_in": {"GET": OPEN, "POST": OPEN},
@@ -149,6 +155,8 @@ ENDPOINTS: dict[str, dict[str, Need]] = {
     "console.glossary_term": {"GET": READ, "POST": REVIEW},
     "console.search": {"GET": READ},
     "console.tokens": {"GET": READ, "POST": ADMIN},
+    "console.notifications": {"GET": READ, "POST": READ},
+    "console.notification_settings": {"GET": READ, "POST": READ},
     # People and accounts: links open without a session (the link is the credential);
     # managing people is admins' work; ending one's own sessions is always allowed.
     "console.join": {"GET": OPEN, "POST": OPEN},

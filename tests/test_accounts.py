@@ -53,8 +53,9 @@ def test_an_admin_invites_and_the_link_is_shown_once(
     response = invite(client, people["admin"], email="Nadia@Example.org")
     assert response.status_code == 201
     body = response.get_json()
-    assert set(body) == {"id", "url", "expires_at"}
+    assert set(body) == {"id", "url", "expires_at", "emailed"}
     assert body["url"].startswith("http://localhost/console/join/")
+    assert body["emailed"] is False  # no SMTP_URL: the admin hands the link over
     token = token_of(body["url"])
     with app.app_context():
         link = db.session.get(AccountLink, body["id"])

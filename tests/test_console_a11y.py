@@ -235,6 +235,8 @@ def test_every_screen_passes_axe_wcag_a_and_aa(
     page.locator("table a").first.click()
     expect(page.locator("h1 bdi")).to_be_visible()
     audit.check("glossary term")
+    audit.visit("notifications", "/console/notifications")
+    audit.visit("notification settings", "/console/notifications/settings")
     audit.visit("units of a reviewer", f"{TRANSLATE}/{code}")
     page.locator(".preview-form button").click()
     expect(page.locator("#preview-url")).to_be_visible()
@@ -268,7 +270,7 @@ def test_every_screen_passes_axe_wcag_a_and_aa(
     audit.check("joining with an error")
     audit.visit("unknown link", "/console/join/no-such-link", status=404)
 
-    assert len(audit.seen) == 35
+    assert len(audit.seen) == 37
     assert not audit.failures, audit.report()
 
 

@@ -269,7 +269,13 @@ def test_a_migration_that_rebuilds_a_table_keeps_the_rows_pointing_at_it(
         upgrade(directory=MIGRATIONS)
         db.session.remove()
         db.engine.dispose()
-    assert _counts(url) == before
+    # Tables a later migration made go with it, rows and all (the submission notified
+    # its reviewers); every other table keeps its rows.
+    made_since = {"notifications", "notification_settings"}
+    after = _counts(url)
+    assert {name: after[name] for name in before if name not in made_since} == {
+        name: count for name, count in before.items() if name not in made_since
+    }
     assert client.get("/api/v1/me", headers=people["translator"].headers).status_code == 200
 
 

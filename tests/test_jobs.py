@@ -72,7 +72,7 @@ def derived(app: Flask) -> Iterator[list[str]]:
         yield notes
 
 
-def test_each_event_meets_the_feed_then_webhooks_then_the_edge_the_memory_and_search(
+def test_each_event_meets_the_feed_webhooks_the_edge_the_memory_notifications_search(
     app: Flask,
 ) -> None:
     assert effects.derivers(app).names() == [
@@ -80,9 +80,17 @@ def test_each_event_meets_the_feed_then_webhooks_then_the_edge_the_memory_and_se
         "api.services.outbound.webhooks._derive",
         "api.services.outbound.edge._derive",
         "api.services.aids.memory.follow",
+        "api.services.notify.derive.derive",
         "api.services.search.index._derive",
     ]
-    assert jobs.handlers(app).kinds() == ["edge.purge", "release", "webhook.deliver"]
+    assert jobs.handlers(app).kinds() == [
+        "edge.purge",
+        "notify.digest",
+        "notify.link",
+        "notify.mail",
+        "release",
+        "webhook.deliver",
+    ]
 
 
 def test_webhooks_cannot_be_registered_before_the_feed_they_read() -> None:

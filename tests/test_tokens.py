@@ -534,13 +534,15 @@ def test_public_reads_need_no_scope(client: FlaskClient, people: dict[str, Perso
 
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 # Console routes a browser reaches before or without a session; each needs no scope. The
-# invitation and password links are their own credential.
+# invitation and password links are their own credential, and so is a mail's unsubscribe
+# link (a mail program posts to it, RFC 8058).
 SESSION_ROUTES = {
     "console.sign_in",
     "console.sign_out",
     "console.set_locale",
     "console.join",
     "console.new_password",
+    "shared.unsubscribe",
 }
 
 

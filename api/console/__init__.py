@@ -49,6 +49,7 @@ def init_app(app: Flask) -> None:
     app.session_interface = ConsoleSessionInterface()
     csrf.init_app(app)
     import api.console.glossary  # noqa: F401 - registers the routes
+    import api.console.notifications  # noqa: F401
     import api.console.people  # noqa: F401
     import api.console.tokens  # noqa: F401
     import api.console.views  # noqa: F401

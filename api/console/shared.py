@@ -9,6 +9,7 @@ from api import i18n
 from api.console import CONTENT_SECURITY_POLICY, pages
 from api.errors import DomainError, handle_domain_error
 from api.services.delivery import preview
+from api.services.notify import settings
 
 shared = Blueprint("shared", __name__)
 
@@ -69,4 +70,26 @@ def preview_link(token: str) -> Response:
         response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
         response.headers["X-Frame-Options"] = "DENY"
     response.headers["Content-Language"] = document["locale"]
+    return _private(response)
+
+
+@shared.route("/unsubscribe/<string(maxlength=300):token>", methods=["GET", "POST"])
+def unsubscribe(token: str) -> Response:
+    """A mail's unsubscribe link: GET asks, POST (the button, or a mail program's one-click
+    request, RFC 8058) turns off what the signed token names."""
+    settings.read_token(token)  # an unknown token: 404 before anything is shown
+    done = request.method == "POST"
+    if done:
+        settings.unsubscribe(token)
+    ui = i18n.message_locale()
+    html = render_template(
+        "console/unsubscribe.html",
+        token=token,
+        done=done,
+        ui_locale=ui,
+        ui_dir=i18n.direction_of(ui),
+    )
+    response = Response(html, content_type="text/html; charset=utf-8")
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Frame-Options"] = "DENY"
     return _private(response)

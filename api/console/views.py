@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from babel import Locale, UnknownLocaleError
 from flask import (
     flash,
     g,
@@ -42,6 +40,7 @@ from api.errors import DomainError, Unauthorized, handle_domain_error
 from api.extensions import limiter
 from api.services.accounts import identity
 from api.services.delivery import preview, releases
+from api.services.notify import inbox
 from api.services.translation import workflow
 
 if TYPE_CHECKING:
@@ -103,18 +102,9 @@ def guard() -> Response | None:
     return redirect(url_for("console.sign_in"), SEE_OTHER)
 
 
-@lru_cache(maxsize=256)
-def _locale_name(code: str, interface: str) -> str:
-    try:
-        name = Locale.parse(code, sep="-").get_display_name(Locale.parse(interface, sep="-"))
-    except (UnknownLocaleError, ValueError):
-        return code
-    return name or code
-
-
 def locale_name(code: str) -> str:
     """A locale's name in the interface language."""
-    return _locale_name(code, i18n.message_locale())
+    return i18n.display_name(code, i18n.message_locale())
 
 
 PASSWORD_HINT = lazy_gettext(
@@ -161,11 +151,17 @@ def sentence(message: str, **values: Markup) -> Markup:
     return escape(message) % values
 
 
+def _unread() -> int:
+    """The signed-in user's unread notifications (one count, only where a page shows it)."""
+    return inbox.badge(current_user().id)
+
+
 @console.context_processor
 def interface() -> dict[str, Any]:
     code = i18n.message_locale()
     return {
         "me": g.get("console_user"),
+        "unread_count": _unread,
         "ui_locale": code,
         "ui_dir": i18n.direction_of(code),
         "interface_locales": list(i18n.registry().infos.values()),
@@ -289,6 +285,9 @@ def set_locale() -> Response:
     code = request.form.get("locale", "")
     if code in i18n.registry().offered:
         session[i18n.INTERFACE_LOCALE_KEY] = code
+        user = g.get("console_user")
+        if user is not None:  # mail to them is written in it too
+            identity.set_interface_locale(user, code)
     return redirect(safe_next(request.form.get("next")), SEE_OTHER)
 
 

@@ -22,6 +22,12 @@ from api.models.identity import (
     UserLocale,
 )
 from api.models.jobs import JOB_STATES, Job
+from api.models.notifications import (
+    NOTIFICATION_KINDS,
+    NOTIFICATION_MODES,
+    Notification,
+    NotificationSetting,
+)
 from api.models.release import RELEASE_STATES, EssayLocale, PreviewLink
 from api.models.search import SearchDocument
 from api.models.translation import STATUSES, Comment, TranslationVersion
@@ -51,6 +57,10 @@ __all__ = [
     "MemoryUnit",
     "MemoryWord",
     "Job",
+    "NOTIFICATION_KINDS",
+    "NOTIFICATION_MODES",
+    "Notification",
+    "NotificationSetting",
     "PreviewLink",
     "PublicationStamp",
     "SearchDocument",

@@ -37,6 +37,8 @@ class User(db.Model):  # type: ignore[name-defined]
     password_hash: argon2id hash of the console password; None until one is chosen.
     session_epoch: stamped into each console session at sign-in; raising it ends every
         session of the user at once ("sign out everywhere", a new password, deactivation).
+    interface_locale: the console language the user last chose; mail to them is written
+        in it (None: the first locale they work in that has a catalog, else the default).
     """
 
     __tablename__ = "users"
@@ -49,6 +51,7 @@ class User(db.Model):  # type: ignore[name-defined]
     email: so.Mapped[str | None] = so.mapped_column(sa.String(254), unique=True)
     password_hash: so.Mapped[str | None] = so.mapped_column(sa.String(255))
     session_epoch: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
+    interface_locale: so.Mapped[str | None] = so.mapped_column(sa.String(35))
 
     locale_grants: so.Mapped[list[UserLocale]] = so.relationship(
         cascade="all, delete-orphan", order_by="UserLocale.locale", lazy="selectin"

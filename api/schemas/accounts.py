@@ -52,6 +52,10 @@ class IssuedLinkSchema(BaseSchema):
         metadata={"description": "The link, absolute and single use. It is shown once."},
     )
     expires_at = UTCDateTime(required=True)
+    emailed = fields.Boolean(
+        required=True,
+        metadata={"description": "Whether the server mails the link (it has ``SMTP_URL``)."},
+    )
 
 
 class InvitationSchema(BaseSchema):

@@ -162,6 +162,42 @@ def enqueue(
     return job
 
 
+def enqueue_many(
+    kind: str, jobs: list[tuple[dict[str, Any], datetime | None]], *, event_id: int | None = None
+) -> None:
+    """Add several jobs of one kind (payload, run_at or now) in one statement, inside the
+    caller's transaction: for a change that calls for many (one mail per person told)."""
+    if not jobs:
+        return
+    now, request_id = utcnow(), observability.current_request_id()
+    rows = [
+        {
+            "kind": kind,
+            "payload": payload,
+            "state": "pending",
+            "run_at": run_at or now,
+            "attempts": 0,
+            "event_id": event_id,
+            "request_id": request_id,
+            "created_at": now,
+        }
+        for payload, run_at in jobs
+    ]
+    db.session.execute(sa.insert(Job.__table__), rows)
+
+
+def scheduled_retry(setting: str) -> Retry:
+    """A retry schedule read from a setting of comma-separated seconds: the delay before
+    each new attempt after ``attempts`` failed ones, then None (give up)."""
+
+    def retry(attempts: int) -> float | None:
+        raw = current_app.config[setting]
+        delays = [float(part) for part in raw.split(",") if part.strip()]
+        return delays[attempts - 1] if 1 <= attempts <= len(delays) else None
+
+    return retry
+
+
 def _lease(known: Handlers, kind: str) -> float:
     spec = known.get(kind)
     return spec.lease if spec else DEFAULT_LEASE

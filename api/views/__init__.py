@@ -35,6 +35,7 @@ def register(app: Flask, api: Api) -> None:
         catalogs,
         delivery,
         edge,
+        notifications,
         operations,
         reading,
         releases,
@@ -63,6 +64,7 @@ def register(app: Flask, api: Api) -> None:
         search.blp,
         tokens.blp,
         accounts.blp,
+        notifications.blp,
     ):
         api.register_blueprint(blueprint)
     caching.init_app(app)
@@ -94,6 +96,10 @@ def document_constraints(app: Flask, api: Api) -> None:
         converter: Any, field: fields.Field[Any], ret: dict[str, Any], **kwargs: Any
     ) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        keys = field.key_field if isinstance(field, fields.Dict) else None
+        if keys is not None and (kind := keys.metadata.get("locale")):
+            # A map by locale (notification settings): its keys are locales of that kind.
+            out["propertyNames"] = {"type": "string", "pattern": registry.pattern(kind)}
         if kind := field.metadata.get("locale"):
             out["pattern"] = registry.pattern(kind)
         elif isinstance(field, fields.String) and isinstance(

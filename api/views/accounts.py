@@ -47,6 +47,7 @@ def issued_link(issued: invitations.IssuedLink) -> dict[str, Any]:
         "id": issued.link.id,
         "url": url_for(endpoint, token=issued.token, _external=True),
         "expires_at": issued.link.expires_at,
+        "emailed": issued.emailed,
     }
 
 

@@ -162,6 +162,14 @@ def get_user(name: str) -> User:
     return user
 
 
+def set_interface_locale(user: User, code: str) -> None:
+    """Remember the console language a user chose: mail to them is written in it."""
+    if user.interface_locale == code:
+        return
+    with transaction():
+        user.interface_locale = code
+
+
 def user_by_id(user_id: int) -> User | None:
     return db.session.get(User, user_id)
 

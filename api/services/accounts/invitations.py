@@ -5,7 +5,8 @@ An admin makes a link; its token is random, shown once (in the URL) and stored a
 hash. An invitation names an email, a role and locales, and whoever opens it chooses a name
 and a password and has an account; a password reset lets its user choose a new password,
 which ends every session they had. A link works once: used, revoked or past its expiry it
-answers 410 Gone. Until email is sent by the server, the admin hands the link over.
+answers 410 Gone. With ``SMTP_URL`` set the server mails the link to its person; the admin
+is shown it either way, and hands it over when it is not mailed.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from api.models import AccountLink, User
 from api.models.types import utcnow
 from api.services import audit
 from api.services.accounts import identity, passwords
+from api.services.notify import links
 
 INVITATION = "invitation"
 PASSWORD_RESET = "password-reset"  # noqa: S105 - a purpose, not a secret
@@ -38,6 +40,7 @@ TOKEN_BYTES = 32
 class IssuedLink:
     token: str
     link: AccountLink
+    emailed: bool = False  # a job mails it to its person (the server has SMTP_URL)
 
 
 def state(link: AccountLink, now: datetime | None = None) -> str:
@@ -59,11 +62,12 @@ def _days(expires_in_days: int) -> timedelta:
 
 
 def _new_link(**fields: object) -> IssuedLink:
+    """A new link, mailed to its person when the server sends mail (``notify.links``)."""
     token = secrets.token_urlsafe(TOKEN_BYTES)
     link = AccountLink(token_hash=identity.hash_token(token), **fields)
     db.session.add(link)
     db.session.flush()
-    return IssuedLink(token=token, link=link)
+    return IssuedLink(token=token, link=link, emailed=links.enqueue(link, token))
 
 
 def invite(

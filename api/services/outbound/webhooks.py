@@ -15,7 +15,6 @@ the same ``webhook-id`` on every attempt.
 from __future__ import annotations
 
 import base64
-import functools
 import json
 import logging
 import secrets
@@ -27,9 +26,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.fernet import InvalidToken, MultiFernet
 from flask import Flask, current_app
 from flask_babel import gettext
 from standardwebhooks.webhooks import Webhook as Signer
@@ -40,7 +37,7 @@ from api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from api.extensions import db
 from api.models import Delivery, DeliveryAttempt, Event, User, Webhook
 from api.models.types import utcnow
-from api.services import audit, effects, jobs
+from api.services import audit, effects, jobs, sealing
 from api.services.outbound import changes
 from api.services.outbound import client as outbound
 
@@ -65,19 +62,8 @@ EVENT_TYPES: tuple[str, ...] = (*changes.PUBLIC_TYPES, *REVIEW_TYPES.values())
 
 
 def _fernet() -> MultiFernet:
-    """The keys of webhook secrets at rest, derived from ``SECRET_KEY`` (which encrypts)
-    and ``SECRET_KEY_FALLBACKS`` (which still decrypt while the key is rotated)."""
-    config = current_app.config
-    keys = [config["SECRET_KEY"], *config.get("SECRET_KEY_FALLBACKS", ())]
-    return MultiFernet([_fernet_for(key) for key in keys])
-
-
-@functools.lru_cache(maxsize=16)
-def _fernet_for(secret_key: str) -> Fernet:
-    key = HKDF(
-        algorithm=hashes.SHA256(), length=32, salt=None, info=b"tarjuma webhook secrets"
-    ).derive(secret_key.encode())
-    return Fernet(base64.urlsafe_b64encode(key))
+    """The keys of webhook secrets at rest (``api.services.sealing``)."""
+    return sealing.fernet(b"tarjuma webhook secrets")
 
 
 def new_secret() -> str:
