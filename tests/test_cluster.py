@@ -3,15 +3,18 @@ gunicorn nodes, workers and varnishd edges on PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import re
+import socket
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,7 @@ from tests.cluster import Cluster, Part, start_cluster, wait_until
 from tests.conftest import SLUG, PostgresDatabases, _config, make_person
 from tests.edge_stack import ESSAY, INTRO
 from tests.receiver import Receiver
+from tests.servers import Edge
 
 pytestmark = pytest.mark.multiprocess
 
@@ -355,3 +359,102 @@ def test_a_worker_killed_mid_delivery_loses_no_webhook_event(
     finally:
         status = cluster.stop()
     assert status == 0, cluster.output()
+
+
+class DyingNode:
+    """An app node that answers its probe, then dies in the middle of its first read: the
+    status line, headers and part of the body are sent, then the connection is reset and
+    the port refuses everyone from then on, as when a node is SIGKILLed mid-response."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        self.cut: str | None = None
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while self.cut is None:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            with connection:
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    chunk = connection.recv(4096)
+                    if not chunk:
+                        break
+                    request += chunk
+                path = request.split(b" ", 2)[1].decode() if request.count(b" ") >= 2 else ""
+                if path == "/healthz":
+                    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                    continue
+                connection.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b'Content-Length: 4000\r\n\r\n{"from": "dying", "text": "'
+                )
+                time.sleep(0.05)  # the edge has the headers before the node dies
+                self.cut = path
+                # RST, not FIN: a process killed with its socket's data unread.
+                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
+        self.listener.close()
+
+    def stop(self) -> None:
+        self.cut = self.cut or "stopped"
+        with contextlib.suppress(OSError):
+            self.listener.close()
+
+
+class LiveNode:
+    """An app node that answers every request."""
+
+    def __init__(self) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                body = json.dumps({"from": "live", "path": self.path}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = int(self.server.server_address[1])
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("reader", ["anonymous", "signed in"])
+def test_a_node_that_dies_in_the_middle_of_a_response_costs_no_reader_an_error(
+    reader: str, tmp_path: Path
+) -> None:
+    """The edge has the node's status and headers, then the node dies: the reader must not
+    get a truncated body (the edge passes it on as it comes) but the other node's answer."""
+    app = create_app(_config(f"sqlite:///{tmp_path / 'vcl.db'}"))
+    dying, live = DyingNode(), LiveNode()
+    edge = Edge(app, [dying.port, live.port], tmp_path)
+    headers = {"Authorization": "Bearer tj_reader"} if reader == "signed in" else {}
+    try:
+        # The director spreads URLs over both nodes: read until one was the dying node's.
+        for page in range(1, 200):
+            path = f"/api/v1/essays?page={page}"
+            status, _, body = edge.get(path, **headers)
+            assert (status, json.loads(body)) == (200, {"from": "live", "path": path})
+            if dying.cut is not None:
+                assert dying.cut == path
+                break
+        assert dying.cut is not None, "no read reached the dying node"
+    finally:
+        edge.stop()
+        dying.stop()
+        live.stop()
