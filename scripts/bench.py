@@ -13,7 +13,10 @@ line's token and with a personal token scoped to ``translate``, so that what che
 token's scopes costs is one ratio of the same run (``--only submission`` measures just
 those). ``--observability`` serves the app with JSON logs and metrics on, beside a second
 server of the same build with both off, and measures the reads on each, so that what the
-request hook costs is one ratio of the same run.
+request hook costs is one ratio of the same run. The edge (``scripts/bench_edge.py``) and
+several machines (``scripts/bench_cluster.py``: the purge latency with 1, 2 and 4 edges,
+the failover gap when an app node dies) follow; ``--no-edge``, ``--no-cluster`` skip
+them, ``--edge-only`` and ``--cluster-only`` run just one.
 
 Results go to ``bench-results/bench-<dataset>-<time>.json`` and a table on stdout.
 """
@@ -484,16 +487,24 @@ def bench_dataset(name: str, scaled: bool, options: argparse.Namespace, out: Pat
                     if (i.kind != "workflow" or not options.reads_only)
                     and (not options.only or any(word in i.name for word in options.only))
                 ]
-                for scenario in [] if options.edge_only else chosen:
+                skip = options.edge_only or options.cluster_only
+                for scenario in [] if skip else chosen:
                     result = measure(scenario, app, baseline, options, work, off)
                     results.append(result)
                     print(_row(result), flush=True)
             edge_report = None
-            if options.edge and not scaled:
+            if options.edge and not scaled and not options.cluster_only:
                 from scripts import bench_edge
 
                 edge_report = bench_edge.run(env, app.base, options, work)
                 for line in bench_edge.table(edge_report):
+                    print(line)
+            cluster_report = None
+            if options.cluster and not scaled and not options.edge_only:
+                from scripts import bench_cluster
+
+                cluster_report = bench_cluster.run(env, app.base, options, work)
+                for line in bench_cluster.table(cluster_report):
                     print(line)
     report = {
         "dataset": dataset,
@@ -521,6 +532,7 @@ def bench_dataset(name: str, scaled: bool, options: argparse.Namespace, out: Pat
             for r in results
         ],
         "edge": edge_report,
+        "cluster": cluster_report,
     }
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = out / f"bench-{dataset}-{stamp}.json"
@@ -625,6 +637,17 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--edge-only", action="store_true", help="only the edge runs")
     parser.add_argument(
+        "--no-cluster",
+        dest="cluster",
+        action="store_false",
+        help="skip the purge latency per edge count and the failover gap",
+    )
+    parser.add_argument(
+        "--cluster-only",
+        action="store_true",
+        help="only the purge latency with 1, 2 and 4 edges and the failover gap",
+    )
+    parser.add_argument(
         "--observability",
         action="store_true",
         help="JSON logs and metrics on, and the reads measured again with both off",
@@ -664,6 +687,11 @@ def main(argv: list[str] | None = None) -> None:
         from scripts import bench_edge
 
         for line in bench_edge.verdict(shipped["edge"]):
+            print(line)
+    if shipped.get("cluster"):
+        from scripts import bench_cluster
+
+        for line in bench_cluster.verdict(shipped["cluster"]):
             print(line)
 
 

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,6 +74,7 @@ class Cluster:
     nodes: list[Part] = field(default_factory=list)
     edges: list[Part] = field(default_factory=list)
     workers: list[Part] = field(default_factory=list)
+    restarted: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def edge_workdir(self, index: int) -> Path:
         return self.workdir / ("varnish" if len(self.edges) == 1 else f"varnish-{index + 1}")
@@ -102,6 +104,30 @@ class Cluster:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def restart_edge(self, index: int, timeout: float = 30) -> Part:
+        """Start edge ``index`` again once it has ended, as a service manager would: the same
+        VCL, working directory and address. The runner does not restart it; ``stop`` ends it."""
+        from api.edge_runner import varnishd_command
+
+        old = self.edges[index]
+        wait_until(lambda: not old.alive, timeout, f"{old.name} is still running")
+        listen = old.base.removeprefix("http://")
+        command = varnishd_command(self.workdir / "tarjuma.vcl", self.edge_workdir(index), listen)
+        log = self.workdir / f"edge-{index + 1}-restarted.log"
+        process = spawn(command, log)
+        self.restarted.append(process)
+        edge = self.edges[index] = Part(old.name, old.base, process.pid)
+
+        def serves() -> bool:
+            assert process.poll() is None, log.read_text(errors="replace")
+            try:
+                return edge.request("GET", "/healthz", timeout=2)[0] == 200
+            except OSError:
+                return False
+
+        wait_until(serves, timeout, f"{old.name} did not serve again")
+        return edge
+
     def stop(self) -> int:
         """Ctrl-C, as a person stops it; the runner's status."""
         if self.process.poll() is None:
@@ -114,7 +140,18 @@ class Cluster:
         for part in (*self.nodes, *self.edges, *self.workers):
             if part.alive:
                 os.killpg(part.pid, signal.SIGKILL)
+        for process in self.restarted:
+            process.wait()
         return self.process.returncode
+
+
+def wait_until(condition: Callable[[], object], timeout: float, failure: str) -> None:
+    """Until ``condition()`` is true, checked every 50 ms; fails with ``failure`` after
+    ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.05)
 
 
 def start_cluster(

@@ -160,10 +160,11 @@ def require_varnish() -> None:
 
 
 class Edge(Client):
-    """varnishd with the shipped VCL in front of ``backend``, in its own directory."""
+    """varnishd with the shipped VCL in front of ``backend_port`` (or a director over several
+    ports), in its own directory."""
 
     def __init__(
-        self, app: Flask, backend_port: int, directory: Path, port: int | None = None
+        self, app: Flask, backend_port: int | list[int], directory: Path, port: int | None = None
     ) -> None:
         from api.edge_runner import varnishd_command, write_vcl
 
@@ -171,7 +172,8 @@ class Edge(Client):
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.directory = directory
-        vcl = write_vcl(app, f"127.0.0.1:{backend_port}", directory)
+        ports = backend_port if isinstance(backend_port, list) else [backend_port]
+        vcl = write_vcl(app, [f"127.0.0.1:{p}" for p in ports], directory)
         self.workdir = directory / "varnish"
         self.log = directory / "varnishd.log"
         self.process = spawn(

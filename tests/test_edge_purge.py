@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -96,3 +98,40 @@ def test_a_release_purges_what_depends_on_its_locale(app: Flask) -> None:
     # Indonesian, and Malay which falls back to it: every representation tagged e1/id.
     assert set(job.payload["tags"]) == {"essays", "e1/id", "search/id"}
     assert job.payload["essays"] == [SLUG]
+
+
+def test_several_edges_are_purged_at_once_and_each_failure_named() -> None:
+    """One edge purges, one refuses, one never answers: the two failures are named, and the
+    writer waits about one timeout, not one per edge; the threads stay for the next change."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Purged(BaseHTTPRequestHandler):
+        def do_PURGE(self) -> None:  # noqa: N802 - the HTTP method's name
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    answering = ThreadingHTTPServer(("127.0.0.1", 0), Purged)
+    threading.Thread(target=answering.serve_forever, daemon=True).start()
+    silent = socket.create_server(("127.0.0.1", 0))  # accepts, never answers
+    urls = [
+        f"http://127.0.0.1:{answering.server_address[1]}",
+        f"http://127.0.0.1:{_closed_port()}",
+        f"http://127.0.0.1:{silent.getsockname()[1]}",
+        f"http://127.0.0.1:{silent.getsockname()[1]}",
+    ]
+    purge = edge.Purge({"all"}, {SLUG})
+    try:
+        started = time.monotonic()
+        errors = edge.send(urls, purge, 0.5)
+        took = time.monotonic() - started
+        assert sorted(error.split(": ", 1)[0] for error in errors) == sorted(urls[1:]), errors
+        assert took < 1.5, took
+        assert edge.send(urls[:1], purge, 0.5) == edge.send(urls[:1] * 3, purge, 0.5) == []
+    finally:
+        answering.shutdown()
+        answering.server_close()
+        silent.close()

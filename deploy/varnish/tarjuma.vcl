@@ -23,6 +23,8 @@
 # dying node) is tried again on the next node before any client sees an error
 # (`tarjuma_retry`: GET and HEAD only; a write is never sent twice). Only when every node
 # has failed does the client get the held copy in grace (vcl_deliver), else the error.
+# A node that dies in the middle of a body is caught too: bodies are not streamed to the
+# client, so the broken fetch is retried like a refused one rather than ending truncated.
 #
 # Client addresses: varnishd itself appends client.ip to X-Forwarded-For before vcl_recv
 # (on a request's first pass, not on restarts), and the app believes that header only
@@ -134,6 +136,13 @@ sub vcl_backend_fetch {
 }
 
 sub vcl_backend_response {
+    # The whole body before its first byte goes to the client. Streamed, a node killed
+    # after its headers left the reader with a truncated body (measured: 1 read in about
+    # 10,000 with eight readers and a node SIGKILLed), too late to try another node.
+    # Unstreamed, a body that breaks off fails the fetch into vcl_backend_error, which
+    # retries it on the next node. The app's bodies are small (an essay: 5 KB), so waiting
+    # for the last byte costs next to nothing.
+    set beresp.do_stream = false;
     if (beresp.status >= 500) {
         call tarjuma_retry;
     }
