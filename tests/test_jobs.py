@@ -85,6 +85,18 @@ def test_each_event_meets_the_feed_then_webhooks_then_the_edge_the_memory_and_se
     assert jobs.handlers(app).kinds() == ["edge.purge", "release", "webhook.deliver"]
 
 
+def test_an_app_can_do_without_one_of_its_derivers(app: Flask, tmp_path: Path) -> None:
+    """What the search benchmark's app without the index does; other apps keep theirs."""
+    other = create_app(_config(f"sqlite:///{tmp_path / 'other.db'}"))
+    name = "api.services.search.index._derive"
+    effects.derivers(other).remove(name)
+    assert name not in effects.derivers(other).names()
+    assert name in effects.derivers(app).names()
+    assert effects.derivers(other).names() == effects.derivers(app).names()[:-1]
+    with pytest.raises(ValueError, match="not a deriver"):
+        effects.derivers(other).remove(name)
+
+
 def test_webhooks_cannot_be_registered_before_the_feed_they_read() -> None:
     """Webhooks send the feed item of a public event: without it they would drop it."""
     bare = Flask(__name__)
