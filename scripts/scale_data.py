@@ -10,6 +10,12 @@ versions. Every other essay, unit and locale gets a superseded, an approved and 
 version, with the publication stamps and events the workflow would have written. Rows go
 in with bulk inserts, in one transaction. Serve the result with ``TARJUMA_LOCALES`` set to
 ``",".join(LOCALES)`` so that all 50 locales are offered.
+
+``--locales shipped`` keeps to the 8 shipped locales (``SHIPPED_LOCALES``), or name them
+(``--locales ar,fr``), for a data set the shipped app serves as it is. ``--translated``
+gives every copy's approved versions the text the shipped essay publishes in that locale,
+where it has one, instead of the source marked with the locale, so that a copy reads (and
+is searched) like the shipped essay.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import os
 import secrets
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,6 +40,7 @@ from api import create_app  # noqa: E402
 from api.extensions import db  # noqa: E402
 from api.models import (  # noqa: E402
     Essay,
+    EssayLocale,
     Event,
     PublicationStamp,
     SourceRevision,
@@ -56,6 +63,8 @@ BATCH = 5000
 class Scale:
     essays: int = 100
     versions: int = 3
+    locales: Sequence[str] = tuple(LOCALES)
+    translated: bool = False  # copies approve the shipped essay's published text
 
 
 @dataclass
@@ -193,7 +202,8 @@ def scale(scale: Scale) -> Counts:
             sa.select(Essay.id, Essay.revision).where(Essay.id.in_([template.id, *essay_ids]))
         )
     }
-    targets = [code for code in LOCALES if code != template.source_locale]
+    targets = [code for code in scale.locales if code != template.source_locale]
+    published = _published(units, targets) if scale.translated else {}
 
     versions: list[dict[str, Any]] = []
     stamps: dict[tuple[int, str, str], int] = {}
@@ -207,16 +217,21 @@ def scale(scale: Scale) -> Counts:
             keep = shipped and code in SHIPPED_LOCALES
             first = latest.get((unit.id, code), 0) + 1 if keep else 1
             statuses = _statuses(keep, first > 1, scale.versions)
+            text = published.get((unit.key, code))
             for offset, status in enumerate(statuses):
                 created = now - timedelta(minutes=len(statuses) - offset, seconds=unit.id % 60)
                 approved = created if status in ("approved", "superseded") else None
+                heading = f"{unit.heading} ({code})" if unit.heading else None
+                body = f"[{code}] {unit.body}"
+                if status == "approved" and text is not None:
+                    heading, body = text
                 versions.append(
                     {
                         "unit_id": unit.id,
                         "locale": code,
                         "version": first + offset,
-                        "heading": f"{unit.heading} ({code})" if unit.heading else None,
-                        "body": f"[{code}] {unit.body}",
+                        "heading": heading,
+                        "body": body,
                         "status": status,
                         "source_revision": 1,
                         "source_hash": unit.source_hash,
@@ -258,6 +273,43 @@ def scale(scale: Scale) -> Counts:
     return counts
 
 
+def _published(units: list[Unit], locales: list[str]) -> dict[tuple[str, str], tuple[Any, str]]:
+    """The heading and body the shipped essay publishes, by unit key and locale (approved,
+    in a locale that is not staged)."""
+    if not units:
+        return {}
+    staged = sa.select(EssayLocale.locale).where(
+        EssayLocale.essay_id == units[0].essay_id, EssayLocale.state == "staged"
+    )
+    key_of = {unit.id: unit.key for unit in units}
+    rows = db.session.execute(
+        sa.select(
+            TranslationVersion.unit_id,
+            TranslationVersion.locale,
+            TranslationVersion.heading,
+            TranslationVersion.body,
+        ).where(
+            TranslationVersion.unit_id.in_(key_of),
+            TranslationVersion.status == "approved",
+            TranslationVersion.locale.in_(locales),
+            TranslationVersion.locale.not_in(staged),
+        )
+    )
+    return {(key_of[row.unit_id], row.locale): (row.heading, row.body) for row in rows}
+
+
+def _locales(text: str) -> list[str]:
+    if text == "all":
+        return list(LOCALES)
+    if text == "shipped":
+        return list(SHIPPED_LOCALES)
+    chosen = [code.strip() for code in text.split(",") if code.strip()]
+    unknown = sorted(set(chosen) - set(LOCALES))
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown locales: {', '.join(unknown)}")
+    return chosen
+
+
 def _events(
     versions: Iterable[Any], essay_of: dict[int, int], translator: int, reviewer: int
 ) -> Iterator[dict[str, Any]]:
@@ -295,15 +347,28 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--essays", type=int, default=Scale.essays)
     parser.add_argument("--versions", type=int, default=Scale.versions)
+    parser.add_argument(
+        "--locales",
+        type=_locales,
+        default=list(LOCALES),
+        help="all (the default: 50), shipped (the 8 shipped ones), or a comma-separated list",
+    )
+    parser.add_argument(
+        "--translated",
+        action="store_true",
+        help="copies approve the shipped essay's published text (else the marked source)",
+    )
     args = parser.parse_args(argv)
     if args.versions < 3:
         parser.error("--versions must be at least 3")
     started = time.perf_counter()
     # Bulk rows only: nothing is signed or sealed, so any key will do when none is given.
     key = os.environ.get("SECRET_KEY") or secrets.token_urlsafe(32)
-    app = create_app({"LOCALES": LOCALES, "RATELIMIT_ENABLED": False, "SECRET_KEY": key})
+    offered = list(dict.fromkeys([*SHIPPED_LOCALES, *args.locales]))
+    app = create_app({"LOCALES": offered, "RATELIMIT_ENABLED": False, "SECRET_KEY": key})
     with app.app_context():
-        counts = scale(Scale(essays=args.essays, versions=args.versions))
+        chosen = Scale(args.essays, args.versions, tuple(args.locales), args.translated)
+        counts = scale(chosen)
         db.session.commit()
         with db.engine.connect() as connection:
             connection.execute(sa.text("ANALYZE"))
@@ -313,7 +378,7 @@ def main(argv: list[str] | None = None) -> None:
         f"Scaled {os.environ.get('DATABASE_URL', 'the default database')} in"
         f" {time.perf_counter() - started:.1f} s: {counts.essays + 1} essays, {counts.units}"
         f" units, {counts.versions} new versions, {counts.stamps} stamps,"
-        f" {counts.events} events, {len(LOCALES)} locales"
+        f" {counts.events} events, {len(args.locales)} locales"
     )
 
 

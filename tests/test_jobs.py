@@ -93,6 +93,19 @@ def test_each_event_meets_the_feed_webhooks_the_edge_the_memory_notifications_se
     ]
 
 
+def test_an_app_can_do_without_one_of_its_derivers(app: Flask, tmp_path: Path) -> None:
+    """What the search benchmark's app without the index does; other apps keep theirs."""
+    other = create_app(_config(f"sqlite:///{tmp_path / 'other.db'}"))
+    name = "api.services.search.index._derive"
+    effects.derivers(other).remove(name)
+    assert name not in effects.derivers(other).names()
+    assert name in effects.derivers(app).names()
+    kept = [other_name for other_name in effects.derivers(app).names() if other_name != name]
+    assert effects.derivers(other).names() == kept
+    with pytest.raises(ValueError, match="not a deriver"):
+        effects.derivers(other).remove(name)
+
+
 def test_webhooks_cannot_be_registered_before_the_feed_they_read() -> None:
     """Webhooks send the feed item of a public event: without it they would drop it."""
     bare = Flask(__name__)

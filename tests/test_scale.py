@@ -406,3 +406,38 @@ def test_review_queue_costs_the_same_queries_for_any_page_size(app: Flask) -> No
 
     count(1)  # a token's first request also records when it was used; count the ones after
     assert count(12) == count(2)
+
+
+def test_the_scale_script_can_keep_to_the_shipped_locales_and_their_text(app: Flask) -> None:
+    """``--locales shipped --translated``: copies in the 8 shipped locales only, each
+    approving the text the shipped essay publishes (what the search benchmark finds)."""
+    from api.models import Essay, TranslationVersion, Unit
+    from scripts import scale_data
+
+    def approved(slug: str) -> dict[tuple[str, str], tuple[str | None, str]]:
+        rows = db.session.execute(
+            sa.select(
+                Unit.key,
+                TranslationVersion.locale,
+                TranslationVersion.heading,
+                TranslationVersion.body,
+            )
+            .join(Unit, Unit.id == TranslationVersion.unit_id)
+            .join(Essay, Essay.id == Unit.essay_id)
+            .where(Essay.slug == slug, TranslationVersion.status == "approved")
+        )
+        return {(row.key, row.locale): (row.heading, row.body) for row in rows}
+
+    with app.app_context():
+        shape = scale_data.Scale(3, 3, tuple(scale_data.SHIPPED_LOCALES), translated=True)
+        counts = scale_data.scale(shape)
+        db.session.commit()
+        assert counts.essays == 2
+        locales = set(db.session.scalars(sa.select(TranslationVersion.locale).distinct()))
+        assert locales <= set(scale_data.SHIPPED_LOCALES)
+        shipped, copy = approved(SLUG), approved("scaled-essay-001")
+        assert shipped and {key: copy[key] for key in shipped} == shipped
+        # Where the shipped essay publishes nothing, the copy approves the marked source.
+        for (key, code), (_, body) in copy.items():
+            if (key, code) not in shipped:
+                assert body.startswith(f"[{code}] ")

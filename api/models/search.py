@@ -66,5 +66,5 @@ class SearchDocument(db.Model):  # type: ignore[name-defined]
 
     __table_args__ = (
         sa.UniqueConstraint("unit_id", "locale"),
-        sa.Index("ix_search_documents_locale", "locale", "source"),
+        sa.Index("ix_search_documents_locale", "locale", "source", "unit_id"),
     )

@@ -61,6 +61,13 @@ class Derivers:
         finally:
             self._order = tuple(other for other in self._order if other is not fn)
 
+    def remove(self, name: str) -> None:
+        """Stop calling the deriver named ``module.function`` (as ``names`` spells it): an
+        app without one of its areas, e.g. to measure what that area costs a change."""
+        if name not in self.names():
+            raise ValueError(f"{name} is not a deriver")
+        self._order = tuple(fn for fn in self._order if _name(fn) != name)
+
     def __iter__(self) -> Iterator[Deriver]:
         return iter(self._order)
 

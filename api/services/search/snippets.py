@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence, Set
 
 from api.services.search.analysis import Token
@@ -21,13 +22,16 @@ def cut(
     words, then comes first. An ellipsis marks a cut; line breaks read as spaces.
     """
     hits = [token for token in tokens if not wanted.isdisjoint(token.terms)]
+    # The words' starts and ends, both rising (words follow each other), to bisect.
+    starts = [token.start for token in tokens]
+    ends = [token.end for token in tokens]
     if len(text) <= length:
         begin, end = 0, len(text)
     elif not hits:
-        begin, end = 0, _end(tokens, 0, length)
+        begin, end = 0, _end(ends, 0, length)
     else:
         begin, end = max(
-            (_window(tokens, hit, length) for hit in hits),
+            (_window(starts, ends, hit, length) for hit in hits),
             key=lambda span: _worth(span, hits),
         )
     prefix = ELLIPSIS if begin > 0 else ""
@@ -39,23 +43,20 @@ def cut(
     return snippet, highlights
 
 
-def _window(tokens: Sequence[Token], hit: Token, length: int) -> tuple[int, int]:
+def _window(starts: list[int], ends: list[int], hit: Token, length: int) -> tuple[int, int]:
     """The stretch that starts a little before ``hit``, at a word's start."""
     earliest = hit.start - length // _LEAD
-    begin = next((t.start for t in tokens if t.start >= earliest), hit.start)
-    if begin == tokens[0].start:
+    first = bisect_left(starts, earliest)
+    begin = starts[first] if first < len(starts) else hit.start
+    if begin == starts[0]:
         begin = 0
-    return begin, _end(tokens, begin, length)
+    return begin, _end(ends, begin, length)
 
 
-def _end(tokens: Sequence[Token], begin: int, length: int) -> int:
+def _end(ends: list[int], begin: int, length: int) -> int:
     """The end of the last word that ends within ``length`` characters of ``begin``."""
-    end = begin
-    for token in tokens:
-        if token.end > begin + length:
-            break
-        end = max(end, token.end)
-    return end
+    within = bisect_right(ends, begin + length)
+    return max(begin, ends[within - 1]) if within else begin
 
 
 def _worth(span: tuple[int, int], hits: Sequence[Token]) -> tuple[int, int, int]:

@@ -130,10 +130,17 @@ class SqliteStore(Store):
         filters, params = self._filters(n, branch)
         heading, body = _BM25_WEIGHTS
         params[f"match_{n}"] = fts5_query(branch.query, any_clause=any_clause)
+        # The documents the branch may serve are listed once, from the locale's index (the
+        # set does not depend on the words), and each match is looked up in that list:
+        # joining every match to its document read a wide row per match, most of them in
+        # other locales. The ``+`` keeps SQLite from handing the list to FTS5 as rowids to
+        # match one by one.
+        conditions = filters.removeprefix(" AND ")
+        served = f"SELECT d.id FROM search_documents AS d WHERE {conditions}"  # noqa: S608
         sql = (
-            f"SELECT d.id AS id, -bm25({FTS_TABLE}, {heading}, {body}) AS score"  # noqa: S608
-            f" FROM {FTS_TABLE} JOIN search_documents AS d ON d.id = {FTS_TABLE}.rowid"
-            f" WHERE {FTS_TABLE} MATCH :match_{n}{filters}"
+            f"SELECT {FTS_TABLE}.rowid AS id,"  # noqa: S608
+            f" -bm25({FTS_TABLE}, {heading}, {body}) AS score FROM {FTS_TABLE}"
+            f" WHERE {FTS_TABLE} MATCH :match_{n} AND +{FTS_TABLE}.rowid IN ({served})"
         )
         return sql, params
 
