@@ -38,16 +38,7 @@ def _drafts(essay_id: int, locale: str) -> dict[tuple[int, str], Any]:
     would publish.
     """
     rows = db.session.execute(
-        sa.select(
-            TranslationVersion.unit_id,
-            TranslationVersion.locale,
-            TranslationVersion.heading,
-            TranslationVersion.body,
-            TranslationVersion.version,
-            TranslationVersion.source_hash,
-            TranslationVersion.approved_at,
-            TranslationVersion.status,
-        )
+        sa.select(*reading.SERVED_COLUMNS, TranslationVersion.status)
         .join(Unit, Unit.id == TranslationVersion.unit_id)
         .where(
             Unit.essay_id == essay_id,

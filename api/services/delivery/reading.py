@@ -252,6 +252,19 @@ def _iso(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 
+# What a reader is served of a version (and a preview of a draft), read without the rest
+# of its row.
+SERVED_COLUMNS = (
+    TranslationVersion.unit_id,
+    TranslationVersion.locale,
+    TranslationVersion.heading,
+    TranslationVersion.body,
+    TranslationVersion.version,
+    TranslationVersion.source_hash,
+    TranslationVersion.approved_at,
+)
+
+
 def _published(unit_ids: list[int], locales: tuple[str, ...]) -> dict[tuple[int, str], Any]:
     """The approved versions readers are served: none from a locale staged for the essay."""
     if not unit_ids:
@@ -266,15 +279,7 @@ def _published(unit_ids: list[int], locales: tuple[str, ...]) -> dict[tuple[int,
         .exists()
     )
     rows = db.session.execute(
-        sa.select(
-            TranslationVersion.unit_id,
-            TranslationVersion.locale,
-            TranslationVersion.heading,
-            TranslationVersion.body,
-            TranslationVersion.version,
-            TranslationVersion.source_hash,
-            TranslationVersion.approved_at,
-        )
+        sa.select(*SERVED_COLUMNS)
         .join(Unit, Unit.id == TranslationVersion.unit_id)
         .where(
             TranslationVersion.unit_id.in_(unit_ids),
