@@ -423,17 +423,8 @@ def _derive(event: Event) -> None:
 # --- sending ---------------------------------------------------------------------------
 
 
-def retry_schedule() -> list[float]:
-    raw = current_app.config["WEBHOOK_RETRY_SCHEDULE"]
-    if isinstance(raw, str):
-        return [float(part) for part in raw.split(",") if part.strip()]
-    return [float(part) for part in raw]
-
-
-def retry_after(attempts: int) -> float | None:
-    """Seconds before the next attempt after ``attempts`` failed ones; None: give up."""
-    schedule = retry_schedule()
-    return schedule[attempts - 1] if 1 <= attempts <= len(schedule) else None
+# Seconds before the next attempt after so many failed ones; None: give up.
+retry_after = jobs.scheduled_retry("WEBHOOK_RETRY_SCHEDULE")
 
 
 def signed_headers(
