@@ -164,13 +164,19 @@ def _limits_on() -> bool:
     return bool(current_app.config.get("RATELIMIT_ENABLED") and limiter.enabled)
 
 
-def _throttle() -> tuple[RateLimitItem, tuple[str, ...]] | None:
-    """The failed-authentication limit and this client's key, when limits are on."""
+Throttle = tuple[RateLimitItem, tuple[str, ...]]
+
+
+def _throttle(
+    counted: str = FAILED_AUTHENTICATION, who: str | None = None, limit: str = "AUTH_FAILURE_LIMIT"
+) -> Throttle | None:
+    """A failure limit (the setting ``limit``) and its key, when limits are on: by default
+    this client's failed authentications, counted by address."""
     config = current_app.config
     if not _limits_on():
         return None
-    key = (config["RATELIMIT_KEY_PREFIX"], FAILED_AUTHENTICATION, get_remote_address())
-    return _limit(config["AUTH_FAILURE_LIMIT"]), key
+    key = (config["RATELIMIT_KEY_PREFIX"], counted, who or get_remote_address())
+    return _limit(config[limit]), key
 
 
 class InsufficientScope(DomainError):
@@ -206,16 +212,7 @@ def permit(granted: frozenset[str] | None) -> None:
         raise InsufficientScope(missing)
 
 
-def _account_throttle(name: str) -> tuple[RateLimitItem, tuple[str, ...]] | None:
-    """The failed sign-in limit of one account name (whether or not it exists)."""
-    config = current_app.config
-    if not _limits_on():
-        return None
-    key = (config["RATELIMIT_KEY_PREFIX"], FAILED_SIGN_IN, name.casefold()[:80])
-    return _limit(config["ACCOUNT_SIGN_IN_FAILURE_LIMIT"]), key
-
-
-def _refuse_when_over(throttle: tuple[RateLimitItem, tuple[str, ...]], account: bool) -> None:
+def _refuse_when_over(throttle: Throttle, account: bool) -> None:
     item, key = throttle
     if not limiter.shared(lambda strategy: strategy.test(item, *key)):
         window = limiter.shared(lambda strategy: strategy.get_window_stats(item, *key))
@@ -223,7 +220,7 @@ def _refuse_when_over(throttle: tuple[RateLimitItem, tuple[str, ...]], account: 
         raise TooManyFailedAttempts(retry_after, account=account)
 
 
-def _count_failure(throttle: tuple[RateLimitItem, tuple[str, ...]] | None) -> None:
+def _count_failure(throttle: Throttle | None) -> None:
     if throttle is not None:
         item, key = throttle
         limiter.shared(lambda strategy: strategy.hit(item, *key))
@@ -237,7 +234,9 @@ def sign_in_with_password(name: str, password: str) -> User:
     trying one name get far; past either limit every attempt is refused with 429 before
     the password is checked. Each failure is in the event log.
     """
-    by_address, by_account = _throttle(), _account_throttle(name)
+    by_address = _throttle()
+    # Per account name, whether or not it exists.
+    by_account = _throttle(FAILED_SIGN_IN, name.casefold()[:80], "ACCOUNT_SIGN_IN_FAILURE_LIMIT")
     for throttle, account in ((by_address, False), (by_account, True)):
         if throttle is not None:
             _refuse_when_over(throttle, account)
