@@ -121,15 +121,15 @@ def _admin() -> User:
 def render_people(
     form: InviteForm | None = None, error: DomainError | None = None, status: int = 200
 ) -> tuple[str, int]:
-    _admin()
+    page = max(1, request.args.get("page", 1, type=int))
+    listed = paginate(invitations.invitations(current_user()), page, 50)["items"]  # admins
     form = form or InviteForm(formdata=None)
     form.locales.choices = _locale_choices()
     messages = form.add_errors(error) if error is not None else []
-    page = max(1, request.args.get("page", 1, type=int))
     html = render_template(
         "console/people.html",
         users=identity.list_users(),
-        invitations=paginate(invitations.invitations(), page, 50)["items"],
+        invitations=listed,
         link_state=invitations.state,
         form=form,
         error=error,
@@ -161,7 +161,6 @@ def link_made(issued: invitations.IssuedLink, user: User | None = None) -> str:
 @console.post("/people/invite")
 def invite() -> Page:
     """Make an invitation and show its link, once."""
-    actor = _admin()
     form = InviteForm()
     form.locales.choices = _locale_choices()
     if not form.validate():
@@ -171,7 +170,7 @@ def invite() -> Page:
             form.email.data or "",
             form.role.data or "",
             list(form.locales.data or []),
-            actor,
+            current_user(),
             form.expires_in_days.data or invitations.DEFAULT_DAYS,
         )
     except DomainError as error:
@@ -182,7 +181,7 @@ def invite() -> Page:
 @console.post("/invitations/<int(max=2147483647):invitation_id>/revoke")
 def revoke_invitation(invitation_id: int) -> Response:
     """Withdraw an invitation: its link stops working."""
-    invitations.revoke_invitation(invitation_id, _admin())
+    invitations.revoke_invitation(invitation_id, current_user())
     flash(gettext("The invitation is withdrawn: its link no longer works."), "success")
     return redirect(url_for("console.people"), SEE_OTHER)
 
@@ -234,5 +233,5 @@ def person(name: str) -> Page:
 @console.post("/people/<string(maxlength=80):name>/password-reset")
 def password_reset(name: str) -> Page:
     """Make a link with which the person chooses a new password, and show it once."""
-    issued = invitations.password_reset(name, _admin())
+    issued = invitations.password_reset(name, current_user())
     return link_made(issued, _person(name))

@@ -295,7 +295,9 @@ def list_users() -> list[User]:
     return list(db.session.scalars(sa.select(User).order_by(User.name)))
 
 
-def users_statement() -> sa.Select[tuple[User]]:
+def users_statement(actor: User) -> sa.Select[tuple[User]]:
+    """Everyone with an account, by name (admins)."""
+    require_admin(actor)
     return sa.select(User).order_by(User.name)
 
 

@@ -112,8 +112,9 @@ def invite(
     return issued
 
 
-def invitations() -> sa.Select[tuple[AccountLink]]:
-    """Invitations not revoked, newest first."""
+def invitations(actor: User) -> sa.Select[tuple[AccountLink]]:
+    """Invitations not revoked, newest first (admins)."""
+    identity.require_admin(actor)
     return (
         sa.select(AccountLink)
         .where(AccountLink.purpose == INVITATION, AccountLink.revoked_at.is_(None))
