@@ -13,12 +13,14 @@ from tests.receiver import free_port
 
 
 class Mailbox:
-    """An SMTP server on a free port of 127.0.0.1; ``refuse`` answers the next that many
-    messages with a temporary failure (451), as a busy server does."""
+    """An SMTP server on a free port of 127.0.0.1 that takes addresses beyond ASCII
+    (SMTPUTF8), as Postfix and Exim do; ``refuse`` answers the next that many messages with
+    a temporary failure (451), as a busy server does."""
 
     def __init__(self) -> None:
         self.port = free_port()
         self.messages: list[EmailMessage] = []
+        self.recipients: list[list[str]] = []  # each message's envelope (RCPT TO)
         self.refused: list[EmailMessage] = []  # what it turned away, to compare retries
         self.refuse = 0
         self._lock = threading.Lock()
@@ -37,10 +39,13 @@ class Mailbox:
                 self.refused.append(message)
                 return "451 4.3.0 try again later"
             self.messages.append(message)
+            self.recipients.append(list(envelope.rcpt_tos))
         return "250 OK"
 
     def start(self) -> None:
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(
+            self, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=True
+        )
         self._controller.start()
 
     def stop(self) -> None:

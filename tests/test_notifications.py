@@ -13,7 +13,9 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import force_locale, gettext
 
+from api import i18n
 from api.database import transaction
 from api.extensions import db
 from api.models import Job, Notification
@@ -217,6 +219,27 @@ def test_a_rejection_mails_an_arabic_speaker_right_to_left_with_the_reason(
     assert message["Content-Language"] == "ar"
     text, rich = bodies(message)
     assert 'dir="rtl"' in rich and reason in text
+
+
+def test_an_address_beyond_ascii_is_mailed_over_smtputf8_with_its_subject_intact(
+    app: Flask, client: FlaskClient, reachable: dict[str, Person], mailbox: Mailbox
+) -> None:
+    people = reachable
+    with app.app_context():
+        identity.update_user("tariq", {"email": "طارق@example.org"}, None)
+        db.session.remove()
+    version = submit(client, people["translator"], locale="ar", body="مقدمة جديدة للمقال.")
+    action(client, people["reviewer"], version.get_json()["id"], "reject", reason="غير متسق")
+    run_jobs(app)
+    [message] = mailbox.to("طارق@example.org")
+    assert mailbox.recipients[mailbox.messages.index(message)] == ["طارق@example.org"]
+    with app.test_request_context(), force_locale("ar"):
+        expected = gettext(
+            "Your translation into %(language)s was reviewed",
+            language=i18n.display_name("ar", "ar"),
+        )
+    assert message["Subject"] == expected and not expected.isascii()
+    assert "غير متسق" in bodies(message)[0]
 
 
 def test_a_rolled_back_change_notifies_nobody(

@@ -8,8 +8,6 @@ expired before the worker gets to it is not mailed.
 
 from __future__ import annotations
 
-from email.message import EmailMessage
-
 from cryptography.fernet import InvalidToken
 from flask import current_app, render_template, url_for
 from flask_babel import format_datetime, gettext
@@ -19,7 +17,7 @@ from api.extensions import db
 from api.models import AccountLink, User
 from api.models.types import utcnow
 from api.services import jobs, sealing
-from api.services.notify.mail import language_of, message_id, send_message, writing_in
+from api.services.notify.mail import language_of, mail, message_id, send_message, writing_in
 
 LINK_JOB = "notify.link"
 _PURPOSE = b"tarjuma mailed links"
@@ -92,14 +90,13 @@ def send(job: jobs.Claim) -> jobs.Outcome | None:
         }
         text = render_template("mail/link.txt", **context)
         html = render_template("mail/link.html", **context)
-    message = EmailMessage()
-    message["Subject"] = context["subject"]
-    message["From"] = current_app.config["MAIL_FROM"]
-    message["To"] = address
-    message["Message-ID"] = message_id(f"link.{link.id}")
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
-    message["Content-Language"] = language
+    message = mail(
+        to=address,
+        subject=context["subject"],
+        language=language,
+        text=text,
+        html=html,
+        message_id=message_id(f"link.{link.id}"),
+    )
     db.session.rollback()
     return send_message(message)

@@ -17,8 +17,13 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from email.message import EmailMessage
+from email import policy
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formatdate, parseaddr
+from typing import cast
 from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
@@ -94,7 +99,7 @@ def compose(
     message_id: str,
     unsubscribe: Unsubscribe,
     digest: bool = False,
-) -> EmailMessage:
+) -> Message:
     """The mail that tells ``user`` of ``notes``."""
     with writing_in(language_of(user)) as language:
         items = describe(notes, language)
@@ -117,18 +122,52 @@ def compose(
         }
         text = render_template("mail/notification.txt", **context)
         html = render_template("mail/notification.html", **context)
-    message = EmailMessage()
-    message["Subject"] = subject
+    return mail(
+        to=cast(str, user.email),  # only people with an address are mailed (_reachable)
+        subject=subject,
+        language=language,
+        text=text,
+        html=html,
+        message_id=message_id,
+        headers={
+            "List-Unsubscribe": f"<{unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )
+
+
+_HEADERS_AS_GIVEN = policy.compat32.clone(max_line_length=998)  # RFC 5322's longest line
+
+
+def mail(
+    *,
+    to: str,
+    subject: str,
+    language: str,
+    text: str,
+    html: str,
+    message_id: str,
+    headers: dict[str, str] | None = None,
+) -> Message:
+    """A mail from ``MAIL_FROM`` to ``to``: plain text with an HTML alternative.
+
+    Built with the classic MIME classes (policy compat32), which store headers as given: the
+    modern ``EmailMessage`` parses and refolds every header it is given, which cost a worker
+    about a fifth of its rate. A subject beyond ASCII is written as RFC 2047 encoded words;
+    other lines are not folded (a folded ``List-Unsubscribe`` is one some clients misread).
+    """
+    message = MIMEMultipart("alternative", policy=_HEADERS_AS_GIVEN)
+    message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
     message["From"] = current_app.config["MAIL_FROM"]
-    message["To"] = user.email
+    message["To"] = to
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = message_id
     message["Auto-Submitted"] = "auto-generated"
-    message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
-    message["Content-Language"] = language  # after the content, which resets Content-*
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message["Content-Language"] = language
+    message.attach(MIMEText(text, "plain", "utf-8"))
+    message.attach(MIMEText(html, "html", "utf-8"))
     return message
 
 
@@ -185,11 +224,29 @@ def hang_up() -> None:
             pass
 
 
-def deliver(message: EmailMessage) -> None:
+# An address beyond ASCII travels only as SMTPUTF8 (RFC 6531): its mail is written in UTF-8
+# throughout, its header lines as composed (``send_message`` cannot re-encode compat32 mail).
+_UTF8 = policy.SMTPUTF8.clone(max_line_length=None)
+
+
+def _send(smtp: smtplib.SMTP, message: Message) -> None:
+    sender, recipient = str(message["From"]), str(message["To"])
+    if sender.isascii() and recipient.isascii():
+        smtp.send_message(message)
+    else:
+        smtp.sendmail(
+            parseaddr(sender)[1],
+            [parseaddr(recipient)[1]],
+            message.as_bytes(policy=_UTF8),
+            mail_options=["SMTPUTF8", "BODY=8BITMIME"],
+        )
+
+
+def deliver(message: Message) -> None:
     """Send one message; a connection the server closed since the last is opened again."""
     for last in (False, True):
         try:
-            _session().send_message(message)
+            _send(_session(), message)
             return
         except smtplib.SMTPServerDisconnected:
             hang_up()
@@ -201,7 +258,7 @@ def deliver(message: EmailMessage) -> None:
 
 
 def send_message(
-    message: EmailMessage, done: Callable[[so.Session], None] | None = None
+    message: Message, done: Callable[[so.Session], None] | None = None
 ) -> jobs.Outcome:
     """Send, and say what the job's outcome is: done, to be retried, or failed for good."""
     try:
@@ -265,8 +322,9 @@ def send_instant(job: jobs.Claim) -> jobs.Outcome | None:
         message_id(f"notification.{ids[0]}"),
         Unsubscribe(user.id, first.kind, first.locale),
     )
+    mailed = _mailed([note.id for note in notes])  # before the rollback expires them
     db.session.rollback()  # nothing is held while the mail server answers
-    return send_message(message, _mailed([note.id for note in notes]))
+    return send_message(message, mailed)
 
 
 def send_digest(job: jobs.Claim) -> jobs.Outcome | None:
@@ -286,5 +344,6 @@ def send_digest(job: jobs.Claim) -> jobs.Outcome | None:
         Unsubscribe(user.id, DAILY),
         digest=True,
     )
+    mailed = _mailed([note.id for note in notes])
     db.session.rollback()
-    return send_message(message, _mailed([note.id for note in notes]))
+    return send_message(message, mailed)
