@@ -123,7 +123,7 @@ def compose(
         text = render_template("mail/notification.txt", **context)
         html = render_template("mail/notification.html", **context)
     return mail(
-        to=cast(str, user.email),  # only people with an address are mailed (_reachable)
+        to=cast(str, user.email),  # only people with an address are mailed (_unmailed)
         subject=subject,
         language=language,
         text=text,
@@ -293,27 +293,33 @@ _WITH_EVENT = (
 )
 
 
-def _unmailed(condition: sa.ColumnElement[bool]) -> list[Notification]:
+def _unmailed(
+    user_id: int, condition: sa.ColumnElement[bool]
+) -> tuple[User | None, list[Notification]]:
+    """A person who can be mailed (active, with an address) and those of their notifications
+    ``condition`` names that were not mailed yet, in one query; nothing when either is none."""
     statement = (
-        sa.select(Notification)
-        .options(*_WITH_EVENT)
-        .where(condition, Notification.mailed_at.is_(None))
+        sa.select(User, Notification)
+        .join(Notification, Notification.user_id == User.id)
+        .options(so.joinedload(User.locale_grants), *_WITH_EVENT)
+        .where(
+            User.id == user_id,
+            User.is_active,
+            User.email.is_not(None),
+            condition,
+            Notification.mailed_at.is_(None),
+        )
         .order_by(Notification.id)
     )
-    return list(db.session.scalars(statement).unique())
-
-
-def _reachable(user_id: int) -> User | None:
-    user = db.session.get(User, user_id)
-    return user if user is not None and user.is_active and user.email else None
+    rows = db.session.execute(statement).unique().all()
+    return (rows[0].User, [row.Notification for row in rows]) if rows else (None, [])
 
 
 def send_instant(job: jobs.Claim) -> jobs.Outcome | None:
     """Mail one person of what one change told them (one kind, one locale)."""
-    user = _reachable(int(job.payload["user"]))
     ids = [int(n) for n in job.payload["notifications"]]
-    notes = _unmailed(Notification.id.in_(ids)) if user else []
-    if user is None or not notes:
+    user, notes = _unmailed(int(job.payload["user"]), Notification.id.in_(ids))
+    if user is None:
         return None  # nobody to mail, or mailed already
     first = notes[0]
     message = compose(
@@ -330,12 +336,9 @@ def send_instant(job: jobs.Claim) -> jobs.Outcome | None:
 def send_digest(job: jobs.Claim) -> jobs.Outcome | None:
     """Mail one person their day's notifications, grouped by essay and locale; nothing
     when there is nothing new."""
-    user = _reachable(int(job.payload["user"]))
     at = datetime.fromisoformat(job.payload["at"])
+    user, notes = _unmailed(int(job.payload["user"]), Notification.digest_at == at)
     if user is None:
-        return None
-    notes = _unmailed(sa.and_(Notification.user_id == user.id, Notification.digest_at == at))
-    if not notes:
         return None
     message = compose(
         user,
