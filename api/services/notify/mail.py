@@ -275,13 +275,21 @@ def send_message(
     return jobs.Outcome(record=done)
 
 
+# A plain table update: the worker's session holds no notifications to keep in step.
+_notifications = Notification.__table__
+_MAILED = (
+    sa.update(_notifications)
+    .where(
+        _notifications.c.id.in_(sa.bindparam("ids", expanding=True)),
+        _notifications.c.mailed_at.is_(None),
+    )
+    .values(mailed_at=sa.bindparam("at"))
+)
+
+
 def _mailed(ids: list[int]) -> Callable[[so.Session], None]:
     def record(session: so.Session) -> None:
-        session.execute(
-            sa.update(Notification)
-            .where(Notification.id.in_(ids), Notification.mailed_at.is_(None))
-            .values(mailed_at=utcnow())
-        )
+        session.execute(_MAILED, {"ids": ids, "at": utcnow()})
 
     return record
 
