@@ -78,6 +78,7 @@ class Store:
             params.update(named)
         if not selects:
             return [], 0
+        self._prepare()
         union = " UNION ALL ".join(selects)
         sql = (
             f"SELECT id, score, count(*) OVER () AS total FROM ({union}) AS found"  # noqa: S608
@@ -96,6 +97,9 @@ class Store:
 
     def _branch(self, n: int, branch: Branch, any_clause: bool) -> tuple[str, dict[str, Any]]:
         raise NotImplementedError
+
+    def _prepare(self) -> None:
+        """Before a search's statements, inside the request's transaction."""
 
     @staticmethod
     def _filters(n: int, branch: Branch) -> tuple[str, dict[str, Any]]:
@@ -150,6 +154,11 @@ class SqliteStore(Store):
 
 
 class PostgresStore(Store):
+    def _prepare(self) -> None:
+        # A search's branches are a UNION ALL, which the planner likes to hand to parallel
+        # workers; starting them costs more (3 to 8 ms) than the whole statement's work.
+        db.session.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
+
     def columns(self, heading: Sequence[Token], body: Sequence[Token]) -> dict[str, Any]:
         literal = tsvector(heading, body)
         return {
