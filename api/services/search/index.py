@@ -191,14 +191,25 @@ def _serve_fallbacks(essay_id: int, unit_id: int | None) -> None:
     a text written or withdrawn in one locale changes what readers of others are served."""
     session = db.session
     essay = session.get(Essay, essay_id)
-    docs = sa.select(SearchDocument.id, SearchDocument.unit_id, SearchDocument.locale).where(
-        SearchDocument.essay_id == essay_id
+    # The documents and the rows that list them, in one statement.
+    docs = (
+        sa.select(
+            SearchDocument.id,
+            SearchDocument.unit_id,
+            SearchDocument.locale,
+            SearchFallback.reader,
+        )
+        .outerjoin(SearchFallback, SearchFallback.document_id == SearchDocument.id)
+        .where(SearchDocument.essay_id == essay_id)
     )
     if unit_id is not None:
         docs = docs.where(SearchDocument.unit_id == unit_id)
     units: dict[int, dict[str, int]] = {}
-    for doc_id, unit, code in session.execute(docs):
+    existing: set[tuple[str, str, int]] = set()
+    for doc_id, unit, code, reader in session.execute(docs):
         units.setdefault(unit, {})[code] = doc_id
+        if reader is not None:
+            existing.add((reader, code, doc_id))
     wanted: set[tuple[str, str, int]] = set()
     if essay is not None:
         registry = i18n.registry()
@@ -209,13 +220,6 @@ def _serve_fallbacks(essay_id: int, unit_id: int | None) -> None:
                         if code != reader:
                             wanted.add((reader, code, held[code]))
                         break
-    rows = sa.select(SearchFallback.reader, SearchFallback.locale, SearchFallback.document_id)
-    rows = rows.join(SearchDocument, SearchDocument.id == SearchFallback.document_id).where(
-        SearchDocument.essay_id == essay_id
-    )
-    if unit_id is not None:
-        rows = rows.where(SearchDocument.unit_id == unit_id)
-    existing = {(row.reader, row.locale, row.document_id) for row in session.execute(rows)}
     for reader, code, doc_id in existing - wanted:
         session.execute(
             sa.delete(SearchFallback).where(
