@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from api.extensions import db
-from api.models import Job, SearchDocument
+from api.models import Job, SearchDocument, SearchFallback
 from api.services.outbound import edge
 from tests.conftest import ROOT, SLUG, Person
 
@@ -320,6 +320,7 @@ def test_a_publication_purges_the_searches_of_its_locale(
 
 def _forget_the_index(app: Flask) -> None:
     with app.app_context():
+        db.session.execute(sa.delete(SearchFallback))
         db.session.execute(sa.delete(SearchDocument))
         db.session.commit()
 
@@ -330,6 +331,41 @@ def test_the_index_holds_exactly_what_readers_get(app: Flask) -> None:
             sa.select(SearchDocument.locale, sa.func.count()).group_by(SearchDocument.locale)
         ).all()
     assert dict(rows) == {"en": 7, "ar": 7, "fa": 4, "fr": 7, "id": 7, "tr": 7, "ur": 7}
+
+
+def _fallbacks(app: Flask) -> dict[tuple[str, str], int]:
+    """How many sections readers of a locale are served from another, by both locales."""
+    with app.app_context():
+        rows = db.session.execute(
+            sa.select(SearchFallback.reader, SearchFallback.locale, sa.func.count())
+            .join(SearchDocument, SearchDocument.id == SearchFallback.document_id)
+            .where(SearchDocument.locale == SearchFallback.locale)
+            .group_by(SearchFallback.reader, SearchFallback.locale)
+        ).all()
+    return {(reader, locale): count for reader, locale, count in rows}
+
+
+def test_the_index_lists_what_readers_get_from_a_fallback(
+    app: Flask, client: FlaskClient, people: dict[str, Person]
+) -> None:
+    # Persian lacks three sections (English for its readers); Malay has none (Indonesian).
+    assert _fallbacks(app) == {("fa", "en"): 3, ("ms", "id"): 7}
+    version = publish_malay(client, people)
+    assert _fallbacks(app) == {("fa", "en"): 3, ("ms", "id"): 6}
+    admin = people["admin"]
+    staged = client.put(f"{ESSAY}/locales/ms", json={"state": "staged"}, headers=admin.headers)
+    assert staged.status_code == 200
+    assert _fallbacks(app) == {("fa", "en"): 3, ("ms", "id"): 7}
+    live = client.put(f"{ESSAY}/locales/ms", json={"state": "live"}, headers=admin.headers)
+    assert live.status_code == 200
+    review(client, people["reviewer"], version, "unpublish", reason="Wrong terms.")
+    assert _fallbacks(app) == {("fa", "en"): 3, ("ms", "id"): 7}
+    # Gone with the essay, and rebuilt with the index.
+    result = app.test_cli_runner().invoke(args=["search", "reindex"])
+    assert result.exit_code == 0, result.output
+    assert _fallbacks(app) == {("fa", "en"): 3, ("ms", "id"): 7}
+    assert client.delete(ESSAY, headers=admin.headers).status_code == 204
+    assert _fallbacks(app) == {}
 
 
 def test_the_reindex_command_rebuilds_the_index(app: Flask, client: FlaskClient) -> None:

@@ -29,7 +29,7 @@ from api.models.notifications import (
     NotificationSetting,
 )
 from api.models.release import RELEASE_STATES, EssayLocale, PreviewLink
-from api.models.search import SearchDocument
+from api.models.search import SearchDocument, SearchFallback
 from api.models.translation import STATUSES, Comment, TranslationVersion
 
 __all__ = [
@@ -64,6 +64,7 @@ __all__ = [
     "PreviewLink",
     "PublicationStamp",
     "SearchDocument",
+    "SearchFallback",
     "SourceRevision",
     "TranslationVersion",
     "Unit",

@@ -68,3 +68,26 @@ class SearchDocument(db.Model):  # type: ignore[name-defined]
         sa.UniqueConstraint("unit_id", "locale"),
         sa.Index("ix_search_documents_locale", "locale", "source", "unit_id"),
     )
+
+
+class SearchFallback(db.Model):  # type: ignore[name-defined]
+    """A document that readers of another locale are served, their own having no text.
+
+    Kept beside the documents by ``api.services.search.index``: a reader of ``reader`` is
+    served the unit in ``locale``, the first locale of the reader's fallback chain (then
+    the essay's source) that has text of it. A search for that reader looks in each such
+    locale through these rows alone, never through the documents other readers are served.
+
+    reader: the reader's locale (never ``locale`` itself: a reader's own text is always
+        served).
+    locale: the document's locale, so that a search lists a locale's rows from the key.
+    document_id: the document served.
+    """
+
+    __tablename__ = "search_fallbacks"
+
+    reader: so.Mapped[str] = so.mapped_column(sa.String(35), primary_key=True)
+    locale: so.Mapped[str] = so.mapped_column(sa.String(35), primary_key=True)
+    document_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("search_documents.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

@@ -23,9 +23,18 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import Flask
 
+from api import i18n
 from api.database import before_commit, transaction_state
 from api.extensions import db
-from api.models import Essay, EssayLocale, Event, SearchDocument, TranslationVersion, Unit
+from api.models import (
+    Essay,
+    EssayLocale,
+    Event,
+    SearchDocument,
+    SearchFallback,
+    TranslationVersion,
+    Unit,
+)
 from api.services import effects
 from api.services.outbound import changes, edge
 from api.services.search import analysis
@@ -144,10 +153,14 @@ def refresh(essay_id: int, unit_id: int | None = None, locale: str | None = None
         held = held.where(SearchDocument.locale == locale)
     existing = {(doc.unit_id, doc.locale): doc for doc in session.scalars(held)}
     changed = 0
-    for key, gone in existing.items():
-        if key not in wanted:
-            session.delete(gone)
-            changed += 1
+    gone = [doc for key, doc in existing.items() if key not in wanted]
+    if gone:
+        # Not left to the foreign key: SQLite does not enforce it.
+        ids = [doc.id for doc in gone]
+        session.execute(sa.delete(SearchFallback).where(SearchFallback.document_id.in_(ids)))
+    for stale in gone:
+        session.delete(stale)
+        changed += 1
     writer = store()
     for (unit, code), text in wanted.items():
         heading = plain_text(text.heading) if text.heading else None
@@ -169,7 +182,58 @@ def refresh(essay_id: int, unit_id: int | None = None, locale: str | None = None
             setattr(doc, name, value)
         changed += 1
     session.flush()
+    _serve_fallbacks(essay_id, unit_id)
     return changed
+
+
+def _serve_fallbacks(essay_id: int, unit_id: int | None) -> None:
+    """Bring the fallback rows of the essay's documents (one unit's) in line with them:
+    a text written or withdrawn in one locale changes what readers of others are served."""
+    session = db.session
+    essay = session.get(Essay, essay_id)
+    # The documents and the rows that list them, in one statement.
+    docs = (
+        sa.select(
+            SearchDocument.id,
+            SearchDocument.unit_id,
+            SearchDocument.locale,
+            SearchFallback.reader,
+        )
+        .outerjoin(SearchFallback, SearchFallback.document_id == SearchDocument.id)
+        .where(SearchDocument.essay_id == essay_id)
+    )
+    if unit_id is not None:
+        docs = docs.where(SearchDocument.unit_id == unit_id)
+    units: dict[int, dict[str, int]] = {}
+    existing: set[tuple[str, str, int]] = set()
+    for doc_id, unit, code, reader in session.execute(docs):
+        units.setdefault(unit, {})[code] = doc_id
+        if reader is not None:
+            existing.add((reader, code, doc_id))
+    wanted: set[tuple[str, str, int]] = set()
+    if essay is not None:
+        registry = i18n.registry()
+        for held in units.values():
+            for reader in registry.offered:
+                for code in (*registry.chain(reader), essay.source_locale):
+                    if code in held:
+                        if code != reader:
+                            wanted.add((reader, code, held[code]))
+                        break
+    for reader, code, doc_id in existing - wanted:
+        session.execute(
+            sa.delete(SearchFallback).where(
+                SearchFallback.reader == reader,
+                SearchFallback.locale == code,
+                SearchFallback.document_id == doc_id,
+            )
+        )
+    added = [
+        {"reader": reader, "locale": code, "document_id": doc_id}
+        for reader, code, doc_id in sorted(wanted - existing)
+    ]
+    if added:
+        session.execute(sa.insert(SearchFallback), added)
 
 
 def reindex(essay_ids: Iterable[int] | None = None) -> int:
@@ -177,6 +241,7 @@ def reindex(essay_ids: Iterable[int] | None = None) -> int:
     transaction); returns how many documents the index holds afterwards."""
     session = db.session
     if essay_ids is None:
+        session.execute(sa.delete(SearchFallback))
         session.execute(sa.delete(SearchDocument))
         essay_ids = list(session.scalars(sa.select(Essay.id).order_by(Essay.id)))
     for essay_id in essay_ids:

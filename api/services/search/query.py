@@ -3,9 +3,10 @@
 A reader of locale L is served each section in the first locale of L's fallback chain
 (then the essay's source) that has published text; search looks at exactly those texts.
 Each is matched in the language it is written in: the query is analysed once per locale
-of the chain, and a section served from a fallback is found, and reported, in that
-fallback's locale (a Malay reader whose section comes from Indonesian finds it with the
-Indonesian analyzer, under ``"locale": "id"``).
+the reader is served sections from (the index lists which: ``SearchFallback``), and a
+section served from a fallback is found, and reported, in that fallback's locale (a Malay
+reader whose section comes from Indonesian finds it with the Indonesian analyzer, under
+``"locale": "id"``).
 
 Every word of the query must match (in one of its forms); when no section has them all,
 sections with some of them are returned, best first.
@@ -30,6 +31,7 @@ from api.services.search.store import Branch, Hit, store
 MAX_QUERY = 200
 SNIPPET_LENGTH = 200
 _SOURCE_LOCALES = sa.text("SELECT DISTINCT source_locale FROM essays WHERE archived_at IS NULL")
+_FALLBACK_LOCALES = sa.text("SELECT DISTINCT locale FROM search_fallbacks WHERE reader = :reader")
 
 
 def _source_locales() -> list[str]:
@@ -48,17 +50,23 @@ def _checked(text: str) -> str:
     return text
 
 
-def branches(text: str, locale: str) -> list[Branch]:
-    """Where a reader of ``locale`` searches, each locale with the query analysed in it."""
+def _fallback_locales(locale: str) -> list[str]:
+    """The locales a reader of ``locale`` is served some sections from, instead of their own
+    (the index keeps the list: see ``SearchFallback``)."""
+    found = set(db.session.execute(_FALLBACK_LOCALES, {"reader": locale}).scalars())
     chain = i18n.registry().chain(locale)
-    found = [
-        Branch(code, analysis.analyzer(code).query(text), False, chain[:n])
-        for n, code in enumerate(chain)
-    ]
+    return [code for code in chain if code in found] + i18n.ordered(
+        code for code in found if code not in chain
+    )
+
+
+def branches(text: str, locale: str) -> list[Branch]:
+    """Where a reader of ``locale`` searches, each locale with the query analysed in it:
+    their own, and each locale they are served sections from."""
+    found = [Branch(locale, analysis.analyzer(locale).query(text))]
     found += [
-        Branch(code, analysis.analyzer(code).query(text), True, chain)
-        for code in _source_locales()
-        if code not in chain
+        Branch(code, analysis.analyzer(code).query(text), locale)
+        for code in _fallback_locales(locale)
     ]
     return found
 

@@ -37,14 +37,13 @@ class Branch:
     """Where one locale's query looks.
 
     locale: the locale whose documents it matches (with ``query``, analysed in it).
-    source_only: only source texts (a source locale outside the reader's chain).
-    earlier: locales whose text of the same unit, when there is one, is served instead.
+    reader: None for the reader's own locale, whose every document is served; else the
+        reader's locale, who is served only the documents ``search_fallbacks`` lists.
     """
 
     locale: str
     query: Query
-    source_only: bool
-    earlier: tuple[str, ...]
+    reader: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +77,7 @@ class Store:
             params.update(named)
         if not selects:
             return [], 0
+        self._prepare()
         union = " UNION ALL ".join(selects)
         sql = (
             f"SELECT id, score, count(*) OVER () AS total FROM ({union}) AS found"  # noqa: S608
@@ -97,25 +97,24 @@ class Store:
     def _branch(self, n: int, branch: Branch, any_clause: bool) -> tuple[str, dict[str, Any]]:
         raise NotImplementedError
 
+    def _prepare(self) -> None:
+        """Before a search's statements, inside the request's transaction."""
+
     @staticmethod
-    def _filters(n: int, branch: Branch) -> tuple[str, dict[str, Any]]:
-        """The branch's conditions on the document ``d``: its locale, and that no earlier
-        locale of the reader's chain has a text of the same unit."""
+    def _served(n: int, branch: Branch) -> tuple[str, dict[str, Any]]:
+        """The ids of the documents the branch may serve, as a subquery: the locale's, or
+        those the reader is served from it (listed apart, so a fallback locale costs what
+        it serves, not what it matches)."""
+        # Only parameter names are spelt into the SQL; every value is bound.
         params: dict[str, Any] = {f"locale_{n}": branch.locale}
-        sql = f" AND d.locale = :locale_{n}"
-        if branch.source_only:
-            sql += f" AND d.source = :source_{n}"
-            params[f"source_{n}"] = True
-        if branch.earlier:
-            names = []
-            for m, code in enumerate(branch.earlier):
-                names.append(f":earlier_{n}_{m}")
-                params[f"earlier_{n}_{m}"] = code
-            # Only parameter names are spelt into the SQL; every value is bound.
-            sql += (
-                " AND NOT EXISTS (SELECT 1 FROM search_documents AS e"  # noqa: S608
-                f" WHERE e.unit_id = d.unit_id AND e.locale IN ({', '.join(names)}))"
-            )
+        if branch.reader is None:
+            sql = f"SELECT d.id FROM search_documents AS d WHERE d.locale = :locale_{n}"  # noqa: S608
+            return sql, params
+        params[f"reader_{n}"] = branch.reader
+        sql = (
+            "SELECT f.document_id FROM search_fallbacks AS f"  # noqa: S608
+            f" WHERE f.reader = :reader_{n} AND f.locale = :locale_{n}"
+        )
         return sql, params
 
     def rebuild(self) -> None:
@@ -127,16 +126,14 @@ class SqliteStore(Store):
         return {"heading_terms": _spaced(heading), "body_terms": _spaced(body), "terms": None}
 
     def _branch(self, n: int, branch: Branch, any_clause: bool) -> tuple[str, dict[str, Any]]:
-        filters, params = self._filters(n, branch)
+        served, params = self._served(n, branch)
         heading, body = _BM25_WEIGHTS
         params[f"match_{n}"] = fts5_query(branch.query, any_clause=any_clause)
-        # The documents the branch may serve are listed once, from the locale's index (the
-        # set does not depend on the words), and each match is looked up in that list:
-        # joining every match to its document read a wide row per match, most of them in
-        # other locales. The ``+`` keeps SQLite from handing the list to FTS5 as rowids to
-        # match one by one.
-        conditions = filters.removeprefix(" AND ")
-        served = f"SELECT d.id FROM search_documents AS d WHERE {conditions}"  # noqa: S608
+        # The documents the branch may serve are listed once, from an index (the set does
+        # not depend on the words), and each match is looked up in that list: joining
+        # every match to its document read a wide row per match, most of them in other
+        # locales. The ``+`` keeps SQLite from handing the list to FTS5 as rowids to match
+        # one by one.
         sql = (
             f"SELECT {FTS_TABLE}.rowid AS id,"  # noqa: S608
             f" -bm25({FTS_TABLE}, {heading}, {body}) AS score FROM {FTS_TABLE}"
@@ -150,6 +147,11 @@ class SqliteStore(Store):
 
 
 class PostgresStore(Store):
+    def _prepare(self) -> None:
+        # A search's branches are a UNION ALL, which the planner likes to hand to parallel
+        # workers; starting them costs more (3 to 8 ms) than the whole statement's work.
+        db.session.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
+
     def columns(self, heading: Sequence[Token], body: Sequence[Token]) -> dict[str, Any]:
         literal = tsvector(heading, body)
         return {
@@ -159,12 +161,16 @@ class PostgresStore(Store):
         }
 
     def _branch(self, n: int, branch: Branch, any_clause: bool) -> tuple[str, dict[str, Any]]:
-        filters, params = self._filters(n, branch)
+        served, params = self._served(n, branch)
         params[f"match_{n}"] = tsquery(branch.query, any_clause=any_clause)
         query = f"CAST(:match_{n} AS tsquery)"
+        # The locale's own documents through its index (met with the GIN index's matches
+        # in a BitmapAnd); a fallback locale's also through the reader's list of them.
+        fallback = f" AND d.id IN ({served})" if branch.reader is not None else ""
         sql = (
             f"SELECT d.id AS id, ts_rank_cd(d.terms, {query}, {_RANK_NORMALISATION}) AS score"  # noqa: S608
-            f" FROM search_documents AS d WHERE d.terms @@ {query}{filters}"
+            f" FROM search_documents AS d WHERE d.terms @@ {query}"
+            f" AND d.locale = :locale_{n}{fallback}"
         )
         return sql, params
 
