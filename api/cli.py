@@ -109,6 +109,9 @@ def _seed() -> None:
         # A database migrated to the search index with its content already there.
         if search_index.is_empty():
             click.echo(f"search: {search_index.reindex()} documents indexed")
+        # What readers of each locale are served from another follows the chains in force.
+        elif served := search_index.serve_fallbacks():
+            click.echo(f"search: {served} fallback entries brought in line")
 
 
 @search_cli.command("reindex")

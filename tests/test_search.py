@@ -16,10 +16,11 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from api import create_app
 from api.extensions import db
 from api.models import Job, SearchDocument, SearchFallback
 from api.services.outbound import edge
-from tests.conftest import ROOT, SLUG, Person
+from tests.conftest import ROOT, SLUG, Person, _config
 
 SEARCH = "/api/v1/search"
 ESSAY = f"/api/v1/essays/{SLUG}"
@@ -366,6 +367,33 @@ def test_the_index_lists_what_readers_get_from_a_fallback(
     assert _fallbacks(app) == {("fa", "en"): 3, ("ms", "id"): 7}
     assert client.delete(ESSAY, headers=admin.headers).status_code == 204
     assert _fallbacks(app) == {}
+
+
+def test_seed_brings_the_fallback_list_in_line_after_the_upgrade_and_a_change_of_chains(
+    app: Flask, client: FlaskClient
+) -> None:
+    with app.app_context():
+        db.session.execute(sa.delete(SearchFallback))  # as the upgrade that adds it leaves it
+        db.session.commit()
+    assert search(client, "keamanan", "ms").get_json()["total"] == 0
+    result = app.test_cli_runner().invoke(args=["seed"])
+    assert result.exit_code == 0, result.output
+    assert "search: 10 fallback entries brought in line" in result.output
+    assert _fallbacks(app) == {("fa", "en"): 3, ("ms", "id"): 7}
+    assert {item["locale"] for item in found(client, "keamanan", "ms")} == {"id"}
+    # The same database served with Malay falling straight back to the source.
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    other = create_app(_config(url, FALLBACKS={}))
+    try:
+        result = other.test_cli_runner().invoke(args=["seed"])
+        assert result.exit_code == 0, result.output
+        assert _fallbacks(other) == {("fa", "en"): 3, ("ms", "en"): 7}
+        assert found(other.test_client(), "security", "ms")
+        assert search(other.test_client(), "keamanan", "ms").get_json()["total"] == 0
+    finally:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 def test_the_reindex_command_rebuilds_the_index(app: Flask, client: FlaskClient) -> None:

@@ -5,9 +5,8 @@ every matching document and dropped those whose unit has text in an earlier loca
 in proportion to the matches, for nothing when the reader's own locale has every unit.
 The index now keeps, per reader locale, the documents served from another locale.
 
-Run ``flask --app wsgi search reindex`` once after this upgrade on a database that already
-holds content: the table starts empty, and until then searches find only the reader's own
-locale.
+The table starts empty: ``flask --app wsgi seed`` (or ``search reindex``) fills it on a
+database that already holds content; until then searches find only the reader's own locale.
 
 Revision ID: 0015_search_fallbacks
 Revises: 0014_search_locale_units

@@ -186,9 +186,10 @@ def refresh(essay_id: int, unit_id: int | None = None, locale: str | None = None
     return changed
 
 
-def _serve_fallbacks(essay_id: int, unit_id: int | None) -> None:
-    """Bring the fallback rows of the essay's documents (one unit's) in line with them:
-    a text written or withdrawn in one locale changes what readers of others are served."""
+def _serve_fallbacks(essay_id: int, unit_id: int | None) -> int:
+    """Bring the fallback rows of the essay's documents (one unit's) in line with them and
+    with the locales' fallback chains: a text written or withdrawn in one locale changes
+    what readers of others are served. Returns how many rows changed."""
     session = db.session
     essay = session.get(Essay, essay_id)
     # The documents and the rows that list them, in one statement.
@@ -234,6 +235,16 @@ def _serve_fallbacks(essay_id: int, unit_id: int | None) -> None:
     ]
     if added:
         session.execute(sa.insert(SearchFallback), added)
+    return len(existing - wanted) + len(added)
+
+
+def serve_fallbacks() -> int:
+    """Bring every essay's fallback rows in line with the documents and with the fallback
+    chains configured now (after the upgrade that adds them, or a change of
+    ``TARJUMA_LOCALES`` or ``TARJUMA_FALLBACKS``); inside the caller's transaction.
+    Returns how many rows changed."""
+    essay_ids = db.session.scalars(sa.select(Essay.id).order_by(Essay.id)).all()
+    return sum(_serve_fallbacks(essay_id, None) for essay_id in essay_ids)
 
 
 def reindex(essay_ids: Iterable[int] | None = None) -> int:
