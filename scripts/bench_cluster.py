@@ -120,11 +120,13 @@ def purge_latency(
         finally:
             for server in servers:
                 server.stop()
-        # The purges alone, as the app sends them, interleaved over the edge counts.
+        # The purges alone, as the app sends them, interleaved over the edge counts; then
+        # as the writer waits for them, inside changes.
         alone: dict[int, list[float]] = {count: [] for count in EDGE_COUNTS}
         for _ in range(samples):
             for count in EDGE_COUNTS:
                 alone[count] += _purge_requests(urls[:count], 1)
+        inside = _purges_in_changes(env, urls, samples)
     report: dict[str, Any] = {}
     for label, values in times.items():
         report[label] = {
@@ -143,7 +145,61 @@ def purge_latency(
         item["added_paired_p50_ms"] = round(statistics.median(paired), 2)
         item["purge_alone_p50_ms"] = round(statistics.median(alone[count]), 2)
         item["purge_alone_p99_ms"] = round(_p99(alone[count]), 2)
+        item["purge_in_change_p50_ms"] = round(statistics.median(inside[count]), 2)
+        item["purge_in_change_p99_ms"] = round(_p99(inside[count]), 2)
     return report
+
+
+def _purges_in_changes(
+    env: dict[str, str], urls: list[str], samples: int
+) -> dict[int, list[float]]:
+    """What the purge adds to the writer's response, timed where the change waits for it:
+    approvals made in this process on apps purging the first 1, 2 and 4 ``urls``, in
+    rotation, each timing the app's own ``send()`` that runs after its commit and before
+    the writer is answered. Through HTTP, the four app servers of ``purge_latency`` differ
+    from one another by more than the purges take."""
+    from api import create_app
+    from api.extensions import db
+    from api.models import TranslationVersion
+    from api.services.outbound import edge
+    from api.services.translation import workflow
+    from scripts.bench_delivery import SLUG, people
+
+    apps = {
+        count: create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"],
+                "SECRET_KEY": env["SECRET_KEY"],
+                "EDGE_PURGE_URLS": urls[:count],
+            }
+        )
+        for count in EDGE_COUNTS
+    }
+    with apps[1].app_context(), apps[1].test_request_context():
+        _, versions = people(SLUG)  # worker_scaling's: start with the one not published
+        if db.session.get(TranslationVersion, versions[0]).status == "approved":
+            versions.reverse()
+    times: dict[int, list[float]] = {count: [] for count in EDGE_COUNTS}
+    send = edge.send
+
+    def timed(edges: Any, purge: Any, timeout: float) -> list[str]:
+        started = time.perf_counter()
+        try:
+            return send(edges, purge, timeout)
+        finally:
+            times[len(edges)].append((time.perf_counter() - started) * 1000)
+
+    edge.send = timed  # type: ignore[assignment]
+    try:
+        for n in range(2 + samples * len(apps)):
+            app = apps[EDGE_COUNTS[n % len(EDGE_COUNTS)]]
+            with app.app_context(), app.test_request_context():
+                from api.services.accounts import identity
+
+                workflow.approve(versions[n % 2], identity.get_user("bench-delivery-admin"))
+    finally:
+        edge.send = send  # type: ignore[assignment]
+    return times
 
 
 def _rotated_approvals(
@@ -535,7 +591,9 @@ def table(report: dict[str, Any]) -> list[str]:
                 f" ({item['added_p50_ms']:+.2f}), p99 {item['p99_ms']} ms"
                 f" ({item['added_p99_ms']:+.2f}); paired with the plain one"
                 f" {item['added_paired_p50_ms']:+.2f} ms; the purge alone p50"
-                f" {item['purge_alone_p50_ms']} ms, p99 {item['purge_alone_p99_ms']} ms"
+                f" {item['purge_alone_p50_ms']} ms, p99 {item['purge_alone_p99_ms']} ms;"
+                f" inside the change p50 {item['purge_in_change_p50_ms']} ms,"
+                f" p99 {item['purge_in_change_p99_ms']} ms"
             )
     if gap := report.get("failover"):
         lines.append(
@@ -589,6 +647,7 @@ def verdict(report: dict[str, Any]) -> list[str]:
         ("p50_ms", "approval's p50"),
         ("added_paired_p50_ms", "approval, paired"),
         ("purge_alone_p50_ms", "purge alone, p50"),
+        ("purge_in_change_p50_ms", "the writer's wait for the purge inside the change, p50"),
     ):
         per_edge = _per_extra_edge(purge, key)
         lines.append(
