@@ -14,8 +14,9 @@ token's scopes costs is one ratio of the same run (``--only submission`` measure
 those). ``--observability`` serves the app with JSON logs and metrics on, beside a second
 server of the same build with both off, and measures the reads on each, so that what the
 request hook costs is one ratio of the same run. The edge (``scripts/bench_edge.py``) and
-several machines (``scripts/bench_cluster.py``: the purge latency with 1, 2 and 4 edges,
-the failover gap when an app node dies) follow; ``--no-edge``, ``--no-cluster`` skip
+several machines (``scripts/bench_cluster.py``: 2 edges against 1, 2 app nodes against 1,
+2 workers against 1, the purge latency with 1, 2 and 4 edges, the failover gap when an
+app node dies) follow; ``--no-edge``, ``--no-cluster`` skip
 them, ``--edge-only`` and ``--cluster-only`` run just one.
 
 Results go to ``bench-results/bench-<dataset>-<time>.json`` and a table on stdout.
@@ -211,6 +212,22 @@ def prepare(admin_url: str, name: str, scaled: bool) -> dict[str, str]:
     return env
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time so far of a process and its children (Linux): gunicorn's
+    master and workers, varnishd's manager and cache process."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        children = Path(f"/proc/{pid}/task/{pid}/children")
+        pids += [int(child) for child in children.read_text().split()]
+    total = 0
+    for each in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{each}/stat").read_text().rpartition(")")[2].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 class Server:
     """gunicorn with ``gunicorn.conf.py``, pinned to the server core, on a loopback port."""
 
@@ -234,17 +251,7 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """User and system CPU time of gunicorn's master and workers so far (Linux)."""
-        ticks = os.sysconf("SC_CLK_TCK")
-        pids = [self.process.pid]
-        with contextlib.suppress(OSError):
-            children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-            pids += [int(pid) for pid in children.read_text().split()]
-        total = 0
-        for pid in pids:
-            with contextlib.suppress(OSError):
-                fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-                total += int(fields[11]) + int(fields[12])  # utime, stime
-        return total / ticks
+        return cpu_seconds(self.process.pid)
 
     def wait_ready(self, path: str, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -640,12 +647,12 @@ def main(argv: list[str] | None = None) -> None:
         "--no-cluster",
         dest="cluster",
         action="store_false",
-        help="skip the purge latency per edge count and the failover gap",
+        help="skip the several-machines runs (scripts/bench_cluster.py)",
     )
     parser.add_argument(
         "--cluster-only",
         action="store_true",
-        help="only the purge latency with 1, 2 and 4 edges and the failover gap",
+        help="only the several-machines runs (scripts/bench_cluster.py)",
     )
     parser.add_argument(
         "--observability",
@@ -664,7 +671,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--edge-rounds", type=int, default=3, help="rounds of the edge targets")
     parser.add_argument("--edge-duration", type=int, default=5, help="seconds per edge run")
     parser.add_argument("--edge-connections", type=int, default=32)
+    parser.add_argument(
+        "--scaling-rounds", type=int, default=6, help="rounds of 1 against 2 edges and nodes"
+    )
+    parser.add_argument(
+        "--scaling-duration", type=int, default=3, help="seconds per edge and node run"
+    )
     parser.add_argument("--purge-samples", type=int, default=200, help="approvals per side")
+    parser.add_argument(
+        "--receiver-delay-ms",
+        type=float,
+        default=30,
+        help="how long the webhook receiver takes to answer, 1 worker against 2",
+    )
+    parser.add_argument(
+        "--worker-deliveries", type=int, default=800, help="a backlog, 1 worker against 2"
+    )
     options = parser.parse_args(argv)
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install -y wrk (make bench does it)")

@@ -10,7 +10,11 @@ default is a fresh SQLite file) migrates and seeds a fresh database, then:
    (``--bulk`` deliveries), starts one worker and measures deliveries a second from the
    first request to the last;
 3. **feed**: serves the app with gunicorn (``gunicorn.conf.py``) and loads the first page
-   of 100 items of ``/api/v1/changes`` with wrk: pages a second.
+   of 100 items of ``/api/v1/changes`` with wrk: pages a second;
+4. **workers**: one worker against two, on backlogs for a receiver that answers after
+   ``--receiver-delay-ms`` (as a real one does, over a network): deliveries a second of
+   each, rounds alternating, and any delivery that arrived twice (``worker_scaling``, also
+   part of ``make bench``).
 
 It prints a JSON report; ``docs/benchmark.md`` keeps the figures.
 """
@@ -30,6 +34,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -37,14 +42,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+SLUG = "championing-islamic-nations-security"
 MALAY = "Memajukan keselamatan Negara Islam amat penting untuk memperkukuh Ummah."
 
 
 class Arrivals:
-    """A local receiver that answers 204, noting when each ``webhook-id`` first arrived
-    and how many times it came."""
+    """A local receiver that answers 204, ``delay`` seconds after a request came, noting
+    when each ``webhook-id`` first arrived and how many times it came."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
         self.times: dict[str, float] = {}
         self.counts: collections.Counter[str] = collections.Counter()
         self.lock = threading.Lock()
@@ -58,6 +64,8 @@ class Arrivals:
                 with receiver.lock:
                     receiver.times.setdefault(self.headers["webhook-id"], time.time())
                     receiver.counts[self.headers["webhook-id"]] += 1
+                if delay:
+                    time.sleep(delay)
                 self.send_response(204)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -137,6 +145,128 @@ def _bare_sender(receiver: Arrivals, count: int, threads: int) -> float:
     return count / (time.monotonic() - started)
 
 
+WORKER_COUNTS = (1, 2)
+WORKER_START = 6.0  # seconds for the workers to start before the backlog falls due
+
+
+def people(slug: str) -> tuple[Any, list[int]]:
+    """An admin, and two Malay versions of the essay's introduction that approving in turn
+    publishes, rolls back and restores: a change each time. Inside an app and a request."""
+    from api.errors import NotFound
+    from api.services.accounts import identity
+    from api.services.translation import workflow
+
+    names = {
+        "bench-delivery-translator": ("translator", ["ms"]),
+        "bench-delivery-admin": ("admin", []),
+    }
+    for name, (role, locales) in names.items():
+        try:
+            identity.get_user(name)
+        except NotFound:
+            identity.create_user(name, role, locales)
+    translator = identity.get_user("bench-delivery-translator")
+    versions = [
+        workflow.submit(
+            slug, "introduction", workflow.Submission("ms", None, f"{MALAY} ({n})"), translator
+        ).id
+        for n in range(2)
+    ]
+    return identity.get_user("bench-delivery-admin"), versions
+
+
+def worker_scaling(
+    env: dict[str, str],
+    admin: Any,
+    versions: list[int],
+    *,
+    delay: float,
+    deliveries: int,
+    hooks: int = 50,
+    rounds: int = 2,
+) -> dict[str, Any]:
+    """Deliveries a second of one worker and of two, on backlogs of ``deliveries`` for
+    ``hooks`` webhooks of a receiver answering after ``delay`` seconds; inside an app and
+    a request on ``env``'s database.
+
+    Each backlog is made with no worker running and held back (its jobs' ``run_at`` moved
+    ``WORKER_START`` seconds ahead) while the workers start, so that every worker meets
+    it from the first job; the rate is from the first arrival to the last. Rounds
+    alternate 1, 2, 1, 2 so that both meet the same machine.
+    """
+    import sqlalchemy as sa
+
+    from api.extensions import db
+    from api.models import Delivery, Job
+    from api.models.types import utcnow
+    from api.services.outbound import webhooks
+    from api.services.translation import workflow
+
+    receiver = Arrivals(delay)
+    made = [
+        webhooks.create(receiver.url, ["translation.published"], actor=None) for _ in range(hooks)
+    ]
+    ids = [created.webhook.id for created in made]
+    per_second: dict[int, list[float]] = {count: [] for count in WORKER_COUNTS}
+    approved = 0
+    for _ in range(rounds):
+        for count in WORKER_COUNTS:
+            for _ in range(max(1, deliveries // hooks)):
+                workflow.approve(versions[approved % 2], admin)
+                approved += 1
+            backlog = set(
+                db.session.scalars(
+                    sa.select(Delivery.message_id).where(
+                        Delivery.state == "pending", Delivery.webhook_id.in_(ids)
+                    )
+                )
+            )
+            due = utcnow() + timedelta(seconds=WORKER_START)
+            db.session.execute(sa.update(Job).where(Job.state == "pending").values(run_at=due))
+            db.session.commit()
+            workers = [_worker(env) for _ in range(count)]
+            receiver.wait(backlog)
+            for worker in workers:
+                _stop(worker)
+            arrivals = sorted(receiver.times[m] for m in backlog)
+            per_second[count].append((len(arrivals) - 1) / (arrivals[-1] - arrivals[0]))
+    retried = db.session.scalar(
+        sa.select(sa.func.count()).where(Delivery.webhook_id.in_(ids), Delivery.attempts > 1)
+    )
+    for webhook_id in ids:
+        webhooks.delete(webhook_id, None)
+    receiver.server.shutdown()
+    one, two = (statistics.median(per_second[count]) for count in WORKER_COUNTS)
+    return {
+        "receiver_delay_ms": round(delay * 1000),
+        "deliveries_per_backlog": len(backlog),
+        "threads_per_worker": int(env.get("WORKER_THREADS", "4")),
+        "per_second": {str(c): [round(x, 1) for x in v] for c, v in per_second.items()},
+        "one_worker": round(one, 1),
+        "two_workers": round(two, 1),
+        "ratio": round(two / one, 2),
+        "arrived_twice": sum(n - 1 for n in receiver.counts.values() if n > 1),
+        "retried": retried,
+    }
+
+
+def worker_scaling_on(env: dict[str, str], delay: float, deliveries: int) -> dict[str, Any]:
+    """``worker_scaling`` on the migrated and seeded database of ``env`` (``make bench``'s)."""
+    from api import create_app
+
+    env = {**env, "WEBHOOK_ALLOW_PRIVATE": "true"}
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"],
+            "SECRET_KEY": env["SECRET_KEY"],
+            "WEBHOOK_ALLOW_PRIVATE": True,
+        }
+    )
+    with app.app_context(), app.test_request_context():
+        admin, versions = people(SLUG)
+        return worker_scaling(env, admin, versions, delay=delay, deliveries=deliveries)
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
@@ -149,14 +279,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--webhooks", type=int, default=50)
     parser.add_argument("--bulk", type=int, default=1000)
     parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument(
+        "--receiver-delay-ms", type=float, default=30, help="the receiver's answer, workers run"
+    )
+    parser.add_argument(
+        "--scaling-deliveries", type=int, default=1000, help="a backlog, workers run"
+    )
     options = parser.parse_args(argv)
 
     import sqlalchemy as sa
 
     from api import create_app
     from api.extensions import db
-    from api.models import Delivery
-    from api.services.accounts import identity
+    from api.models import Delivery, Webhook
     from api.services.outbound import webhooks
     from api.services.translation import workflow
 
@@ -182,17 +317,7 @@ def main(argv: list[str] | None = None) -> None:
     report: dict[str, Any] = {"database": sa.make_url(url).get_backend_name()}
 
     with app.app_context(), app.test_request_context():
-        identity.create_user("bench-translator", "translator", ["ms"])
-        identity.create_user("bench-admin", "admin")
-        translator = identity.get_user("bench-translator")
-        admin = identity.get_user("bench-admin")
-        slug = "championing-islamic-nations-security"
-        versions = [
-            workflow.submit(
-                slug, "introduction", workflow.Submission("ms", None, f"{MALAY} ({n})"), translator
-            ).id
-            for n in range(2)
-        ]
+        admin, versions = people(SLUG)
         webhooks.create(receiver.url, ["translation.published"], actor=None)
 
         def approve(n: int) -> tuple[str, float]:
@@ -243,6 +368,17 @@ def main(argv: list[str] | None = None) -> None:
             "baseline_per_second": round(baseline, 1),
             "ratio_to_baseline": round(per_second / baseline, 2),
         }
+
+        # 4. one worker against two, for a receiver that takes its time to answer
+        for webhook_id in db.session.scalars(sa.select(Webhook.id)).all():
+            webhooks.delete(webhook_id, None)
+        report["workers"] = worker_scaling(
+            env,
+            admin,
+            versions,
+            delay=options.receiver_delay_ms / 1000,
+            deliveries=options.scaling_deliveries,
+        )
 
     # 3. feed pages of 100 items a second through gunicorn
     port = _free_port()

@@ -57,8 +57,8 @@ class Target:
     headers: dict[str, str]
 
 
-def _pinned(command: list[str]) -> list[str]:
-    return ["taskset", "-c", SERVER_CORE, *command] if shutil.which("taskset") else command
+def _pinned(command: list[str], core: str = SERVER_CORE) -> list[str]:
+    return ["taskset", "-c", core, *command] if shutil.which("taskset") else command
 
 
 def _wait_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -84,22 +84,22 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def varnish(env: dict[str, str], backend_port: int, port: int, work: Path) -> Iterator[None]:
+def varnish(
+    env: dict[str, str],
+    backend_port: int | list[int],
+    port: int,
+    work: Path,
+    core: str = SERVER_CORE,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """varnishd with the shipped VCL, a director over the app nodes on ``backend_port``,
+    pinned to ``core``; yields its process (the manager; the cache process is its child)."""
     from api.edge_runner import varnishd_command
 
     directory = work / "edge"
+    ports = backend_port if isinstance(backend_port, list) else [backend_port]
+    backends = [word for p in ports for word in ("--backend", f"127.0.0.1:{p}")]
     done = subprocess.run(
-        [
-            _bin("flask"),
-            "--app",
-            "wsgi",
-            "edge",
-            "vcl",
-            "--backend",
-            f"127.0.0.1:{backend_port}",
-            "--out",
-            str(directory),
-        ],
+        [_bin("flask"), "--app", "wsgi", "edge", "vcl", *backends, "--out", str(directory)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -110,14 +110,14 @@ def varnish(env: dict[str, str], backend_port: int, port: int, work: Path) -> It
     log = work / "varnishd.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            _pinned(varnishd_command(vcl, directory / "varnish", f"127.0.0.1:{port}")),
+            _pinned(varnishd_command(vcl, directory / "varnish", f"127.0.0.1:{port}"), core),
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     try:
         _wait_port(port, process, log)
-        yield
+        yield process
     finally:
         _stop(process)
 
@@ -216,15 +216,16 @@ def _approvals(env: dict[str, str], purging: str, plain: str, count: int) -> dic
     return times
 
 
-def _purge_requests(edge: str, count: int) -> list[float]:
-    """The purge the writer waits for, alone: one PURGE to the edge, as the app sends it."""
+def _purge_requests(edges: list[str], count: int) -> list[float]:
+    """The purge the writer waits for, alone: one PURGE to each edge, as the app sends it
+    (in parallel)."""
     from api.services.outbound.edge import Purge, send
 
     purge = Purge({"bench-nothing"}, {"bench-nothing"})
     times = []
     for _ in range(count):
         started = time.perf_counter()
-        errors = send([edge], purge, 2.0)
+        errors = send(edges, purge, 2.0)
         times.append((time.perf_counter() - started) * 1000)
         if errors:
             raise SystemExit(f"purge failed: {errors}")
@@ -301,7 +302,7 @@ def run(env: dict[str, str], plain_base: str, options: Any, work: Path) -> dict[
                         flush=True,
                     )
             approvals = _approvals(env, origin.base, plain_base, options.purge_samples)
-            approvals["purge request"] = _purge_requests(edge, options.purge_samples)
+            approvals["purge request"] = _purge_requests([edge], options.purge_samples)
     finally:
         origin.stop()
     return _report(targets, rounds, approvals)
