@@ -165,21 +165,21 @@ def send(urls: Sequence[str], purge: Purge, timeout: float) -> list[str]:
     """Purge every edge at once (one request each); the errors of those that failed."""
     if not urls or purge.empty:
         return []
-    if len(urls) == 1:
-        error = _send(urls[0], purge, timeout)
-        errors = [error] if error else []
-    else:
-        futures = [(url, _executor().submit(_send, url, purge, timeout)) for url in urls]
+    # The other edges are purged by the process's threads while this thread purges the
+    # first itself: it would only wait otherwise, and a single edge needs no thread at all.
+    futures = [(url, _executor().submit(_send, url, purge, timeout)) for url in urls[1:]]
+    first = _send(urls[0], purge, timeout)
+    errors = [first] if first else []
+    if futures:
         # A request's connect and its answer may each take up to ``timeout``; past that
         # (the shared threads all busy with edges that do not answer) the edge has failed.
         wait([future for _, future in futures], timeout=2 * timeout + 1)
-        errors = []
-        for url, future in futures:
-            if not future.done():
-                future.cancel()
-                errors.append(f"{url}: no answer within {timeout:g} s")
-            elif error := future.result():
-                errors.append(error)
+    for url, future in futures:
+        if not future.done():
+            future.cancel()
+            errors.append(f"{url}: no answer within {timeout:g} s")
+        elif error := future.result():
+            errors.append(error)
     if len(urls) > len(errors):
         observability.EDGE_PURGES.labels("purged").inc(len(urls) - len(errors))
     if errors:
