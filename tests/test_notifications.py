@@ -242,6 +242,26 @@ def test_an_address_beyond_ascii_is_mailed_over_smtputf8_with_its_subject_intact
     assert "غير متسق" in bodies(message)[0]
 
 
+def test_a_sender_name_beyond_ascii_is_encoded_and_its_mail_needs_no_smtputf8(
+    app: Flask, mailbox: Mailbox
+) -> None:
+    app.config["MAIL_FROM"] = "ترجمان Tarjuma <tarjuma@example.org>"
+    with app.app_context():
+        message = mail.mail(
+            to="fanny@example.org",
+            subject="Bonjour",
+            language="fr",
+            text="Texte.",
+            html="<p>Texte.</p>",
+            message_id=mail.message_id("check"),
+        )
+        assert str(message["From"]).isascii()  # written as RFC 2047 words
+        mail.deliver(message)
+    [received] = mailbox.to("fanny@example.org")
+    assert received["From"].addresses[0].display_name == "ترجمان Tarjuma"
+    assert received["From"].addresses[0].addr_spec == "tarjuma@example.org"
+
+
 def test_a_rolled_back_change_notifies_nobody(
     app: Flask, reachable: dict[str, Person], mailbox: Mailbox
 ) -> None:

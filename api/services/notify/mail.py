@@ -22,7 +22,7 @@ from email.header import Header
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
-from email.utils import formatdate, parseaddr
+from email.utils import formataddr, formatdate, parseaddr
 from typing import cast
 from urllib.parse import unquote, urlsplit
 
@@ -158,7 +158,7 @@ def mail(
     """
     message = MIMEMultipart("alternative", policy=_HEADERS_AS_GIVEN)
     message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
-    message["From"] = current_app.config["MAIL_FROM"]
+    message["From"] = _sender()
     message["To"] = to
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = message_id
@@ -169,6 +169,13 @@ def mail(
     message.attach(MIMEText(text, "plain", "utf-8"))
     message.attach(MIMEText(html, "html", "utf-8"))
     return message
+
+
+def _sender() -> str:
+    """``MAIL_FROM`` as a header: a display name beyond ASCII as RFC 2047 encoded words, an
+    address beyond ASCII as written (it travels over SMTPUTF8)."""
+    name, address = parseaddr(current_app.config["MAIL_FROM"])
+    return formataddr((name, address)) if address.isascii() else current_app.config["MAIL_FROM"]
 
 
 def message_id(local: str) -> str:
@@ -230,13 +237,13 @@ _UTF8 = policy.SMTPUTF8.clone(max_line_length=None)
 
 
 def _send(smtp: smtplib.SMTP, message: Message) -> None:
-    sender, recipient = str(message["From"]), str(message["To"])
+    sender, recipient = (parseaddr(str(message[name]))[1] for name in ("From", "To"))
     if sender.isascii() and recipient.isascii():
         smtp.send_message(message)
     else:
         smtp.sendmail(
-            parseaddr(sender)[1],
-            [parseaddr(recipient)[1]],
+            sender,
+            [recipient],
             message.as_bytes(policy=_UTF8),
             mail_options=["SMTPUTF8", "BODY=8BITMIME"],
         )
