@@ -62,10 +62,11 @@ from scripts.bench import (  # noqa: E402
     _lua,
     _request,
     cpu_seconds,
+    percentile,
     wrk,
 )
 from scripts.bench_delivery import worker_scaling_on  # noqa: E402
-from scripts.bench_edge import _get, _p99, _purge_requests, varnish  # noqa: E402
+from scripts.bench_edge import _get, _purge_requests, varnish  # noqa: E402
 
 EDGE_COUNTS = (1, 2, 4)
 EDGE_ONE, EDGES_SHARING, EDGES_APART = "1 edge", "2 edges, one core", "2 edges, a core each"
@@ -133,7 +134,7 @@ def purge_latency(
         report[label] = {
             "samples": len(values),
             "p50_ms": round(statistics.median(values), 2),
-            "p99_ms": round(_p99(values), 2),
+            "p99_ms": round(percentile(values, 0.99), 2),
         }
     plain_times = times["plain"]
     for count in EDGE_COUNTS:
@@ -145,9 +146,9 @@ def purge_latency(
         paired = [a - b for a, b in zip(times[_label(count)], plain_times, strict=False)]
         item["added_paired_p50_ms"] = round(statistics.median(paired), 2)
         item["purge_alone_p50_ms"] = round(statistics.median(alone[count]), 2)
-        item["purge_alone_p99_ms"] = round(_p99(alone[count]), 2)
+        item["purge_alone_p99_ms"] = round(percentile(alone[count], 0.99), 2)
         item["purge_in_change_p50_ms"] = round(statistics.median(inside[count]), 2)
-        item["purge_in_change_p99_ms"] = round(_p99(inside[count]), 2)
+        item["purge_in_change_p99_ms"] = round(percentile(inside[count], 0.99), 2)
     return report
 
 

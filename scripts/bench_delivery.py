@@ -42,6 +42,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts.bench import percentile  # noqa: E402
+
 SLUG = "championing-islamic-nations-security"
 MALAY = "Memajukan keselamatan Negara Islam amat penting untuk memperkukuh Ummah."
 
@@ -265,11 +267,6 @@ def worker_scaling_on(env: dict[str, str], delay: float, deliveries: int) -> dic
     with app.app_context(), app.test_request_context():
         admin, versions = people(SLUG)
         return worker_scaling(env, admin, versions, delay=delay, deliveries=deliveries)
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
 def main(argv: list[str] | None = None) -> None:

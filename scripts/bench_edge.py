@@ -43,6 +43,7 @@ from scripts.bench import (  # noqa: E402
     _free_port,
     _lua,
     _request,
+    percentile,
     wrk,
 )
 
@@ -232,11 +233,6 @@ def _purge_requests(edges: list[str], count: int) -> list[float]:
     return times
 
 
-def _p99(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
-
-
 def run(env: dict[str, str], plain_base: str, options: Any, work: Path) -> dict[str, Any]:
     """Measure the edge; ``plain_base`` is the app without purging (for the writer's cost)."""
     if not shutil.which("varnishd") or not shutil.which("nginx"):
@@ -339,7 +335,7 @@ def _report(
         label: {
             "samples": len(values),
             "p50_ms": round(statistics.median(values), 2),
-            "p99_ms": round(_p99(values), 2),
+            "p99_ms": round(percentile(values, 0.99), 2),
         }
         for label, values in approvals.items()
     }

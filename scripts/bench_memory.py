@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from api import create_app  # noqa: E402
 from api.extensions import db  # noqa: E402
+from scripts.bench import percentile  # noqa: E402
 from scripts.scale_data import LOCALES, SHIPPED_LOCALES  # noqa: E402
 
 TARGETS = [code for code in SHIPPED_LOCALES if code != "en"]
@@ -99,11 +100,6 @@ def token(app: Any) -> str:
         return identity.issue_token(users[-1].name).token
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
-
-
 def measure(app: Any, requests: int, seed: int = 13) -> dict[str, Any]:
     with app.app_context():
         sections = db.session.execute(
@@ -139,10 +135,10 @@ def measure(app: Any, requests: int, seed: int = 13) -> dict[str, Any]:
     return {
         "requests": requests,
         "suggestions_p50_ms": statistics.median(suggest),
-        "suggestions_p99_ms": _percentile(suggest, 0.99),
+        "suggestions_p99_ms": percentile(suggest, 0.99),
         "read_p50_ms": statistics.median(read),
-        "read_p99_ms": _percentile(read, 0.99),
-        "p99_ratio": _percentile(suggest, 0.99) / _percentile(read, 0.99),
+        "read_p99_ms": percentile(read, 0.99),
+        "p99_ratio": percentile(suggest, 0.99) / percentile(read, 0.99),
         "items_per_section": statistics.mean(found),
     }
 

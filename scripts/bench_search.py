@@ -51,6 +51,7 @@ from scripts.bench import (  # noqa: E402
     _fresh_database,
     _machine,
     _request,
+    percentile,
     serving,
 )
 
@@ -80,10 +81,8 @@ class Spread:
 
     @classmethod
     def of(cls, values: list[float]) -> Spread:
-        ordered = sorted(values)
-
         def rank(share: float) -> float:
-            return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))], 3)
+            return round(percentile(values, share), 3)
 
         return cls(
             len(values), rank(0.5), rank(0.95), rank(0.99), round(sum(values) / len(values), 3)
