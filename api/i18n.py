@@ -406,6 +406,12 @@ def direction_of(code: str) -> str:
     return info.direction if info else "ltr"
 
 
+def served_order(chain: Sequence[str], source: str) -> tuple[str, ...]:
+    """The locales a reader whose chain is ``chain`` is served an essay's text from, in
+    turn: the chain, then the essay's source."""
+    return tuple(chain) if source in chain else (*chain, source)
+
+
 def ordered(codes: Iterable[str]) -> list[str]:
     """Codes in the registry's offered order."""
     wanted = set(codes)

@@ -182,11 +182,6 @@ def _chain_for(locale: str) -> tuple[str, ...]:
     return reg.offered if locale == ALL_LOCALES else reg.chain(locale)
 
 
-def _dependencies(chain: tuple[str, ...], source_locale: str) -> tuple[str, ...]:
-    """The locales a representation depends on: its chain, and the essay's source last."""
-    return chain if source_locale in chain else (*chain, source_locale)
-
-
 def etag_for(stamps: Stamps, scope: str, negotiated: i18n.Negotiated) -> str:
     """A strong validator for one representation, from the stamps it depends on."""
     chain = _chain_for(negotiated.locale)
@@ -200,7 +195,7 @@ def etag_for(stamps: Stamps, scope: str, negotiated: i18n.Negotiated) -> str:
         ",".join(chain),
         ",".join(
             f"{code}={stamps.by_locale.get(code, 0)}"
-            for code in _dependencies(chain, stamps.source_locale)
+            for code in i18n.served_order(chain, stamps.source_locale)
         ),
     ]
     return '"' + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:40] + '"'
@@ -225,7 +220,7 @@ def build(
     else:
         document, languages = section_document(stamps, negotiated, key)
     scope = key if key is not None else ESSAY_SCOPE
-    dependencies = _dependencies(_chain_for(negotiated.locale), stamps.source_locale)
+    dependencies = i18n.served_order(_chain_for(negotiated.locale), stamps.source_locale)
     item = Representation(
         etag=etag,
         body=json.dumps(document, ensure_ascii=False).encode(),

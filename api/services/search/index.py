@@ -214,13 +214,12 @@ def _serve_fallbacks(essay_id: int, unit_id: int | None) -> int:
     wanted: set[tuple[str, str, int]] = set()
     if essay is not None:
         registry = i18n.registry()
-        for held in units.values():
-            for reader in registry.offered:
-                for code in (*registry.chain(reader), essay.source_locale):
-                    if code in held:
-                        if code != reader:
-                            wanted.add((reader, code, held[code]))
-                        break
+        for reader in registry.offered:
+            order = i18n.served_order(registry.chain(reader), essay.source_locale)
+            for held in units.values():
+                code = next((code for code in order if code in held), reader)
+                if code != reader:
+                    wanted.add((reader, code, held[code]))
     for reader, code, doc_id in existing - wanted:
         session.execute(
             sa.delete(SearchFallback).where(
