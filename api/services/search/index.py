@@ -153,14 +153,10 @@ def refresh(essay_id: int, unit_id: int | None = None, locale: str | None = None
         held = held.where(SearchDocument.locale == locale)
     existing = {(doc.unit_id, doc.locale): doc for doc in session.scalars(held)}
     changed = 0
-    gone = [doc for key, doc in existing.items() if key not in wanted]
-    if gone:
-        # Not left to the foreign key: SQLite does not enforce it.
-        ids = [doc.id for doc in gone]
-        session.execute(sa.delete(SearchFallback).where(SearchFallback.document_id.in_(ids)))
-    for stale in gone:
-        session.delete(stale)
-        changed += 1
+    for key, gone in existing.items():
+        if key not in wanted:
+            session.delete(gone)  # its fallback rows go with it (ON DELETE CASCADE)
+            changed += 1
     writer = store()
     for (unit, code), text in wanted.items():
         heading = plain_text(text.heading) if text.heading else None
